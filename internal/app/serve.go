@@ -1,0 +1,144 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/latchkey/latchkey/internal/config"
+	"github.com/latchkey/latchkey/internal/httpapi"
+	"github.com/latchkey/latchkey/internal/metrics"
+	"github.com/latchkey/latchkey/internal/secret"
+	"github.com/latchkey/latchkey/internal/server"
+	"github.com/latchkey/latchkey/internal/service"
+	"github.com/latchkey/latchkey/internal/store"
+	"github.com/latchkey/latchkey/internal/version"
+)
+
+func newServeCmd(env Env) *cobra.Command {
+	cfg := config.Defaults()
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the API and the dashboard",
+		Long: `Run the HTTP API (under /api/v1) and the web dashboard (under /) on one port.
+
+With no --database-url, data lives in an SQLite database in --data-dir, created on first
+start, together with a generated instance secret (secret.key, mode 0600). With
+--database-url postgres://…, several nodes may share one PostgreSQL database; give them all
+the same LATCHKEY_SECRET_KEY.
+
+Every flag can also be set through its environment variable: --addr is LATCHKEY_ADDR,
+--data-dir is LATCHKEY_DATA_DIR, and so on. Flags win over the environment.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := loadConfig(cmd, env, &cfg); err != nil {
+				return err
+			}
+			srv, err := Start(cmd.Context(), cfg, env)
+			if err != nil {
+				return err
+			}
+			<-cmd.Context().Done()
+			return srv.Shutdown()
+		},
+	}
+	cfg.AddStoreFlags(cmd.Flags())
+	cfg.AddServeFlags(cmd.Flags())
+	return cmd
+}
+
+// Server is a running latchkey server.
+type Server struct {
+	// Addr is the address it listens on.
+	Addr string
+
+	cfg     config.Config
+	log     *slog.Logger
+	http    *http.Server
+	store   *store.Store
+	served  chan error
+	cleanup []func(context.Context)
+}
+
+// Start opens the store, wires everything and starts serving. The server
+// runs until Shutdown.
+func Start(ctx context.Context, cfg config.Config, env Env) (_ *Server, err error) {
+	log := config.NewLogger(env.Stderr, cfg.LogFormat, cfg.LogLevel)
+	key, source, err := secret.Load(cfg.DataDir, cfg.SecretKey, cfg.SecretKeyFile)
+	if err != nil {
+		return nil, err
+	}
+	st, backend, applied, err := openStore(ctx, &cfg, time.Now)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			st.Close()
+		}
+	}()
+	if err := checkSecret(ctx, st, key); err != nil {
+		return nil, err
+	}
+	proxies, _ := cfg.Proxies() // validated already
+	m := metrics.New()
+	svc := service.New(service.Config{Store: st, Secret: key, Logger: log, PasswordCost: cfg.PasswordCost})
+	handler := server.Handler(server.Config{
+		Logger:         log,
+		Metrics:        m,
+		Ready:          st.Ping,
+		TrustedProxies: proxies,
+		Register: []func(*http.ServeMux){
+			func(mux *http.ServeMux) {
+				httpapi.Register(mux, httpapi.Deps{Logger: log, Service: svc, MaxBodyBytes: cfg.MaxBodyBytes})
+			},
+		},
+	})
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	s := &Server{
+		Addr:  ln.Addr().String(),
+		cfg:   cfg,
+		log:   log,
+		store: st,
+		http: &http.Server{
+			Handler:           handler,
+			ReadHeaderTimeout: 10 * time.Second,
+			ReadTimeout:       60 * time.Second,
+			WriteTimeout:      60 * time.Second,
+			IdleTimeout:       120 * time.Second,
+			MaxHeaderBytes:    64 << 10,
+			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+		},
+		served: make(chan error, 1),
+	}
+	go func() { s.served <- s.http.Serve(ln) }()
+	log.Info("listening", "addr", s.Addr, "store", backend.Kind, "migrations_applied", len(applied),
+		"secret", string(source), "version", version.String())
+	return s, nil
+}
+
+// Shutdown stops accepting connections, lets in-flight requests finish for
+// at most the configured timeout, stops background work and closes the
+// store.
+func (s *Server) Shutdown() error {
+	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+	defer cancel()
+	s.log.Info("shutting down", "timeout", s.cfg.ShutdownTimeout)
+	err := s.http.Shutdown(ctx)
+	if serr := <-s.served; serr != nil && !errors.Is(serr, http.ErrServerClosed) {
+		err = errors.Join(err, serr)
+	}
+	for i := len(s.cleanup) - 1; i >= 0; i-- {
+		s.cleanup[i](ctx)
+	}
+	return errors.Join(err, s.store.Close())
+}

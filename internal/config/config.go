@@ -1,0 +1,300 @@
+// Package config defines Latchkey's settings, reads them from flags and
+// LATCHKEY_* environment variables (flags win), and validates them all at
+// once so an operator fixes every problem in one pass.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/netip"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+)
+
+// Config holds every setting of the server and the admin commands.
+type Config struct {
+	Addr             string
+	DataDir          string
+	DatabaseURL      string
+	SecretKey        string // from LATCHKEY_SECRET_KEY only: never a flag, it would show in ps
+	SecretKeyFile    string
+	LogFormat        string
+	LogLevel         string
+	TrustedProxies   []string
+	GeoIPDB          string
+	CountryHeader    string
+	RedisURL         string
+	ShutdownTimeout  time.Duration
+	KeyRateLimit     int
+	IPRateLimit      int
+	LicenseRateLimit int
+	MaxBodyBytes     int64
+	CacheTTL         time.Duration
+	UsageFlush       time.Duration
+	PasswordCost     int
+	SecureCookies    string
+	PublicURL        string
+}
+
+// Defaults returns the configuration used when nothing is set.
+func Defaults() Config {
+	return Config{
+		Addr:             "127.0.0.1:8080",
+		DataDir:          "./data",
+		LogFormat:        "text",
+		LogLevel:         "info",
+		CountryHeader:    "CF-IPCountry",
+		ShutdownTimeout:  15 * time.Second,
+		KeyRateLimit:     6000,
+		IPRateLimit:      600,
+		LicenseRateLimit: 6000,
+		MaxBodyBytes:     1 << 20,
+		CacheTTL:         15 * time.Minute,
+		UsageFlush:       2 * time.Second,
+		SecureCookies:    "auto",
+	}
+}
+
+// EnvName returns the environment variable that backs a flag:
+// --data-dir is LATCHKEY_DATA_DIR.
+func EnvName(flag string) string {
+	return "LATCHKEY_" + strings.ToUpper(strings.ReplaceAll(flag, "-", "_"))
+}
+
+// AddStoreFlags registers the flags every command that opens the store
+// needs.
+func (c *Config) AddStoreFlags(fs *pflag.FlagSet) {
+	fs.StringVar(&c.DataDir, "data-dir", c.DataDir, "directory for the SQLite database and the generated instance secret")
+	fs.StringVar(&c.DatabaseURL, "database-url", c.DatabaseURL, "postgres://… to use PostgreSQL instead of SQLite (also LATCHKEY_DATABASE_URL_FILE)")
+	fs.StringVar(&c.SecretKeyFile, "secret-key-file", c.SecretKeyFile, "file holding the instance secret (else LATCHKEY_SECRET_KEY, else <data-dir>/secret.key)")
+	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "log format: text or json")
+	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "log level: debug, info, warn or error")
+	// The bcrypt cost is lowered only by tests, which create many users.
+	fs.IntVar(&c.PasswordCost, "password-cost", c.PasswordCost, "bcrypt cost for new passwords (0: default 10)")
+	_ = fs.MarkHidden("password-cost")
+}
+
+// AddServeFlags registers the server's own flags.
+func (c *Config) AddServeFlags(fs *pflag.FlagSet) {
+	fs.StringVar(&c.Addr, "addr", c.Addr, "address to listen on (host:port; port 0 picks a free one)")
+	fs.StringSliceVar(&c.TrustedProxies, "trusted-proxies", c.TrustedProxies, "comma-separated IPs/CIDRs of reverse proxies whose X-Forwarded-For and country headers are believed")
+	fs.StringVar(&c.GeoIPDB, "geoip-db", c.GeoIPDB, "MaxMind-format country database (.mmdb) for allowed_countries")
+	fs.StringVar(&c.CountryHeader, "country-header", c.CountryHeader, "header carrying the caller's country when set by a trusted proxy")
+	fs.StringVar(&c.RedisURL, "redis-url", c.RedisURL, "redis://… to share rate limits between nodes (also LATCHKEY_REDIS_URL_FILE)")
+	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "how long in-flight requests may run after SIGTERM")
+	fs.IntVar(&c.KeyRateLimit, "rate-limit", c.KeyRateLimit, "default requests per minute per API key (a key may set its own)")
+	fs.IntVar(&c.IPRateLimit, "ip-rate-limit", c.IPRateLimit, "requests per minute per client IP without a valid credential")
+	fs.IntVar(&c.LicenseRateLimit, "license-rate-limit", c.LicenseRateLimit, "runtime validations per minute per license")
+	fs.Int64Var(&c.MaxBodyBytes, "max-body-bytes", c.MaxBodyBytes, "largest accepted JSON request body (multipart uploads may be up to 6 MiB)")
+	fs.DurationVar(&c.CacheTTL, "cache-ttl", c.CacheTTL, "how long authentication and license records stay cached (writes invalidate at once)")
+	fs.DurationVar(&c.UsageFlush, "usage-flush", c.UsageFlush, "how often API-key usage counters are written to the store")
+	fs.StringVar(&c.SecureCookies, "secure-cookies", c.SecureCookies, "mark dashboard cookies Secure: auto (when served over TLS or behind a trusted proxy that says https), always, never")
+	fs.StringVar(&c.PublicURL, "public-url", c.PublicURL, "the URL people reach this server at, for links in the dashboard")
+}
+
+// ApplyEnv sets every flag of fs that was not given on the command line from
+// its environment variable, and reads *_FILE variables for secrets.
+func ApplyEnv(fs *pflag.FlagSet, getenv func(string) string, c *Config) error {
+	var errs []error
+	fs.VisitAll(func(f *pflag.Flag) {
+		if f.Changed {
+			return
+		}
+		name := EnvName(f.Name)
+		v := getenv(name)
+		if v == "" {
+			return
+		}
+		if sv, ok := f.Value.(pflag.SliceValue); ok {
+			if err := sv.Replace(splitList(v)); err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", name, err))
+			}
+			return
+		}
+		if err := f.Value.Set(v); err != nil {
+			errs = append(errs, fmt.Errorf("%s=%q: %w", name, v, err))
+		}
+	})
+	if fs.Lookup("database-url") != nil && c.DatabaseURL == "" {
+		if file := getenv("LATCHKEY_DATABASE_URL_FILE"); file != "" {
+			b, err := os.ReadFile(file)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("LATCHKEY_DATABASE_URL_FILE: %w", err))
+			}
+			c.DatabaseURL = strings.TrimSpace(string(b))
+		}
+	}
+	if fs.Lookup("redis-url") != nil && c.RedisURL == "" {
+		if file := getenv("LATCHKEY_REDIS_URL_FILE"); file != "" {
+			b, err := os.ReadFile(file)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("LATCHKEY_REDIS_URL_FILE: %w", err))
+			}
+			c.RedisURL = strings.TrimSpace(string(b))
+		}
+	}
+	c.SecretKey = getenv("LATCHKEY_SECRET_KEY")
+	if c.SecretKeyFile == "" {
+		c.SecretKeyFile = getenv("LATCHKEY_SECRET_KEY_FILE")
+	}
+	return errors.Join(errs...)
+}
+
+func splitList(v string) []string {
+	var out []string
+	for f := range strings.SplitSeq(v, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// Validate reports every problem in c.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(flag, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("--%s (%s): %s", flag, EnvName(flag), fmt.Sprintf(format, args...)))
+	}
+	if c.DataDir == "" {
+		bad("data-dir", "must not be empty")
+	}
+	if c.DatabaseURL != "" {
+		if _, err := c.Backend(); err != nil {
+			bad("database-url", "%v", err)
+		}
+	}
+	switch c.LogFormat {
+	case "text", "json":
+	default:
+		bad("log-format", "must be text or json, not %q", c.LogFormat)
+	}
+	if _, err := c.SlogLevel(); err != nil {
+		bad("log-level", "%v", err)
+	}
+	if _, err := c.Proxies(); err != nil {
+		bad("trusted-proxies", "%v", err)
+	}
+	if c.RedisURL != "" {
+		if u, err := url.Parse(c.RedisURL); err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") {
+			bad("redis-url", "must be a redis:// or rediss:// URL")
+		}
+	}
+	if c.ShutdownTimeout < 0 {
+		bad("shutdown-timeout", "must not be negative")
+	}
+	if c.KeyRateLimit < 1 {
+		bad("rate-limit", "must be at least 1")
+	}
+	if c.IPRateLimit < 1 {
+		bad("ip-rate-limit", "must be at least 1")
+	}
+	if c.LicenseRateLimit < 1 {
+		bad("license-rate-limit", "must be at least 1")
+	}
+	if c.MaxBodyBytes < 1024 {
+		bad("max-body-bytes", "must be at least 1024")
+	}
+	if c.CacheTTL < time.Second {
+		bad("cache-ttl", "must be at least 1s")
+	}
+	if c.UsageFlush < 10*time.Millisecond {
+		bad("usage-flush", "must be at least 10ms")
+	}
+	if c.PasswordCost != 0 && (c.PasswordCost < 4 || c.PasswordCost > 31) {
+		bad("password-cost", "must be between 4 and 31")
+	}
+	switch c.SecureCookies {
+	case "auto", "always", "never":
+	default:
+		bad("secure-cookies", "must be auto, always or never")
+	}
+	if c.PublicURL != "" {
+		if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad("public-url", "must be an http:// or https:// URL")
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Backend names the store backend and its location.
+type Backend struct {
+	Kind string // "sqlite" or "postgres"
+	// Target is the SQLite file path or the PostgreSQL URL.
+	Target string
+}
+
+// Backend returns the store to open: PostgreSQL for a postgres:// URL,
+// SQLite for a sqlite: URL or when no URL is set.
+func (c *Config) Backend() (Backend, error) {
+	u := c.DatabaseURL
+	switch {
+	case u == "":
+		return Backend{Kind: "sqlite", Target: filepath.Join(c.DataDir, "latchkey.db")}, nil
+	case strings.HasPrefix(u, "postgres://"), strings.HasPrefix(u, "postgresql://"):
+		if _, err := url.Parse(u); err != nil {
+			return Backend{}, errors.New("not a valid URL")
+		}
+		return Backend{Kind: "postgres", Target: u}, nil
+	case strings.HasPrefix(u, "sqlite:"):
+		path := strings.TrimPrefix(strings.TrimPrefix(u, "sqlite:"), "//")
+		if path == "" {
+			return Backend{}, errors.New("sqlite: URL names no file")
+		}
+		return Backend{Kind: "sqlite", Target: path}, nil
+	}
+	return Backend{}, errors.New("must start with postgres://, postgresql:// or sqlite:")
+}
+
+// SlogLevel parses LogLevel.
+func (c *Config) SlogLevel() (slog.Level, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(c.LogLevel)); err != nil {
+		return 0, fmt.Errorf("unknown level %q", c.LogLevel)
+	}
+	return l, nil
+}
+
+// Proxies parses TrustedProxies.
+func (c *Config) Proxies() ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, s := range c.TrustedProxies {
+		s = strings.TrimSpace(s)
+		if s == "" {
+			continue
+		}
+		if strings.Contains(s, "/") {
+			p, err := netip.ParsePrefix(s)
+			if err != nil {
+				return nil, fmt.Errorf("%q is not an IP address or CIDR block", s)
+			}
+			out = append(out, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(s)
+		if err != nil {
+			return nil, fmt.Errorf("%q is not an IP address or CIDR block", s)
+		}
+		a = a.Unmap()
+		out = append(out, netip.PrefixFrom(a, a.BitLen()))
+	}
+	return out, nil
+}
+
+// NewLogger returns a JSON or text logger at the given level.
+func NewLogger(w io.Writer, format, level string) *slog.Logger {
+	var l slog.Level
+	_ = l.UnmarshalText([]byte(level))
+	opts := &slog.HandlerOptions{Level: l}
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}

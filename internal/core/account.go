@@ -1,0 +1,61 @@
+package core
+
+import "time"
+
+// Organization is a tenant: a vendor's company or a solo developer's account.
+type Organization struct {
+	ID        int64
+	Name      string
+	Slug      string
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// User is a person who signs in to the dashboard and owns API keys.
+type User struct {
+	ID           int64
+	Email        string // stored lower-case; unique
+	Name         string
+	PasswordHash string // bcrypt; never leaves the service
+	Disabled     bool   // a disabled user's keys and sessions stop working
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+}
+
+// Membership ties a user to an organization with a role.
+type Membership struct {
+	OrgID     int64
+	UserID    int64
+	Role      Role
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// Member is a membership with the user's details, for listings.
+type Member struct {
+	Membership
+	Email    string
+	Name     string
+	Disabled bool
+}
+
+// MemberOrg is a membership with the organization's details.
+type MemberOrg struct {
+	Membership
+	OrgName string
+	OrgSlug string
+}
+
+// Session is a signed-in dashboard session. Only the digest of its token is
+// stored.
+type Session struct {
+	Digest     []byte
+	UserID     int64
+	OrgID      int64 // the organization currently selected
+	CSRFToken  string
+	IP         string
+	UserAgent  string
+	CreatedAt  time.Time
+	LastSeenAt time.Time
+	ExpiresAt  time.Time
+}

@@ -1,0 +1,118 @@
+package core
+
+import (
+	"context"
+	"time"
+)
+
+// Store is the persistence contract. Two backends implement it (SQLite and
+// PostgreSQL, see internal/store) and one conformance suite
+// (internal/store/storetest) holds both to it.
+//
+// Unless stated otherwise, methods return an *Error with ENotFound when the
+// row does not exist and EConflict when a unique rule is broken; any other
+// error is internal. Creating methods fill in the ID and timestamps of the
+// value they are given.
+type Store interface {
+	AccountStore
+	APIKeyStore
+	ProjectStore
+	AuditStore
+	SettingStore
+
+	// InTx runs fn in one transaction: every write made through the Store
+	// passed to fn commits together or not at all. fn must not retain it.
+	InTx(ctx context.Context, fn func(Store) error) error
+	// Ping reports whether the database answers.
+	Ping(ctx context.Context) error
+	// Dialect names the backend: "sqlite" or "postgres".
+	Dialect() string
+	// Close releases the connections.
+	Close() error
+}
+
+// AccountStore holds organizations, users and memberships.
+type AccountStore interface {
+	CreateOrganization(ctx context.Context, o *Organization) error
+	Organization(ctx context.Context, id int64) (*Organization, error)
+	OrganizationByName(ctx context.Context, name string) (*Organization, error)
+	OrganizationBySlug(ctx context.Context, slug string) (*Organization, error)
+
+	CreateUser(ctx context.Context, u *User) error
+	User(ctx context.Context, id int64) (*User, error)
+	// UserByEmail matches case-insensitively.
+	UserByEmail(ctx context.Context, email string) (*User, error)
+	UpdateUser(ctx context.Context, id int64, upd UserUpdate) (*User, error)
+	CountUsers(ctx context.Context) (int, error)
+
+	// CreateMembership returns EConflict if the user is already a member.
+	CreateMembership(ctx context.Context, m *Membership) error
+	Membership(ctx context.Context, orgID, userID int64) (*Membership, error)
+	UpdateMembershipRole(ctx context.Context, orgID, userID int64, role Role) error
+	DeleteMembership(ctx context.Context, orgID, userID int64) error
+	// ListMembers returns the organization's members, oldest first.
+	ListMembers(ctx context.Context, orgID int64) ([]Member, error)
+	// ListUserOrganizations returns the user's memberships, oldest first.
+	ListUserOrganizations(ctx context.Context, userID int64) ([]MemberOrg, error)
+}
+
+// UserUpdate changes the fields that are set.
+type UserUpdate struct {
+	Name         *string
+	PasswordHash *string
+	Disabled     *bool
+}
+
+// APIKeyStore holds API keys and their usage.
+type APIKeyStore interface {
+	// CreateAPIKey returns EConflict when the digest or public ID exists.
+	CreateAPIKey(ctx context.Context, k *APIKey) error
+	APIKey(ctx context.Context, id int64) (*APIKey, error)
+	// APIKeyOwnerByDigest returns the key with its owner's current role and
+	// standing in one query; the authentication path needs nothing else.
+	APIKeyOwnerByDigest(ctx context.Context, digest []byte) (*KeyOwner, error)
+	ListAPIKeys(ctx context.Context, f APIKeyFilter) ([]APIKey, error)
+	UpdateAPIKey(ctx context.Context, id int64, upd APIKeyUpdate) (*APIKey, error)
+	// RevokeAPIKey sets revoked_at unless it is already set; it returns the
+	// key as stored afterwards.
+	RevokeAPIKey(ctx context.Context, id int64, at time.Time) (*APIKey, error)
+	// RetireAPIKey marks id as replaced by newID and moves its expiry to at
+	// when that is earlier than its own.
+	RetireAPIKey(ctx context.Context, id, newID int64, at time.Time) (*APIKey, error)
+	// RecordKeyUses applies a batch of aggregated uses. last_used_at only
+	// moves forward, so batches from several nodes may arrive in any order.
+	RecordKeyUses(ctx context.Context, uses []KeyUse) error
+	// KeyUsage returns per-day request counts for the key in [from, to].
+	KeyUsage(ctx context.Context, keyID int64, from, to string) ([]DayCount, error)
+}
+
+// ProjectStore holds projects. Deleted projects are invisible to every
+// method.
+type ProjectStore interface {
+	// CreateProject returns EConflict when the slug is taken in the
+	// organization.
+	CreateProject(ctx context.Context, p *Project) error
+	Project(ctx context.Context, id int64) (*Project, error)
+	ProjectBySlug(ctx context.Context, orgID int64, slug string) (*Project, error)
+	ListProjects(ctx context.Context, f ProjectFilter) ([]Project, error)
+	UpdateProject(ctx context.Context, id int64, upd ProjectUpdate) (*Project, error)
+	// DeleteProject soft-deletes the project and revokes the API keys bound
+	// to it.
+	DeleteProject(ctx context.Context, id int64, at time.Time) error
+}
+
+// SettingStore holds instance-wide settings.
+type SettingStore interface {
+	// Setting returns ENotFound when the setting was never stored.
+	Setting(ctx context.Context, name string) (string, error)
+	// InitSetting stores value unless the setting exists, and returns the
+	// value stored in the end.
+	InitSetting(ctx context.Context, name, value string) (string, error)
+}
+
+// AuditStore holds the audit log.
+type AuditStore interface {
+	AppendAudit(ctx context.Context, e *AuditEvent) error
+	// ListAudit returns events newest first.
+	ListAudit(ctx context.Context, f AuditFilter) ([]AuditEvent, error)
+}

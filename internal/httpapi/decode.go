@@ -1,0 +1,288 @@
+package httpapi
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/latchkey/latchkey/internal/core"
+)
+
+// body is a request body decoded into raw JSON fields. DevPayr clients send
+// "[]" (PHP), "{}" (Node) or nothing for "no fields"; all three decode to
+// an empty body. Fields are read with typed getters that record a
+// Laravel-style message per field.
+type body struct {
+	fields map[string]json.RawMessage
+	p      core.Problems
+}
+
+// readBody reads a JSON (or form) body of at most max bytes.
+func readBody(w http.ResponseWriter, r *http.Request, max int64) (*body, error) {
+	b := &body{fields: map[string]json.RawMessage{}, p: core.Problems{}}
+	if r.Body == nil || r.Body == http.NoBody {
+		return b, nil
+	}
+	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, max))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, &core.Error{Code: core.ETooLarge, Message: fmt.Sprintf("The request body is larger than %d bytes.", max)}
+		}
+		return nil, core.Errorf(core.EBadRequest, "The request body could not be read.")
+	}
+	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if ct == "application/x-www-form-urlencoded" {
+		vals, err := parseQuery(string(raw))
+		if err != nil {
+			return nil, core.Errorf(core.EBadRequest, "The request body is not valid form data.")
+		}
+		for k, v := range vals {
+			enc, _ := json.Marshal(v)
+			b.fields[k] = enc
+		}
+		return b, nil
+	}
+	trimmed := bytes.TrimSpace(raw)
+	if len(trimmed) == 0 {
+		return b, nil
+	}
+	if trimmed[0] == '[' {
+		var arr []json.RawMessage
+		if err := json.Unmarshal(trimmed, &arr); err != nil {
+			return nil, core.Errorf(core.EBadRequest, "The request body is not valid JSON.")
+		}
+		if len(arr) == 0 {
+			return b, nil
+		}
+		return nil, core.Errorf(core.EBadRequest, "The request body must be a JSON object.")
+	}
+	if err := json.Unmarshal(trimmed, &b.fields); err != nil {
+		var syn *json.SyntaxError
+		if errors.As(err, &syn) {
+			return nil, core.Errorf(core.EBadRequest, "The request body is not valid JSON (at byte %d).", syn.Offset)
+		}
+		return nil, core.Errorf(core.EBadRequest, "The request body must be a JSON object.")
+	}
+	if b.fields == nil { // the body was "null"
+		b.fields = map[string]json.RawMessage{}
+	}
+	return b, nil
+}
+
+// parseQuery parses form-encoded text into single values.
+func parseQuery(s string) (map[string]string, error) {
+	out := map[string]string{}
+	vals, err := url.ParseQuery(s)
+	if err != nil {
+		return nil, err
+	}
+	for k, v := range vals {
+		if len(v) > 0 {
+			out[k] = v[len(v)-1]
+		}
+	}
+	return out, nil
+}
+
+// has reports whether the field was sent (even as null).
+func (b *body) has(name string) bool {
+	_, ok := b.fields[name]
+	return ok
+}
+
+// isNull reports whether the field was sent as JSON null.
+func (b *body) isNull(name string) bool {
+	v, ok := b.fields[name]
+	return ok && string(v) == "null"
+}
+
+// label turns a field name into the words Laravel uses in messages.
+func label(name string) string { return strings.ReplaceAll(name, "_", " ") }
+
+// str reads a string field. Numbers are accepted and kept as their text.
+// It returns "" and false when the field is absent or null.
+func (b *body) str(name string) (string, bool) {
+	v, ok := b.fields[name]
+	if !ok || string(v) == "null" {
+		return "", false
+	}
+	var s string
+	if err := json.Unmarshal(v, &s); err == nil {
+		return s, true
+	}
+	var n json.Number
+	if err := json.Unmarshal(v, &n); err == nil {
+		return n.String(), true
+	}
+	b.p.Add(name, "The "+label(name)+" field must be a string.")
+	return "", false
+}
+
+// optStr reads a nullable string field: nil when null or empty.
+func (b *body) optStr(name string) *string {
+	s, ok := b.str(name)
+	if !ok || strings.TrimSpace(s) == "" {
+		return nil
+	}
+	return &s
+}
+
+// boolean reads a boolean field, coercing the forms Laravel accepts:
+// true/false, 1/0, "1"/"0", "true"/"false", "on"/"off", "yes"/"no".
+func (b *body) boolean(name string) (bool, bool) {
+	v, ok := b.fields[name]
+	if !ok || string(v) == "null" {
+		return false, false
+	}
+	var x any
+	_ = json.Unmarshal(v, &x)
+	switch t := x.(type) {
+	case bool:
+		return t, true
+	case float64:
+		if t == 0 || t == 1 {
+			return t == 1, true
+		}
+	case string:
+		switch strings.ToLower(strings.TrimSpace(t)) {
+		case "1", "true", "on", "yes":
+			return true, true
+		case "0", "false", "off", "no", "":
+			return false, true
+		}
+	}
+	b.p.Add(name, "The "+label(name)+" field must be true or false.")
+	return false, false
+}
+
+// integer reads an integer field; numeric strings are accepted. It returns
+// false when absent or null, and records a problem when not an integer.
+func (b *body) integer(name string) (int64, bool) {
+	v, ok := b.fields[name]
+	if !ok || string(v) == "null" {
+		return 0, false
+	}
+	var x any
+	d := json.NewDecoder(bytes.NewReader(v))
+	d.UseNumber()
+	_ = d.Decode(&x)
+	var s string
+	switch t := x.(type) {
+	case json.Number:
+		s = t.String()
+	case string:
+		s = strings.TrimSpace(t)
+		if s == "" {
+			return 0, false
+		}
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		b.p.Add(name, "The "+label(name)+" field must be an integer.")
+		return 0, false
+	}
+	return n, true
+}
+
+// optInt reads a nullable integer field that must be at least min.
+func (b *body) optInt(name string, min int64) (*int64, bool) {
+	if !b.has(name) {
+		return nil, false
+	}
+	n, ok := b.integer(name)
+	if !ok {
+		return nil, true
+	}
+	if n < min {
+		b.p.Add(name, fmt.Sprintf("The %s field must be at least %d.", label(name), min))
+		return nil, true
+	}
+	return &n, true
+}
+
+// strList reads an array of strings, or a comma-separated string.
+func (b *body) strList(name string) ([]string, bool) {
+	v, ok := b.fields[name]
+	if !ok || string(v) == "null" {
+		return nil, false
+	}
+	var arr []string
+	if err := json.Unmarshal(v, &arr); err == nil {
+		return arr, true
+	}
+	var s string
+	if err := json.Unmarshal(v, &s); err == nil {
+		var out []string
+		for f := range strings.SplitSeq(s, ",") {
+			if f = strings.TrimSpace(f); f != "" {
+				out = append(out, f)
+			}
+		}
+		if out == nil {
+			out = []string{}
+		}
+		return out, true
+	}
+	b.p.Add(name, "The "+label(name)+" field must be an array of strings.")
+	return nil, false
+}
+
+// object reads a JSON object field; a string holding a JSON object is
+// decoded first (DevPayr's meta rule).
+func (b *body) object(name string) (json.RawMessage, bool) {
+	v, ok := b.fields[name]
+	if !ok || string(v) == "null" {
+		return nil, false
+	}
+	var s string
+	if err := json.Unmarshal(v, &s); err == nil {
+		v = json.RawMessage(s)
+	}
+	var obj map[string]any
+	if err := json.Unmarshal(v, &obj); err != nil || obj == nil {
+		b.p.Add(name, "The "+label(name)+" field must be a JSON object.")
+		return nil, false
+	}
+	out, _ := json.Marshal(obj)
+	return out, true
+}
+
+// date reads a date-time field: RFC 3339, or the date-only and
+// "YYYY-MM-DD HH:MM:SS" forms (taken as UTC).
+func (b *body) date(name string) (*time.Time, bool) {
+	s, ok := b.str(name)
+	if !ok {
+		return nil, b.has(name)
+	}
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return nil, true
+	}
+	t, err := parseTime(s)
+	if err != nil {
+		b.p.Add(name, "The "+label(name)+" field must be a valid date.")
+		return nil, true
+	}
+	return &t, true
+}
+
+func parseTime(s string) (time.Time, error) {
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02 15:04:05", "2006-01-02T15:04", "2006-01-02"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.UTC(), nil
+		}
+	}
+	return time.Time{}, errors.New("not a date")
+}
+
+// err returns the recorded problems as one error.
+func (b *body) err() error { return b.p.Err() }

@@ -1,0 +1,145 @@
+package httpapi
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/latchkey/latchkey/internal/core"
+)
+
+// envelope is DevPayr's response shape, used by every route.
+type envelope struct {
+	Status    string `json:"status"`
+	Message   string `json:"message"`
+	Data      any    `json:"data"`
+	Errors    any    `json:"errors"`
+	Code      string `json:"code,omitempty"`
+	RequestID string `json:"request_id,omitempty"`
+}
+
+// handlerFunc is an HTTP handler that returns its failure instead of
+// writing it, so that every error reaches the client through one function.
+type handlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+// adapter turns handlerFuncs into http.Handlers.
+type adapter struct {
+	log *slog.Logger
+}
+
+func (a adapter) wrap(h handlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := h(w, r); err != nil {
+			a.writeError(w, r, err)
+		}
+	})
+}
+
+var statusOf = map[string]int{
+	core.EInvalid:      http.StatusUnprocessableEntity,
+	core.EBadRequest:   http.StatusBadRequest,
+	core.EUnauthorized: http.StatusUnauthorized,
+	core.EForbidden:    http.StatusForbidden,
+	core.ENotFound:     http.StatusNotFound,
+	core.EConflict:     http.StatusConflict,
+	core.ETooLarge:     http.StatusRequestEntityTooLarge,
+	core.ERateLimited:  http.StatusTooManyRequests,
+	core.EUnavailable:  http.StatusServiceUnavailable,
+}
+
+var defaultCode = map[string]string{
+	core.EInvalid:      "VALIDATION_ERROR",
+	core.EBadRequest:   "BAD_REQUEST",
+	core.EUnauthorized: "UNAUTHENTICATED",
+	core.EForbidden:    "FORBIDDEN",
+	core.ENotFound:     "NOT_FOUND",
+	core.EConflict:     "CONFLICT",
+	core.ETooLarge:     "PAYLOAD_TOO_LARGE",
+	core.ERateLimited:  "RATE_LIMITED",
+	core.EUnavailable:  "UNAVAILABLE",
+}
+
+// writeError answers with the envelope for err. Internal errors are logged
+// with the request ID and shown to the client only as that ID.
+func (a adapter) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	var ce *core.Error
+	if !errors.As(err, &ce) {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			ce = &core.Error{Code: core.ETooLarge, Message: "The request body is larger than " + strconv.FormatInt(mbe.Limit, 10) + " bytes."}
+		}
+	}
+	env := envelope{Status: "error", RequestID: core.RequestID(r.Context())}
+	status := http.StatusInternalServerError
+	if ce == nil {
+		a.log.ErrorContext(r.Context(), "internal error", "err", err, "method", r.Method, "route", r.Pattern,
+			"request_id", env.RequestID)
+		env.Message = "Internal server error."
+		env.Code = "INTERNAL"
+	} else {
+		status = statusOf[ce.Code]
+		if status == 0 {
+			status = http.StatusInternalServerError
+		}
+		env.Message = ce.Message
+		env.Code = ce.Reason
+		if env.Code == "" {
+			env.Code = defaultCode[ce.Code]
+		}
+		if len(ce.Fields) > 0 {
+			env.Errors = ce.Fields
+		}
+	}
+	writeJSON(w, status, env)
+}
+
+// ok writes a success envelope.
+func ok(w http.ResponseWriter, status int, message string, data any) error {
+	if message == "" {
+		message = "Success"
+	}
+	writeJSON(w, status, envelope{Status: "success", Message: message, Data: data})
+	return nil
+}
+
+var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// writeJSON encodes v into a pooled buffer first, so that an encoding
+// failure becomes a clean 500 rather than half a body.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	buf := bufPool.Get().(*bytes.Buffer)
+	buf.Reset()
+	defer bufPool.Put(buf)
+	enc := json.NewEncoder(buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		http.Error(w, `{"status":"error","message":"Internal server error.","data":null,"errors":null}`, http.StatusInternalServerError)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(buf.Len()))
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+}
+
+// timeLayout is Laravel's default JSON date format, which DevPayr clients
+// see: microseconds, UTC, "Z".
+const timeLayout = "2006-01-02T15:04:05.000000Z"
+
+// jsonTime formats an optional time in timeLayout.
+func jsonTime(t *time.Time) *string {
+	if t == nil {
+		return nil
+	}
+	s := t.UTC().Format(timeLayout)
+	return &s
+}
+
+// jsonTimeV formats a time in timeLayout.
+func jsonTimeV(t time.Time) string { return t.UTC().Format(timeLayout) }

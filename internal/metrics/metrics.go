@@ -1,0 +1,63 @@
+// Package metrics holds the Prometheus registry of one server. It is never
+// the global registry, so that tests can run several servers in one process.
+package metrics
+
+import (
+	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Metrics holds the collectors the server updates.
+type Metrics struct {
+	Registry      *prometheus.Registry
+	HTTPRequests  *prometheus.CounterVec
+	HTTPDuration  *prometheus.HistogramVec
+	AuthResults   *prometheus.CounterVec
+	Validations   *prometheus.CounterVec
+	CacheEvents   *prometheus.CounterVec
+	UsageFlushes  prometheus.Counter
+	Invalidations *prometheus.CounterVec
+}
+
+// New returns a registry with Go runtime, process and Latchkey collectors.
+func New() *Metrics {
+	m := &Metrics{
+		Registry: prometheus.NewRegistry(),
+		HTTPRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "latchkey_http_requests_total", Help: "HTTP requests by route pattern, method and status code.",
+		}, []string{"route", "method", "code"}),
+		HTTPDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "latchkey_http_request_duration_seconds", Help: "HTTP request latency by route pattern.",
+			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
+		}, []string{"route"}),
+		AuthResults: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "latchkey_api_key_auth_total", Help: "API-key authentications by result.",
+		}, []string{"result"}),
+		Validations: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "latchkey_license_validations_total", Help: "Runtime license validations by result code.",
+		}, []string{"code"}),
+		CacheEvents: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "latchkey_cache_events_total", Help: "Cache hits and misses by cache.",
+		}, []string{"cache", "event"}),
+		UsageFlushes: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "latchkey_usage_flushes_total", Help: "Batches of API-key usage written to the store.",
+		}),
+		Invalidations: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "latchkey_cache_invalidations_total", Help: "Cache invalidations by origin (local or peer).",
+		}, []string{"origin"}),
+	}
+	m.Registry.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		m.HTTPRequests, m.HTTPDuration, m.AuthResults, m.Validations, m.CacheEvents, m.UsageFlushes, m.Invalidations,
+	)
+	return m
+}
+
+// Handler serves the registry in the Prometheus text format.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{Registry: m.Registry})
+}

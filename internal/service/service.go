@@ -1,0 +1,74 @@
+// Package service holds Latchkey's use cases: every change the API, the
+// dashboard or an admin command makes goes through here, so that
+// authorization, validation, auditing and cache invalidation happen once.
+package service
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/latchkey/latchkey/internal/core"
+	"github.com/latchkey/latchkey/internal/secret"
+)
+
+// Config holds a Service's dependencies.
+type Config struct {
+	Store  core.Store
+	Secret *secret.Key
+	Logger *slog.Logger
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// PasswordCost is the bcrypt cost; 0 means bcrypt.DefaultCost. Tests
+	// lower it.
+	PasswordCost int
+}
+
+// Service implements the use cases.
+type Service struct {
+	store        core.Store
+	log          *slog.Logger
+	now          func() time.Time
+	passwordCost int
+	licenseBox   *secret.Box
+	webhookBox   *secret.Box
+	dummyHash    []byte
+}
+
+// New returns a Service.
+func New(cfg Config) *Service {
+	s := &Service{
+		store:        cfg.Store,
+		log:          cfg.Logger,
+		now:          cfg.Now,
+		passwordCost: cfg.PasswordCost,
+		licenseBox:   cfg.Secret.Box("license-key"),
+		webhookBox:   cfg.Secret.Box("webhook-secret"),
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.passwordCost == 0 {
+		s.passwordCost = bcrypt.DefaultCost
+	}
+	// Compared against when a sign-in names no known user, so that the
+	// answer takes as long as for a wrong password.
+	s.dummyHash, _ = bcrypt.GenerateFromPassword([]byte("latchkey-dummy-password"), s.passwordCost)
+	return s
+}
+
+// Store returns the store, for read paths that need no rules.
+func (s *Service) Store() core.Store { return s.store }
+
+// Now returns the service clock's time.
+func (s *Service) Now() time.Time { return s.now() }
+
+// audit appends an event in the transaction of st.
+func audit(ctx context.Context, st core.Store, e *core.AuditEvent) error {
+	return st.AppendAudit(ctx, e)
+}

@@ -1,0 +1,335 @@
+// Package store implements core.Store over database/sql once for both
+// backends. The SQL is written so that SQLite (modernc.org/sqlite) and
+// PostgreSQL (pgx) accept it unchanged: numbered placeholders, RETURNING,
+// ON CONFLICT. What differs (connections, error codes, migrations, change
+// notification) comes from a Dialect, supplied by store/sqlite and
+// store/postgres.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io/fs"
+	"strconv"
+	"time"
+
+	"github.com/latchkey/latchkey/internal/core"
+)
+
+// Dialect holds what differs between the backends.
+type Dialect struct {
+	// Name is "sqlite" or "postgres".
+	Name string
+	// Migrations holds the numbered *.sql files of this dialect.
+	Migrations fs.FS
+	// MigrationLock, when not empty, is executed first in every migration
+	// transaction so that nodes starting together migrate one at a time.
+	MigrationLock string
+	// UniqueViolation reports whether err broke a unique constraint.
+	UniqueViolation func(err error) bool
+}
+
+// querier is what *sql.DB and *sql.Tx have in common.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// Store implements core.Store.
+type Store struct {
+	d      *Dialect
+	reader *sql.DB
+	writer *sql.DB
+	tx     *sql.Tx // set on the Store handed to an InTx callback
+	now    func() time.Time
+	close  func() error
+}
+
+var _ core.Store = (*Store)(nil)
+
+// New returns a Store over the given pools. SQLite passes a read pool and a
+// single-connection write pool; PostgreSQL passes the same pool twice.
+// closeFn, when not nil, replaces closing both pools.
+func New(d *Dialect, reader, writer *sql.DB, now func() time.Time, closeFn func() error) *Store {
+	if now == nil {
+		now = time.Now
+	}
+	return &Store{d: d, reader: reader, writer: writer, now: now, close: closeFn}
+}
+
+// Dialect names the backend.
+func (s *Store) Dialect() string { return s.d.Name }
+
+// DB returns the write pool, for tools (benchmark seeding) that bulk-load.
+func (s *Store) DB() *sql.DB { return s.writer }
+
+// Ping reports whether the database answers a query.
+func (s *Store) Ping(ctx context.Context) error {
+	var one int
+	if err := s.reader.QueryRowContext(ctx, `SELECT 1`).Scan(&one); err != nil {
+		return fmt.Errorf("store: ping: %w", err)
+	}
+	return nil
+}
+
+// Close closes the pools.
+func (s *Store) Close() error {
+	if s.close != nil {
+		return s.close()
+	}
+	err := s.reader.Close()
+	if s.writer != s.reader {
+		err = errors.Join(err, s.writer.Close())
+	}
+	return err
+}
+
+// InTx runs fn in a transaction on the write pool. Nested calls join the
+// outer transaction.
+func (s *Store) InTx(ctx context.Context, fn func(core.Store) error) error {
+	if s.tx != nil {
+		return fn(s)
+	}
+	tx, err := s.writer.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("store: begin: %w", err)
+	}
+	child := *s
+	child.tx = tx
+	if err := fn(&child); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("store: commit: %w", err)
+	}
+	return nil
+}
+
+// r returns where reads go: the transaction, or the read pool.
+func (s *Store) r() querier {
+	if s.tx != nil {
+		return s.tx
+	}
+	return s.reader
+}
+
+// w returns where writes go: the transaction, or the write pool.
+func (s *Store) w() querier {
+	if s.tx != nil {
+		return s.tx
+	}
+	return s.writer
+}
+
+// inTx runs fn in a transaction and hands it the transaction's querier.
+func (s *Store) inTx(ctx context.Context, fn func(q querier) error) error {
+	return s.InTx(ctx, func(cs core.Store) error { return fn(cs.(*Store).w()) })
+}
+
+// ts normalises a time for storage: UTC, microsecond precision (what
+// PostgreSQL keeps), so that values read back compare equal on both
+// backends.
+func ts(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
+
+// tsp is ts for optional times; nil stays NULL.
+func tsp(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return ts(*t)
+}
+
+// clock returns the store's current time, normalised.
+func (s *Store) clock() time.Time { return ts(s.now()) }
+
+// nullTime scans an optional time.
+type nullTime struct{ p **time.Time }
+
+func (n nullTime) Scan(v any) error {
+	var nt sql.NullTime
+	if err := nt.Scan(v); err != nil {
+		return err
+	}
+	if !nt.Valid {
+		*n.p = nil
+		return nil
+	}
+	t := nt.Time.UTC()
+	*n.p = &t
+	return nil
+}
+
+// utc scans a required time and converts it to UTC.
+type utc struct{ p *time.Time }
+
+func (u utc) Scan(v any) error {
+	var nt sql.NullTime
+	if err := nt.Scan(v); err != nil {
+		return err
+	}
+	*u.p = nt.Time.UTC()
+	return nil
+}
+
+// nullInt64 scans an optional integer where NULL means 0.
+type zeroInt struct{ p *int64 }
+
+func (z zeroInt) Scan(v any) error {
+	var n sql.NullInt64
+	if err := n.Scan(v); err != nil {
+		return err
+	}
+	*z.p = n.Int64
+	return nil
+}
+
+// optInt scans an optional integer where NULL stays nil.
+type optInt struct{ p **int64 }
+
+func (o optInt) Scan(v any) error {
+	var n sql.NullInt64
+	if err := n.Scan(v); err != nil {
+		return err
+	}
+	if !n.Valid {
+		*o.p = nil
+		return nil
+	}
+	x := n.Int64
+	*o.p = &x
+	return nil
+}
+
+// optString scans an optional string where NULL stays nil.
+type optString struct{ p **string }
+
+func (o optString) Scan(v any) error {
+	var n sql.NullString
+	if err := n.Scan(v); err != nil {
+		return err
+	}
+	if !n.Valid {
+		*o.p = nil
+		return nil
+	}
+	x := n.String
+	*o.p = &x
+	return nil
+}
+
+// zeroString scans an optional string where NULL means "".
+type zeroString struct{ p *string }
+
+func (z zeroString) Scan(v any) error {
+	var n sql.NullString
+	if err := n.Scan(v); err != nil {
+		return err
+	}
+	*z.p = n.String
+	return nil
+}
+
+// nullID turns 0 into NULL for optional foreign keys.
+func nullID(id int64) any {
+	if id == 0 {
+		return nil
+	}
+	return id
+}
+
+// optIntArg passes an optional integer.
+func optIntArg(p *int64) any {
+	if p == nil {
+		return nil
+	}
+	return *p
+}
+
+// optStringArg passes an optional string.
+func optStringArg(p *string) any {
+	if p == nil {
+		return nil
+	}
+	return *p
+}
+
+// jsonArg passes a JSON document as text, which both backends accept for
+// their JSON column types; empty means def.
+func jsonArg(b []byte, def string) any {
+	if len(b) == 0 {
+		if def == "" {
+			return nil
+		}
+		return def
+	}
+	return string(b)
+}
+
+// notFound maps sql.ErrNoRows to a core not-found error.
+func notFound(err error, what string) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return core.NotFound(what)
+	}
+	return err
+}
+
+// conflict maps a unique violation to EConflict with msg, and wraps other
+// errors with op.
+func (s *Store) conflict(err error, op, msg string) error {
+	if err == nil {
+		return nil
+	}
+	if s.d.UniqueViolation != nil && s.d.UniqueViolation(err) {
+		return &core.Error{Code: core.EConflict, Message: msg}
+	}
+	return fmt.Errorf("%s: %s: %w", s.d.Name, op, err)
+}
+
+// wrap prefixes err with the dialect and operation, leaving core errors as
+// they are.
+func (s *Store) wrap(err error, op string) error {
+	if err == nil {
+		return nil
+	}
+	var ce *core.Error
+	if errors.As(err, &ce) {
+		return err
+	}
+	return fmt.Errorf("%s: %s: %w", s.d.Name, op, err)
+}
+
+// argList collects query arguments and hands out their placeholders.
+type argList []any
+
+// add appends v and returns its placeholder, "$n".
+func (a *argList) add(v any) string {
+	*a = append(*a, v)
+	return "$" + strconv.Itoa(len(*a))
+}
+
+// limit clamps a listing size.
+func limit(n, def, max int) int {
+	if n <= 0 {
+		return def
+	}
+	if n > max {
+		return max
+	}
+	return n
+}
+
+// affected returns ENotFound when a write touched no row.
+func affected(res sql.Result, what string) error {
+	n, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return core.NotFound(what)
+	}
+	return nil
+}
