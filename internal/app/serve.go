@@ -12,11 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/latchkey/latchkey/internal/config"
-	"github.com/latchkey/latchkey/internal/httpapi"
-	"github.com/latchkey/latchkey/internal/metrics"
 	"github.com/latchkey/latchkey/internal/secret"
-	"github.com/latchkey/latchkey/internal/server"
-	"github.com/latchkey/latchkey/internal/service"
 	"github.com/latchkey/latchkey/internal/store"
 	"github.com/latchkey/latchkey/internal/version"
 )
@@ -61,9 +57,9 @@ type Server struct {
 	cfg     config.Config
 	log     *slog.Logger
 	http    *http.Server
-	store   *store.Store
-	served  chan error
-	cleanup []func(context.Context)
+	store  *store.Store
+	stack  *Stack
+	served chan error
 }
 
 // Start opens the store, wires everything and starts serving. The server
@@ -86,20 +82,7 @@ func Start(ctx context.Context, cfg config.Config, env Env) (_ *Server, err erro
 	if err := checkSecret(ctx, st, key); err != nil {
 		return nil, err
 	}
-	proxies, _ := cfg.Proxies() // validated already
-	m := metrics.New()
-	svc := service.New(service.Config{Store: st, Secret: key, Logger: log, PasswordCost: cfg.PasswordCost})
-	handler := server.Handler(server.Config{
-		Logger:         log,
-		Metrics:        m,
-		Ready:          st.Ping,
-		TrustedProxies: proxies,
-		Register: []func(*http.ServeMux){
-			func(mux *http.ServeMux) {
-				httpapi.Register(mux, httpapi.Deps{Logger: log, Service: svc, MaxBodyBytes: cfg.MaxBodyBytes})
-			},
-		},
-	})
+	stack := NewStack(StackConfig{Config: cfg, Store: st, Secret: key, Logger: log, DatabaseURL: dbURL(backend)})
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return nil, fmt.Errorf("listen on %s: %w", cfg.Addr, err)
@@ -110,7 +93,7 @@ func Start(ctx context.Context, cfg config.Config, env Env) (_ *Server, err erro
 		log:   log,
 		store: st,
 		http: &http.Server{
-			Handler:           handler,
+			Handler:           stack.Handler,
 			ReadHeaderTimeout: 10 * time.Second,
 			ReadTimeout:       60 * time.Second,
 			WriteTimeout:      60 * time.Second,
@@ -119,7 +102,9 @@ func Start(ctx context.Context, cfg config.Config, env Env) (_ *Server, err erro
 			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
 		},
 		served: make(chan error, 1),
+		stack:  stack,
 	}
+	stack.Start()
 	go func() { s.served <- s.http.Serve(ln) }()
 	log.Info("listening", "addr", s.Addr, "store", backend.Kind, "migrations_applied", len(applied),
 		"secret", string(source), "version", version.String())
@@ -137,8 +122,14 @@ func (s *Server) Shutdown() error {
 	if serr := <-s.served; serr != nil && !errors.Is(serr, http.ErrServerClosed) {
 		err = errors.Join(err, serr)
 	}
-	for i := len(s.cleanup) - 1; i >= 0; i-- {
-		s.cleanup[i](ctx)
-	}
+	s.stack.Stop()
 	return errors.Join(err, s.store.Close())
+}
+
+// dbURL returns the PostgreSQL URL the change listener connects to.
+func dbURL(b config.Backend) string {
+	if b.Kind == "postgres" {
+		return b.Target
+	}
+	return ""
 }

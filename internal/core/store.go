@@ -15,11 +15,16 @@ import (
 // value they are given.
 type Store interface {
 	AccountStore
+	SessionStore
 	APIKeyStore
 	ProjectStore
 	AuditStore
 	SettingStore
 
+	// Publish tells other nodes sharing the database that c happened. Inside
+	// InTx it is delivered only if the transaction commits. A backend with
+	// one node (SQLite) does nothing.
+	Publish(ctx context.Context, c Change) error
 	// InTx runs fn in one transaction: every write made through the Store
 	// passed to fn commits together or not at all. fn must not retain it.
 	InTx(ctx context.Context, fn func(Store) error) error
@@ -63,6 +68,20 @@ type UserUpdate struct {
 	Disabled     *bool
 }
 
+// SessionStore holds dashboard sessions, by the digest of their token.
+type SessionStore interface {
+	CreateSession(ctx context.Context, s *Session) error
+	// SessionByDigest returns ENotFound for unknown or expired sessions.
+	SessionByDigest(ctx context.Context, digest []byte, now time.Time) (*Session, error)
+	// UpdateSession moves a session to another organization and records
+	// its last activity and new expiry.
+	UpdateSession(ctx context.Context, digest []byte, orgID int64, lastSeen, expires time.Time) error
+	DeleteSession(ctx context.Context, digest []byte) error
+	// DeleteUserSessions ends the user's sessions in orgID, or everywhere
+	// when orgID is 0.
+	DeleteUserSessions(ctx context.Context, userID, orgID int64) error
+}
+
 // APIKeyStore holds API keys and their usage.
 type APIKeyStore interface {
 	// CreateAPIKey returns EConflict when the digest or public ID exists.
@@ -82,6 +101,9 @@ type APIKeyStore interface {
 	// RecordKeyUses applies a batch of aggregated uses. last_used_at only
 	// moves forward, so batches from several nodes may arrive in any order.
 	RecordKeyUses(ctx context.Context, uses []KeyUse) error
+	// RevokeUserKeys revokes every live key of the user in the organization
+	// and returns how many it revoked.
+	RevokeUserKeys(ctx context.Context, orgID, userID int64, at time.Time) (int64, error)
 	// KeyUsage returns per-day request counts for the key in [from, to].
 	KeyUsage(ctx context.Context, keyID int64, from, to string) ([]DayCount, error)
 }

@@ -180,7 +180,7 @@ func (s *Service) CreateAPIKey(ctx context.Context, actor *core.Actor, ownerID i
 		Scopes: scopes, AllowedIPs: ips, RateLimit: in.RateLimit, ExpiresAt: in.ExpiresAt,
 		CreatedBy: actor.Label,
 	}
-	err = s.store.InTx(ctx, func(st core.Store) error {
+	err = s.write(ctx, func(st core.Store, _ func(core.Change)) error {
 		if err := st.CreateAPIKey(ctx, k); err != nil {
 			return err
 		}
@@ -219,3 +219,265 @@ func keyAuditDetails(k *core.APIKey) map[string]any {
 // project or organization.
 var errProjectMismatch = &core.Error{Code: core.EForbidden, Reason: "PROJECT_MISMATCH",
 	Message: "API key does not match project owner."}
+
+// visibleKey returns the key if the actor may see it: same organization;
+// for a project-scoped caller, the same project; for a role that does not
+// manage others' keys, the caller's own. Anything else is "not found", so
+// that IDs of other tenants cannot be probed.
+func (s *Service) visibleKey(ctx context.Context, st core.Store, actor *core.Actor, id int64) (*core.APIKey, error) {
+	k, err := st.APIKey(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if k.OrgID != actor.OrgID ||
+		(actor.ProjectID != 0 && k.ProjectID != actor.ProjectID) ||
+		(actor.Type != core.ActorSystem && !actor.Role.ManagesOthersKeys() && k.UserID != actor.UserID) {
+		return nil, core.NotFound("API key")
+	}
+	return k, nil
+}
+
+// ListAPIKeys returns the keys the actor may see, newest first, starting
+// below beforeID (0: from the newest).
+func (s *Service) ListAPIKeys(ctx context.Context, actor *core.Actor, beforeID int64, limit int) ([]core.APIKey, error) {
+	if err := actor.Require(core.ScopeAPIKeysRead); err != nil {
+		return nil, err
+	}
+	f := core.APIKeyFilter{OrgID: actor.OrgID, ProjectID: actor.ProjectID, BeforeID: beforeID, Limit: limit}
+	if actor.Type != core.ActorSystem && !actor.Role.ManagesOthersKeys() {
+		f.UserID = actor.UserID
+	}
+	return s.store.ListAPIKeys(ctx, f)
+}
+
+// APIKey returns one key the actor may see.
+func (s *Service) APIKey(ctx context.Context, actor *core.Actor, id int64) (*core.APIKey, error) {
+	if err := actor.Require(core.ScopeAPIKeysRead); err != nil {
+		return nil, err
+	}
+	return s.visibleKey(ctx, s.store, actor, id)
+}
+
+// KeyUpdate describes changes to a key; nil fields stay as they are.
+type KeyUpdate struct {
+	Name        *string
+	Description *string
+	Scopes      *[]string
+	ExpiresAt   **time.Time
+	AllowedIPs  *[]string
+	RateLimit   *int
+}
+
+// ownerGrantable returns what the actor may grant on a key owned by
+// userID: the owner's current role, within the caller's own rights.
+func (s *Service) ownerGrantable(ctx context.Context, st core.Store, actor *core.Actor, orgID, userID int64) (core.ScopeSet, error) {
+	m, err := st.Membership(ctx, orgID, userID)
+	if core.IsCode(err, core.ENotFound) {
+		return 0, nil // the owner left: their keys can only be narrowed away
+	}
+	if err != nil {
+		return 0, err
+	}
+	return grantable(actor, m.Role), nil
+}
+
+// errBeyondRights refuses a change that would leave a key (whose secret the
+// caller holds or could obtain) with rights the caller lacks.
+var errBeyondRights = &core.Error{Code: core.EForbidden, Reason: "BEYOND_OWN_RIGHTS",
+	Message: "This API key holds scopes beyond your own rights; you cannot change or rotate it."}
+
+// UpdateAPIKey changes a key. The result may never hold scopes beyond what
+// the caller and the key's owner hold now.
+func (s *Service) UpdateAPIKey(ctx context.Context, actor *core.Actor, id int64, in KeyUpdate) (*core.APIKey, error) {
+	if err := actor.Require(core.ScopeAPIKeysWrite); err != nil {
+		return nil, err
+	}
+	var out *core.APIKey
+	err := s.write(ctx, func(st core.Store, changed func(core.Change)) error {
+		k, err := s.visibleKey(ctx, st, actor, id)
+		if err != nil {
+			return err
+		}
+		now := s.now()
+		if k.RevokedAt != nil {
+			return core.Errorf(core.EConflict, "This API key is revoked and can no longer be changed.")
+		}
+		allowed, err := s.ownerGrantable(ctx, st, actor, k.OrgID, k.UserID)
+		if err != nil {
+			return err
+		}
+		p := core.Problems{}
+		upd := core.APIKeyUpdate{Description: in.Description, RateLimit: in.RateLimit}
+		if in.Name != nil {
+			name := strings.TrimSpace(*in.Name)
+			switch n := utf8.RuneCountInString(name); {
+			case n == 0:
+				p.Add("name", "The name field is required.")
+			case n > 255:
+				p.Add("name", "The name field must not be greater than 255 characters.")
+			}
+			upd.Name = &name
+		}
+		if in.Description != nil && utf8.RuneCountInString(*in.Description) > 1000 {
+			p.Add("description", "The description field must not be greater than 1000 characters.")
+		}
+		scopes := k.Scopes
+		if in.Scopes != nil {
+			scopes, err = checkScopes(p, *in.Scopes, allowed)
+			if err != nil {
+				return err
+			}
+			upd.Scopes = &scopes
+		}
+		if in.ExpiresAt != nil {
+			if *in.ExpiresAt != nil && !(*in.ExpiresAt).After(now) {
+				p.Add("expires_at", "The expires at field must be a date after now.")
+			}
+			upd.ExpiresAt = in.ExpiresAt
+		}
+		if in.AllowedIPs != nil {
+			ips := ParseAllowedIPs(p, "allowed_ips", *in.AllowedIPs)
+			upd.AllowedIPs = &ips
+		}
+		if in.RateLimit != nil && (*in.RateLimit < 0 || *in.RateLimit > MaxKeyRateLimit) {
+			p.Add("rate_limit_per_minute", "The rate limit per minute field must be between 0 and 1000000.")
+		}
+		if err := p.Err(); err != nil {
+			return err
+		}
+		if scopes&^allowed != 0 {
+			return errBeyondRights
+		}
+		out, err = st.UpdateAPIKey(ctx, id, upd)
+		if err != nil {
+			return err
+		}
+		changed(core.Change{Kind: core.ChangeAPIKey, ID: id})
+		return audit(ctx, st, actor.Audit("api_key.update", "api_key", id, k.ProjectID, keyAuditDetails(out)))
+	})
+	return out, err
+}
+
+// RevokeAPIKey revokes a key at once and for good. Revoking a revoked key
+// changes nothing and succeeds.
+func (s *Service) RevokeAPIKey(ctx context.Context, actor *core.Actor, id int64) (*core.APIKey, error) {
+	if err := actor.Require(core.ScopeAPIKeysWrite); err != nil {
+		return nil, err
+	}
+	var out *core.APIKey
+	err := s.write(ctx, func(st core.Store, changed func(core.Change)) error {
+		k, err := s.visibleKey(ctx, st, actor, id)
+		if err != nil {
+			return err
+		}
+		if k.RevokedAt != nil {
+			out = k
+			return nil
+		}
+		out, err = st.RevokeAPIKey(ctx, id, s.now())
+		if err != nil {
+			return err
+		}
+		changed(core.Change{Kind: core.ChangeAPIKey, ID: id})
+		return audit(ctx, st, actor.Audit("api_key.revoke", "api_key", id, k.ProjectID,
+			map[string]any{"name": k.Name, "public_id": k.PublicID}))
+	})
+	return out, err
+}
+
+// RotateAPIKey mints a successor with the same settings and lets the old
+// key work for grace more (never past its own expiry). It returns the new
+// key, its secret, and the old key as it is now.
+func (s *Service) RotateAPIKey(ctx context.Context, actor *core.Actor, id int64, grace time.Duration) (*core.APIKey, string, *core.APIKey, error) {
+	if err := actor.Require(core.ScopeAPIKeysWrite); err != nil {
+		return nil, "", nil, err
+	}
+	if grace < 0 || grace > MaxGraceSeconds*time.Second {
+		return nil, "", nil, core.Invalid("grace_seconds", "The grace seconds field must be between 0 and 86400.")
+	}
+	var nk, old *core.APIKey
+	var secret string
+	err := s.write(ctx, func(st core.Store, changed func(core.Change)) error {
+		k, err := s.visibleKey(ctx, st, actor, id)
+		if err != nil {
+			return err
+		}
+		now := s.now()
+		switch {
+		case k.RevokedAt != nil:
+			return core.Errorf(core.EConflict, "This API key is revoked and cannot be rotated.")
+		case k.RotatedTo != 0:
+			return core.Errorf(core.EConflict, "This API key was already rotated (its successor is key %d).", k.RotatedTo)
+		case !k.Usable(now):
+			return core.Errorf(core.EConflict, "This API key has expired and cannot be rotated.")
+		}
+		allowed, err := s.ownerGrantable(ctx, st, actor, k.OrgID, k.UserID)
+		if err != nil {
+			return err
+		}
+		if k.Scopes&^allowed != 0 {
+			return errBeyondRights
+		}
+		m := keys.Mint(k.Env)
+		nk = &core.APIKey{
+			OrgID: k.OrgID, UserID: k.UserID, ProjectID: k.ProjectID, Name: k.Name, Description: k.Description,
+			PublicID: m.PublicID, Digest: m.Digest, Last4: m.Last4, Env: k.Env, Scopes: k.Scopes,
+			AllowedIPs: k.AllowedIPs, RateLimit: k.RateLimit, ExpiresAt: k.ExpiresAt, CreatedBy: actor.Label,
+		}
+		if err := st.CreateAPIKey(ctx, nk); err != nil {
+			return err
+		}
+		secret = m.Secret
+		old, err = st.RetireAPIKey(ctx, k.ID, nk.ID, now.Add(grace))
+		if err != nil {
+			return err
+		}
+		changed(core.Change{Kind: core.ChangeAPIKey, ID: k.ID})
+		return audit(ctx, st, actor.Audit("api_key.rotate", "api_key", k.ID, k.ProjectID, map[string]any{
+			"name": k.Name, "old_public_id": k.PublicID, "new_public_id": nk.PublicID, "new_key_id": nk.ID,
+			"grace_seconds": int(grace / time.Second),
+		}))
+	})
+	if err != nil {
+		return nil, "", nil, err
+	}
+	return nk, secret, old, nil
+}
+
+// APIKeyUsage returns per-day request counts for the last days days (UTC),
+// including what this node has counted but not yet written.
+func (s *Service) APIKeyUsage(ctx context.Context, actor *core.Actor, id int64, days int, pending map[string]int64) ([]core.DayCount, error) {
+	if err := actor.Require(core.ScopeAPIKeysRead); err != nil {
+		return nil, err
+	}
+	if _, err := s.visibleKey(ctx, s.store, actor, id); err != nil {
+		return nil, err
+	}
+	return s.dailySeries(days, func(from, to string) ([]core.DayCount, error) {
+		return s.store.KeyUsage(ctx, id, from, to)
+	}, pending)
+}
+
+// dailySeries returns one count per day for the last days days, oldest
+// first, with missing days as zero and pending counts added.
+func (s *Service) dailySeries(days int, fetch func(from, to string) ([]core.DayCount, error), pending map[string]int64) ([]core.DayCount, error) {
+	if days < 1 || days > 366 {
+		return nil, core.Invalid("days", "The days field must be between 1 and 366.")
+	}
+	today := s.now().UTC()
+	from := today.AddDate(0, 0, -(days - 1)).Format(time.DateOnly)
+	stored, err := fetch(from, today.Format(time.DateOnly))
+	if err != nil {
+		return nil, err
+	}
+	byDay := make(map[string]int64, len(stored))
+	for _, d := range stored {
+		byDay[d.Day] = d.Count
+	}
+	out := make([]core.DayCount, days)
+	for i := range days {
+		day := today.AddDate(0, 0, i-(days-1)).Format(time.DateOnly)
+		out[i] = core.DayCount{Day: day, Count: byDay[day] + pending[day]}
+	}
+	return out, nil
+}

@@ -35,6 +35,7 @@ type Service struct {
 	licenseBox   *secret.Box
 	webhookBox   *secret.Box
 	dummyHash    []byte
+	listeners    []func(core.Change)
 }
 
 // New returns a Service.

@@ -263,3 +263,15 @@ func parsePrefixes(s string) []netip.Prefix {
 	}
 	return out
 }
+
+// RevokeUserKeys revokes the user's live keys in the organization.
+func (s *Store) RevokeUserKeys(ctx context.Context, orgID, userID int64, at time.Time) (int64, error) {
+	res, err := s.w().ExecContext(ctx,
+		`UPDATE api_keys SET revoked_at = $1, updated_at = $1 WHERE org_id = $2 AND user_id = $3 AND revoked_at IS NULL`,
+		ts(at), orgID, userID)
+	if err != nil {
+		return 0, s.wrap(err, "revoke user keys")
+	}
+	n, err := res.RowsAffected()
+	return n, s.wrap(err, "revoke user keys")
+}

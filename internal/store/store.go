@@ -29,6 +29,8 @@ type Dialect struct {
 	MigrationLock string
 	// UniqueViolation reports whether err broke a unique constraint.
 	UniqueViolation func(err error) bool
+	// Notify reports whether Publish sends notifications (PostgreSQL).
+	Notify bool
 }
 
 // querier is what *sql.DB and *sql.Tx have in common.
@@ -46,6 +48,7 @@ type Store struct {
 	tx     *sql.Tx // set on the Store handed to an InTx callback
 	now    func() time.Time
 	close  func() error
+	node   string
 }
 
 var _ core.Store = (*Store)(nil)
@@ -333,3 +336,20 @@ func affected(res sql.Result, what string) error {
 	}
 	return nil
 }
+
+// ChangeChannel is the PostgreSQL notification channel for core.Change.
+const ChangeChannel = "latchkey_changes"
+
+// Publish sends c to the other nodes when the dialect supports it; inside a
+// transaction, PostgreSQL delivers it at commit.
+func (s *Store) Publish(ctx context.Context, c core.Change) error {
+	if !s.d.Notify {
+		return nil
+	}
+	_, err := s.w().ExecContext(ctx, `SELECT pg_notify($1, $2)`, ChangeChannel, s.node+"|"+c.String())
+	return s.wrap(err, "publish")
+}
+
+// SetNode sets the ID this node stamps on its notifications, so that it can
+// ignore its own when they come back.
+func (s *Store) SetNode(id string) { s.node = id }

@@ -28,6 +28,7 @@ var Dialect = &store.Dialect{
 	// transaction-level lock is released at commit.
 	MigrationLock:   `SELECT pg_advisory_xact_lock(7412730561)`,
 	UniqueViolation: uniqueViolation,
+	Notify:          true,
 }
 
 func mustSub(f fs.FS, dir string) fs.FS {

@@ -80,6 +80,21 @@ func OpenPostgres(tb testing.TB, now func() time.Time) (*store.Store, string) {
 	return st, schemaURL
 }
 
+// OpenPostgresURL opens another store on an existing database URL (a
+// second node); it is closed when the test ends.
+func OpenPostgresURL(tb testing.TB, url string, now func() time.Time) *store.Store {
+	tb.Helper()
+	st, err := postgres.Open(context.Background(), url, now)
+	if err != nil {
+		tb.Fatalf("open postgres: %v", err)
+	}
+	tb.Cleanup(func() { st.Close() })
+	if _, err := st.Migrate(context.Background()); err != nil {
+		tb.Fatalf("migrate postgres: %v", err)
+	}
+	return st
+}
+
 // NewPostgresSchema creates an empty schema in the database at base and
 // returns a URL whose connections use it; the schema is dropped when the
 // test ends.

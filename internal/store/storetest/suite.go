@@ -65,6 +65,8 @@ func Run(t *testing.T, b Backend) {
 		{"Migrate", testMigrate},
 		{"Projects", testProjects},
 		{"Settings", testSettings},
+		{"Sessions", testSessions},
+		{"RevokeUserKeys", testRevokeUserKeys},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -553,5 +555,73 @@ func testSettings(t *testing.T, st *store.Store, clock *Clock) {
 	must(t, err)
 	if v != "abc" {
 		t.Fatalf("Setting = %q", v)
+	}
+}
+
+func testSessions(t *testing.T, st *store.Store, clock *Clock) {
+	ctx := context.Background()
+	o, u := Fixture(t, st, "Acme", "alice@example.com", core.RoleOwner)
+	o2 := &core.Organization{Name: "Two", Slug: "two"}
+	must(t, st.CreateOrganization(ctx, o2))
+	digest := []byte("0123456789abcdef0123456789abcdef")
+	se := &core.Session{Digest: digest, UserID: u.ID, OrgID: o.ID, CSRFToken: "csrf", IP: "192.0.2.1", UserAgent: "ua",
+		ExpiresAt: T0.Add(time.Hour)}
+	must(t, st.CreateSession(ctx, se))
+	got, err := st.SessionByDigest(ctx, digest, T0)
+	must(t, err)
+	if got.UserID != u.ID || got.OrgID != o.ID || got.CSRFToken != "csrf" || !got.ExpiresAt.Equal(ts(T0.Add(time.Hour))) {
+		t.Fatalf("session = %+v", got)
+	}
+	_, err = st.SessionByDigest(ctx, digest, T0.Add(time.Hour))
+	wantCode(t, err, core.ENotFound)
+	must(t, st.UpdateSession(ctx, digest, o2.ID, T0.Add(time.Minute), T0.Add(2*time.Hour)))
+	got, err = st.SessionByDigest(ctx, digest, T0.Add(90*time.Minute))
+	must(t, err)
+	if got.OrgID != o2.ID || !got.LastSeenAt.Equal(ts(T0.Add(time.Minute))) {
+		t.Fatalf("updated session = %+v", got)
+	}
+	wantCode(t, st.UpdateSession(ctx, []byte("nope"), o.ID, T0, T0), core.ENotFound)
+	// Ending sessions per organization leaves the others.
+	d2 := []byte("second-session-digest-0123456789")
+	must(t, st.CreateSession(ctx, &core.Session{Digest: d2, UserID: u.ID, OrgID: o.ID, CSRFToken: "x", ExpiresAt: T0.Add(time.Hour)}))
+	must(t, st.DeleteUserSessions(ctx, u.ID, o.ID))
+	_, err = st.SessionByDigest(ctx, d2, T0)
+	wantCode(t, err, core.ENotFound)
+	_, err = st.SessionByDigest(ctx, digest, T0)
+	must(t, err)
+	must(t, st.DeleteUserSessions(ctx, u.ID, 0))
+	_, err = st.SessionByDigest(ctx, digest, T0)
+	wantCode(t, err, core.ENotFound)
+	must(t, st.DeleteSession(ctx, digest))
+}
+
+func testRevokeUserKeys(t *testing.T, st *store.Store, clock *Clock) {
+	ctx := context.Background()
+	o, alice := Fixture(t, st, "Acme", "alice@example.com", core.RoleOwner)
+	_, bob := Fixture(t, st, "Acme", "bob@example.com", core.RoleDeveloper)
+	var aliceKeys []int64
+	for i := range 3 {
+		k := newKey(o, alice, byte(i+1))
+		must(t, st.CreateAPIKey(ctx, k))
+		aliceKeys = append(aliceKeys, k.ID)
+	}
+	bk := newKey(o, bob, 9)
+	must(t, st.CreateAPIKey(ctx, bk))
+	_, err := st.RevokeAPIKey(ctx, aliceKeys[0], T0)
+	must(t, err)
+	n, err := st.RevokeUserKeys(ctx, o.ID, alice.ID, T0.Add(time.Hour))
+	must(t, err)
+	if n != 2 {
+		t.Fatalf("revoked %d keys, want 2 (one was revoked already)", n)
+	}
+	first, err := st.APIKey(ctx, aliceKeys[0])
+	must(t, err)
+	if !first.RevokedAt.Equal(ts(T0)) {
+		t.Fatal("an earlier revocation time was overwritten")
+	}
+	b, err := st.APIKey(ctx, bk.ID)
+	must(t, err)
+	if b.RevokedAt != nil {
+		t.Fatal("another user's key was revoked")
 	}
 }

@@ -1,0 +1,119 @@
+package app
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/latchkey/latchkey/internal/config"
+	"github.com/latchkey/latchkey/internal/core"
+	"github.com/latchkey/latchkey/internal/httpapi"
+	"github.com/latchkey/latchkey/internal/keys"
+	"github.com/latchkey/latchkey/internal/metrics"
+	"github.com/latchkey/latchkey/internal/ratelimit"
+	"github.com/latchkey/latchkey/internal/secret"
+	"github.com/latchkey/latchkey/internal/server"
+	"github.com/latchkey/latchkey/internal/service"
+	"github.com/latchkey/latchkey/internal/store"
+	"github.com/latchkey/latchkey/internal/store/postgres"
+)
+
+// StackConfig is what a Stack is built from.
+type StackConfig struct {
+	Config config.Config
+	Store  *store.Store
+	Secret *secret.Key
+	Logger *slog.Logger
+	// Now is the clock of every component; nil means time.Now.
+	Now func() time.Time
+	// DatabaseURL, for PostgreSQL, is where the change listener connects.
+	DatabaseURL string
+}
+
+// Stack is one node's components, wired: the HTTP handler and the
+// background work it needs.
+type Stack struct {
+	Handler  http.Handler
+	Service  *service.Service
+	Keys     *keys.Authenticator
+	Usage    *keys.Usage
+	Metrics  *metrics.Metrics
+	Listener *postgres.Listener // nil on SQLite
+
+	cfg    StackConfig
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+// NewStack wires a node. Call Start to run its background work and Stop to
+// end it.
+func NewStack(sc StackConfig) *Stack {
+	if sc.Now == nil {
+		sc.Now = time.Now
+	}
+	cfg := sc.Config
+	log := sc.Logger
+	m := metrics.New()
+	svc := service.New(service.Config{Store: sc.Store, Secret: sc.Secret, Logger: log, Now: sc.Now, PasswordCost: cfg.PasswordCost})
+	auth := keys.NewAuthenticator(sc.Store, cfg.CacheTTL, sc.Now)
+	authEvents := m.CacheEvents.MustCurryWith(map[string]string{"cache": "api_key"})
+	auth.OnEvent = func(e string) { authEvents.WithLabelValues(e).Inc() }
+	svc.OnChange(auth.Invalidate)
+	usage := keys.NewUsage()
+	limiter := ratelimit.New()
+	proxies, _ := cfg.Proxies()
+
+	node := keys.RandomToken(12)
+	sc.Store.SetNode(node)
+	var listener *postgres.Listener
+	if sc.Store.Dialect() == "postgres" && sc.DatabaseURL != "" {
+		listener = postgres.NewListener(sc.DatabaseURL, node, log, func(c core.Change) {
+			m.Invalidations.WithLabelValues("peer").Inc()
+			svc.Invalidate(c)
+		})
+	}
+	svc.OnChange(func(core.Change) { m.Invalidations.WithLabelValues("local").Inc() })
+
+	handler := server.Handler(server.Config{
+		Logger:         log,
+		Metrics:        m,
+		Ready:          sc.Store.Ping,
+		TrustedProxies: proxies,
+		Register: []func(*http.ServeMux){
+			func(mux *http.ServeMux) {
+				httpapi.Register(mux, httpapi.Deps{
+					Logger: log, Service: svc, Keys: auth, Usage: usage, Limiter: limiter, Metrics: m,
+					KeyRateLimit: cfg.KeyRateLimit, IPRateLimit: cfg.IPRateLimit, MaxBodyBytes: cfg.MaxBodyBytes,
+					CursorKey: sc.Secret.Derive("cursor"), Now: sc.Now,
+				})
+			},
+		},
+	})
+	return &Stack{Handler: handler, Service: svc, Keys: auth, Usage: usage, Metrics: m, Listener: listener, cfg: sc}
+}
+
+// Start runs the background work: usage flushing and, on PostgreSQL, the
+// change listener.
+func (s *Stack) Start() {
+	ctx, cancel := context.WithCancel(context.Background())
+	s.cancel = cancel
+	log := s.cfg.Logger
+	s.wg.Go(func() {
+		s.Usage.Run(ctx, s.cfg.Store, s.cfg.Config.UsageFlush, func(err error) {
+			log.Error("flush API-key usage", "err", err)
+		})
+	})
+	if s.Listener != nil {
+		s.wg.Go(func() { s.Listener.Run(ctx) })
+	}
+}
+
+// Stop ends the background work after a last usage flush.
+func (s *Stack) Stop() {
+	if s.cancel != nil {
+		s.cancel()
+		s.wg.Wait()
+	}
+}

@@ -1,0 +1,94 @@
+// Package ratelimit counts requests in fixed one-minute windows per key
+// (an API key, a license, a client IP). Fixed windows make the
+// X-RateLimit-* headers exact and cheap: the limit, what is left in the
+// current minute, and when it ends.
+package ratelimit
+
+import (
+	"hash/maphash"
+	"sync"
+	"time"
+)
+
+// Window is the length of a counting window.
+const Window = time.Minute
+
+// Result is the outcome of one Allow.
+type Result struct {
+	Allowed   bool
+	Limit     int
+	Remaining int
+	Reset     time.Time // when the current window ends
+}
+
+// RetryAfter returns how long to wait before the next request may pass.
+func (r Result) RetryAfter(now time.Time) time.Duration {
+	if d := r.Reset.Sub(now); d > 0 {
+		return d
+	}
+	return 0
+}
+
+// Limiter is an in-memory fixed-window counter, safe for concurrent use.
+type Limiter struct {
+	seed   maphash.Seed
+	shards [64]shard
+}
+
+type shard struct {
+	mu      sync.Mutex
+	windows map[string]*window
+	calls   int
+}
+
+type window struct {
+	start time.Time
+	count int
+}
+
+// New returns an empty limiter.
+func New() *Limiter {
+	l := &Limiter{seed: maphash.MakeSeed()}
+	for i := range l.shards {
+		l.shards[i].windows = make(map[string]*window)
+	}
+	return l
+}
+
+// Allow counts one request for key against limit requests per window and
+// reports whether it may pass. A request over the limit is not counted.
+func (l *Limiter) Allow(key string, limit int, now time.Time) Result {
+	start := now.Truncate(Window)
+	sh := &l.shards[maphash.String(l.seed, key)%uint64(len(l.shards))]
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	sh.calls++
+	if sh.calls%4096 == 0 {
+		sh.sweep(start)
+	}
+	w := sh.windows[key]
+	if w == nil {
+		w = &window{start: start}
+		sh.windows[key] = w
+	} else if !w.start.Equal(start) {
+		w.start, w.count = start, 0
+	}
+	r := Result{Limit: limit, Reset: start.Add(Window)}
+	if w.count >= limit {
+		return r
+	}
+	w.count++
+	r.Allowed = true
+	r.Remaining = limit - w.count
+	return r
+}
+
+// sweep drops windows that ended, so that one-off clients (many IPs) do not
+// grow the map forever.
+func (s *shard) sweep(current time.Time) {
+	for k, w := range s.windows {
+		if w.start.Before(current) {
+			delete(s.windows, k)
+		}
+	}
+}
