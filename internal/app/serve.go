@@ -54,9 +54,9 @@ type Server struct {
 	// Addr is the address it listens on.
 	Addr string
 
-	cfg     config.Config
-	log     *slog.Logger
-	http    *http.Server
+	cfg    config.Config
+	log    *slog.Logger
+	http   *http.Server
 	store  *store.Store
 	stack  *Stack
 	served chan error
