@@ -87,7 +87,6 @@ func (c *Config) AddServeFlags(fs *pflag.FlagSet) {
 	fs.StringSliceVar(&c.TrustedProxies, "trusted-proxies", c.TrustedProxies, "comma-separated IPs/CIDRs of reverse proxies whose X-Forwarded-For and country headers are believed")
 	fs.StringVar(&c.GeoIPDB, "geoip-db", c.GeoIPDB, "MaxMind-format country database (.mmdb) for allowed_countries")
 	fs.StringVar(&c.CountryHeader, "country-header", c.CountryHeader, "header carrying the caller's country when set by a trusted proxy")
-	fs.StringVar(&c.RedisURL, "redis-url", c.RedisURL, "redis://… to share rate limits between nodes (also LATCHKEY_REDIS_URL_FILE)")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "how long in-flight requests may run after SIGTERM")
 	fs.IntVar(&c.KeyRateLimit, "rate-limit", c.KeyRateLimit, "default requests per minute per API key (a key may set its own)")
 	fs.IntVar(&c.IPRateLimit, "ip-rate-limit", c.IPRateLimit, "requests per minute per client IP without a valid credential")
@@ -131,15 +130,6 @@ func ApplyEnv(fs *pflag.FlagSet, getenv func(string) string, c *Config) error {
 			c.DatabaseURL = strings.TrimSpace(string(b))
 		}
 	}
-	if fs.Lookup("redis-url") != nil && c.RedisURL == "" {
-		if file := getenv("LATCHKEY_REDIS_URL_FILE"); file != "" {
-			b, err := os.ReadFile(file)
-			if err != nil {
-				errs = append(errs, fmt.Errorf("LATCHKEY_REDIS_URL_FILE: %w", err))
-			}
-			c.RedisURL = strings.TrimSpace(string(b))
-		}
-	}
 	c.SecretKey = getenv("LATCHKEY_SECRET_KEY")
 	if c.SecretKeyFile == "" {
 		c.SecretKeyFile = getenv("LATCHKEY_SECRET_KEY_FILE")
@@ -181,11 +171,6 @@ func (c *Config) Validate() error {
 	}
 	if _, err := c.Proxies(); err != nil {
 		bad("trusted-proxies", "%v", err)
-	}
-	if c.RedisURL != "" {
-		if u, err := url.Parse(c.RedisURL); err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") {
-			bad("redis-url", "must be a redis:// or rediss:// URL")
-		}
 	}
 	if c.ShutdownTimeout < 0 {
 		bad("shutdown-timeout", "must not be negative")

@@ -18,8 +18,8 @@ type Actor struct {
 	KeyID     int64    // for API keys
 	ProjectID int64    // for project-scoped keys; 0 otherwise
 	Scopes    ScopeSet // effective: key scopes ∩ role scopes
-	Label     string   // email or key public ID, for the audit log
-	IP        string
+	Label     string     // email or key public ID, for the audit log
+	Addr      netip.Addr // client address
 	UserAgent string
 }
 
@@ -40,7 +40,10 @@ func (a *Actor) Audit(action, targetType string, targetID, projectID int64, deta
 	e := &AuditEvent{
 		OrgID: a.OrgID, ActorType: a.Type, ActorLabel: a.Label, Action: action,
 		TargetType: targetType, TargetID: targetID, ProjectID: projectID,
-		IP: a.IP, UserAgent: a.UserAgent,
+		UserAgent: a.UserAgent,
+	}
+	if a.Addr.IsValid() {
+		e.IP = a.Addr.String()
 	}
 	switch a.Type {
 	case ActorAPIKey:

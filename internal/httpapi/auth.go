@@ -65,7 +65,7 @@ func (au *authenticator) requireKey(next handlerFunc) handlerFunc {
 		secret, publicID := credential(r)
 		fail := func(err error) error {
 			au.result("refused")
-			if res := au.limiter.Allow("ip:"+ip.String(), au.ipLimit, now); !res.Allowed {
+			if res := au.limiter.Allow(ratelimit.Key{Kind: "ip", Addr: ip}, au.ipLimit, now); !res.Allowed {
 				return limited(w, res, now)
 			}
 			return err
@@ -91,7 +91,7 @@ func (au *authenticator) requireKey(next handlerFunc) handlerFunc {
 		if limit == 0 {
 			limit = au.keyLimit
 		}
-		res := au.limiter.Allow("k:"+strconv.FormatInt(ko.Key.ID, 10), limit, now)
+		res := au.limiter.Allow(ratelimit.Key{Kind: "k", ID: ko.Key.ID}, limit, now)
 		setLimitHeaders(w, res)
 		if !res.Allowed {
 			au.result("rate_limited")
@@ -109,11 +109,18 @@ func (au *authenticator) result(r string) {
 	}
 }
 
+// setLimitHeaders writes the rate-limit headers. The map is written
+// directly, with the names spelled as clients document them: Header.Set
+// would re-canonicalise "X-RateLimit-…" (allocating) on every request.
 func setLimitHeaders(w http.ResponseWriter, res ratelimit.Result) {
 	h := w.Header()
-	h.Set("X-RateLimit-Limit", strconv.Itoa(res.Limit))
-	h.Set("X-RateLimit-Remaining", strconv.Itoa(res.Remaining))
-	h.Set("X-RateLimit-Reset", strconv.FormatInt(res.Reset.Unix(), 10))
+	vals := make([]string, 3)
+	vals[0] = strconv.Itoa(res.Limit)
+	vals[1] = strconv.Itoa(res.Remaining)
+	vals[2] = strconv.FormatInt(res.Reset.Unix(), 10)
+	h["X-RateLimit-Limit"] = vals[0:1:1]
+	h["X-RateLimit-Remaining"] = vals[1:2:2]
+	h["X-RateLimit-Reset"] = vals[2:3:3]
 }
 
 // limited answers 429 with the headers a client needs to back off.

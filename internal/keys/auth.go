@@ -101,7 +101,8 @@ func (a *Authenticator) Lookup(ctx context.Context, secret string) (*core.KeyOwn
 	}
 	a.event("miss")
 	g := a.gen.Load()
-	owner, err := a.store.APIKeyOwnerByDigest(ctx, d[:])
+	// A copy for the store, so that d itself stays on the stack on hits.
+	owner, err := a.store.APIKeyOwnerByDigest(ctx, append([]byte(nil), d[:]...))
 	if err != nil && !core.IsCode(err, core.ENotFound) {
 		return nil, err
 	}
@@ -191,7 +192,7 @@ func Authorize(ko *core.KeyOwner, ip netip.Addr, userAgent string, now time.Time
 		ProjectID: k.ProjectID,
 		Scopes:    k.Scopes & ko.Role.Scopes(),
 		Label:     k.PublicID,
-		IP:        ip.String(),
+		Addr:      ip,
 		UserAgent: userAgent,
 	}, nil
 }

@@ -74,7 +74,8 @@ func Valid(s string) bool {
 	}
 	body := s[:len(s)-checksumLen]
 	// Not a secret comparison: the checksum is derived from public data.
-	return checksum(body) == s[len(s)-checksumLen:]
+	want := checksumBytes(body)
+	return string(want[:]) == s[len(s)-checksumLen:]
 }
 
 // Env returns the environment of a well-formed secret or public ID.
@@ -108,13 +109,18 @@ func isBase62(c byte) bool {
 // checksum encodes the CRC-32 (IEEE) of body as six base62 digits, most
 // significant first; 62^6 > 2^32, so every value fits.
 func checksum(body string) string {
-	v := crc32.ChecksumIEEE([]byte(body))
+	b := checksumBytes(body)
+	return string(b[:])
+}
+
+func checksumBytes(body string) [checksumLen]byte {
+	v := crc32.Update(0, crc32.IEEETable, []byte(body))
 	var out [checksumLen]byte
 	for i := checksumLen - 1; i >= 0; i-- {
 		out[i] = base62[v%62]
 		v /= 62
 	}
-	return string(out[:])
+	return out
 }
 
 // randomString returns n base62 characters from crypto/rand, by rejection

@@ -28,8 +28,12 @@ type usageShard struct {
 
 type usageKey struct {
 	keyID int64
-	day   string
+	day   int64 // days since the Unix epoch, UTC: formatted only at flush
 }
+
+func dayOf(t time.Time) int64 { return t.Unix() / 86400 }
+
+func dayString(d int64) string { return time.Unix(d*86400, 0).UTC().Format(time.DateOnly) }
 
 type usageCount struct {
 	last  time.Time
@@ -48,8 +52,7 @@ func NewUsage() *Usage {
 
 // Record notes one use of a key at now from ip.
 func (u *Usage) Record(keyID int64, ip netip.Addr, now time.Time) {
-	now = now.UTC()
-	k := usageKey{keyID: keyID, day: now.Format(time.DateOnly)}
+	k := usageKey{keyID: keyID, day: dayOf(now)}
 	sh := &u.shards[uint64(keyID)%shards]
 	sh.mu.Lock()
 	c := sh.pending[k]
@@ -77,7 +80,7 @@ func (u *Usage) Pending(keyID int64) (last time.Time, ip netip.Addr, days map[st
 		if days == nil {
 			days = map[string]int64{}
 		}
-		days[k.day] += c.count
+		days[dayString(k.day)] += c.count
 		if c.last.After(last) {
 			last, ip = c.last, c.ip
 		}
@@ -99,7 +102,7 @@ func (u *Usage) Flush(ctx context.Context, st UsageStore) error {
 		}
 		sh.mu.Unlock()
 		for k, c := range taken[i] {
-			batch = append(batch, core.KeyUse{KeyID: k.keyID, Day: k.day, Count: c.count, LastUsedAt: c.last, LastUsedIP: c.ip.String()})
+			batch = append(batch, core.KeyUse{KeyID: k.keyID, Day: dayString(k.day), Count: c.count, LastUsedAt: c.last, LastUsedIP: c.ip.String()})
 		}
 	}
 	if len(batch) == 0 {

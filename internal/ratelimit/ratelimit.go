@@ -6,6 +6,7 @@ package ratelimit
 
 import (
 	"hash/maphash"
+	"net/netip"
 	"sync"
 	"time"
 )
@@ -29,6 +30,15 @@ func (r Result) RetryAfter(now time.Time) time.Duration {
 	return 0
 }
 
+// Key names what is counted: Kind says what ID or Addr is ("k" an API
+// key, "l" a license, "ip" a client address). A comparable struct, not a
+// formatted string, so that counting allocates nothing.
+type Key struct {
+	Kind string
+	ID   int64
+	Addr netip.Addr
+}
+
 // Limiter is an in-memory fixed-window counter, safe for concurrent use.
 type Limiter struct {
 	seed   maphash.Seed
@@ -37,7 +47,7 @@ type Limiter struct {
 
 type shard struct {
 	mu      sync.Mutex
-	windows map[string]*window
+	windows map[Key]*window
 	calls   int
 }
 
@@ -50,16 +60,16 @@ type window struct {
 func New() *Limiter {
 	l := &Limiter{seed: maphash.MakeSeed()}
 	for i := range l.shards {
-		l.shards[i].windows = make(map[string]*window)
+		l.shards[i].windows = make(map[Key]*window)
 	}
 	return l
 }
 
 // Allow counts one request for key against limit requests per window and
 // reports whether it may pass. A request over the limit is not counted.
-func (l *Limiter) Allow(key string, limit int, now time.Time) Result {
+func (l *Limiter) Allow(key Key, limit int, now time.Time) Result {
 	start := now.Truncate(Window)
-	sh := &l.shards[maphash.String(l.seed, key)%uint64(len(l.shards))]
+	sh := &l.shards[maphash.Comparable(l.seed, key)%uint64(len(l.shards))]
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	sh.calls++

@@ -54,11 +54,13 @@ func Handler(cfg Config) http.Handler {
 	for _, reg := range cfg.Register {
 		reg(mux)
 	}
+	// Innermost first: a panic becomes a 500 that observe still counts and
+	// logs with the request's ID and client address.
 	var h http.Handler = mux
+	h = recoverPanics(h, cfg.Logger)
 	h = observe(h, cfg.Logger, cfg.Metrics)
 	h = clientIP(h, cfg.TrustedProxies)
 	h = requestID(h)
-	h = recoverPanics(h, cfg.Logger)
 	return h
 }
 

@@ -1,0 +1,93 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/spf13/pflag"
+)
+
+func parse(t *testing.T, args []string, env map[string]string) (Config, error) {
+	t.Helper()
+	c := Defaults()
+	fs := pflag.NewFlagSet("test", pflag.ContinueOnError)
+	c.AddStoreFlags(fs)
+	c.AddServeFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if err := ApplyEnv(fs, func(k string) string { return env[k] }, &c); err != nil {
+		return c, err
+	}
+	return c, c.Validate()
+}
+
+func TestFlagsWinOverEnvironment(t *testing.T) {
+	c, err := parse(t, []string{"--addr", "127.0.0.1:9000"}, map[string]string{
+		"LATCHKEY_ADDR": "0.0.0.0:1", "LATCHKEY_DATA_DIR": "/srv/lk", "LATCHKEY_TRUSTED_PROXIES": "10.0.0.0/8, 192.0.2.1",
+		"LATCHKEY_CACHE_TTL": "30s", "LATCHKEY_SECRET_KEY": "s3cr3t",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Addr != "127.0.0.1:9000" || c.DataDir != "/srv/lk" || c.CacheTTL != 30*time.Second || c.SecretKey != "s3cr3t" {
+		t.Fatalf("config = %+v", c)
+	}
+	ps, _ := c.Proxies()
+	if len(ps) != 2 || ps[1].String() != "192.0.2.1/32" {
+		t.Fatalf("proxies = %v", ps)
+	}
+}
+
+func TestValidateReportsEveryProblem(t *testing.T) {
+	_, err := parse(t, []string{"--log-format", "xml", "--rate-limit", "0", "--trusted-proxies", "nope"},
+		map[string]string{"LATCHKEY_DATABASE_URL": "mysql://x", "LATCHKEY_LOG_LEVEL": "loud"})
+	if err == nil {
+		t.Fatal("invalid config accepted")
+	}
+	for _, want := range []string{"--log-format", "--rate-limit", "--trusted-proxies", "--database-url (LATCHKEY_DATABASE_URL)", "--log-level"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Fatalf("error %q does not name %s", err, want)
+		}
+	}
+	if _, err := parse(t, nil, map[string]string{"LATCHKEY_SHUTDOWN_TIMEOUT": "soon"}); err == nil || !strings.Contains(err.Error(), "LATCHKEY_SHUTDOWN_TIMEOUT") {
+		t.Fatalf("bad env value: %v", err)
+	}
+}
+
+func TestBackend(t *testing.T) {
+	tests := []struct {
+		url, kind, target string
+		bad               bool
+	}{
+		{"", "sqlite", filepath.Join("data", "latchkey.db"), false},
+		{"postgres://u@h/db", "postgres", "postgres://u@h/db", false},
+		{"postgresql://u@h/db", "postgres", "postgresql://u@h/db", false},
+		{"sqlite:/tmp/x.db", "sqlite", "/tmp/x.db", false},
+		{"sqlite:///tmp/x.db", "sqlite", "/tmp/x.db", false},
+		{"mysql://x", "", "", true},
+	}
+	for _, tc := range tests {
+		c := Defaults()
+		c.DataDir = "data"
+		c.DatabaseURL = tc.url
+		b, err := c.Backend()
+		if (err != nil) != tc.bad || b.Kind != tc.kind || b.Target != tc.target {
+			t.Fatalf("%q: %+v, %v", tc.url, b, err)
+		}
+	}
+}
+
+func TestDatabaseURLFile(t *testing.T) {
+	f := filepath.Join(t.TempDir(), "url")
+	if err := os.WriteFile(f, []byte("postgres://u:p@h/db\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := parse(t, nil, map[string]string{"LATCHKEY_DATABASE_URL_FILE": f})
+	if err != nil || c.DatabaseURL != "postgres://u:p@h/db" {
+		t.Fatalf("url = %q, %v", c.DatabaseURL, err)
+	}
+}
