@@ -86,7 +86,7 @@ func NewStack(sc StackConfig) *Stack {
 				httpapi.Register(mux, httpapi.Deps{
 					Logger: log, Service: svc, Keys: auth, Usage: usage, Limiter: limiter, Metrics: m,
 					KeyRateLimit: cfg.KeyRateLimit, IPRateLimit: cfg.IPRateLimit, MaxBodyBytes: cfg.MaxBodyBytes,
-					CursorKey: sc.Secret.Derive("cursor"), Now: sc.Now,
+					CursorKey: sc.Secret.Derive("cursor"), CacheTTL: cfg.CacheTTL, Now: sc.Now,
 				})
 			},
 		},

@@ -19,6 +19,7 @@ const (
 	ChangeLicense    ChangeKind = 'l' // ID: license
 	ChangeDomain     ChangeKind = 'd' // ID: project (domains are cached per project)
 	ChangeInjectable ChangeKind = 'i' // ID: project
+	ChangeCatalog    ChangeKind = 'c' // ID: project: something under it changed (cached reads are stale)
 )
 
 // Change names a record whose cached copies are stale. Writes publish
@@ -47,7 +48,7 @@ func ParseChange(s string) (Change, bool) {
 	}
 	c := Change{Kind: ChangeKind(parts[0][0])}
 	switch c.Kind {
-	case ChangeAll, ChangeAPIKey, ChangeUser, ChangeMembership, ChangeProject, ChangeLicense, ChangeDomain, ChangeInjectable:
+	case ChangeAll, ChangeAPIKey, ChangeUser, ChangeMembership, ChangeProject, ChangeLicense, ChangeDomain, ChangeInjectable, ChangeCatalog:
 	default:
 		return Change{}, false
 	}

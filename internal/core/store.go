@@ -18,6 +18,8 @@ type Store interface {
 	SessionStore
 	APIKeyStore
 	ProjectStore
+	DomainStore
+	LicenseStore
 	AuditStore
 	SettingStore
 
@@ -121,6 +123,32 @@ type ProjectStore interface {
 	// DeleteProject soft-deletes the project and revokes the API keys bound
 	// to it.
 	DeleteProject(ctx context.Context, id int64, at time.Time) error
+}
+
+// DomainStore holds project domains.
+type DomainStore interface {
+	// CreateDomain returns EConflict when the project has the domain.
+	// A primary domain demotes the project's other one.
+	CreateDomain(ctx context.Context, d *Domain) error
+	Domain(ctx context.Context, id int64) (*Domain, error)
+	ListDomains(ctx context.Context, f DomainFilter) ([]Domain, error)
+	UpdateDomain(ctx context.Context, id int64, upd DomainUpdate) (*Domain, error)
+	// DeleteDomain unpins the licenses pinned to it.
+	DeleteDomain(ctx context.Context, id int64) error
+}
+
+// LicenseStore holds licenses.
+type LicenseStore interface {
+	// CreateLicense returns EConflict when the title is taken in the
+	// project.
+	CreateLicense(ctx context.Context, l *License) error
+	License(ctx context.Context, id int64) (*License, error)
+	LicenseByDigest(ctx context.Context, digest []byte) (*License, error)
+	ListLicenses(ctx context.Context, f LicenseFilter) ([]License, error)
+	CountLicenses(ctx context.Context, projectID int64) (map[string]int64, error)
+	UpdateLicense(ctx context.Context, id int64, upd LicenseUpdate) (*License, error)
+	// DeleteLicense removes the license with its activations and usage.
+	DeleteLicense(ctx context.Context, id int64) error
 }
 
 // SettingStore holds instance-wide settings.

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/latchkey/latchkey/internal/core"
 	"github.com/latchkey/latchkey/internal/keys"
 	"github.com/latchkey/latchkey/internal/metrics"
 	"github.com/latchkey/latchkey/internal/ratelimit"
@@ -26,6 +27,7 @@ type Deps struct {
 	IPRateLimit  int
 	MaxBodyBytes int64
 	CursorKey    []byte
+	CacheTTL     time.Duration
 	Now          func() time.Time
 }
 
@@ -34,6 +36,7 @@ type api struct {
 	svc     *service.Service
 	auth    *authenticator
 	cursors cursors
+	cache   *respCache
 	maxBody int64
 	now     func() time.Time
 }
@@ -48,6 +51,7 @@ func Register(mux *http.ServeMux, d Deps) {
 	h := &api{
 		svc:     d.Service,
 		cursors: cursors{key: d.CursorKey},
+		cache:   newRespCache(d.CacheTTL, d.Now),
 		maxBody: d.MaxBodyBytes,
 		now:     d.Now,
 		auth: &authenticator{
@@ -58,9 +62,41 @@ func Register(mux *http.ServeMux, d Deps) {
 	if d.Metrics != nil {
 		h.auth.onResult = func(r string) { d.Metrics.AuthResults.WithLabelValues(r).Inc() }
 	}
+	d.Service.OnChange(h.cache.Invalidate)
 	key := func(f handlerFunc) http.Handler { return a.wrap(h.auth.requireKey(f)) }
+	cachedKey := func(scope core.Scope, f handlerFunc) http.Handler { return key(h.cached(scope, f)) }
 
 	mux.Handle("GET /api/v1/{$}", a.wrap(handleRoot()))
+
+	// Projects (DevPayr 3.1). The SDKs update with PUT, the docs say PATCH.
+	mux.Handle("GET /api/v1/projects", key(h.listProjects))
+	mux.Handle("POST /api/v1/project", key(h.createProject))
+	mux.Handle("GET /api/v1/project/{project}", cachedKey(core.ScopeProjectsRead, h.showProject))
+	mux.Handle("PUT /api/v1/project/{project}", key(h.updateProject))
+	mux.Handle("PATCH /api/v1/project/{project}", key(h.updateProject))
+	mux.Handle("DELETE /api/v1/project/{project}", key(h.deleteProject))
+
+	// Domains (DevPayr 3.2): the SDKs mix /domain/{d} and /domains/{d};
+	// every verb answers on both spellings.
+	mux.Handle("GET /api/v1/project/{project}/domains", cachedKey(core.ScopeDomainsRead, h.listDomains))
+	mux.Handle("POST /api/v1/project/{project}/domains", key(h.createDomain))
+	for _, seg := range []string{"domain", "domains"} {
+		mux.Handle("GET /api/v1/project/{project}/"+seg+"/{domain}", cachedKey(core.ScopeDomainsRead, h.showDomain))
+		mux.Handle("PUT /api/v1/project/{project}/"+seg+"/{domain}", key(h.updateDomain))
+		mux.Handle("PATCH /api/v1/project/{project}/"+seg+"/{domain}", key(h.updateDomain))
+		mux.Handle("DELETE /api/v1/project/{project}/"+seg+"/{domain}", key(h.deleteDomain))
+	}
+
+	// Licenses (DevPayr 3.3, plus native update and suspend).
+	mux.Handle("GET /api/v1/project/{project}/licenses", cachedKey(core.ScopeLicensesRead, h.listLicenses))
+	mux.Handle("POST /api/v1/project/{project}/licenses", key(h.createLicense))
+	mux.Handle("GET /api/v1/project/{project}/licenses/{license}", cachedKey(core.ScopeLicensesRead, h.showLicense))
+	mux.Handle("PATCH /api/v1/project/{project}/licenses/{license}", key(h.updateLicense))
+	mux.Handle("PUT /api/v1/project/{project}/licenses/{license}", key(h.updateLicense))
+	mux.Handle("DELETE /api/v1/project/{project}/licenses/{license}", key(h.deleteLicense))
+	mux.Handle("POST /api/v1/project/{project}/licenses/{license}/revoke", key(h.licenseTransition(h.svc.RevokeLicense, "License revoked successfully.")))
+	mux.Handle("POST /api/v1/project/{project}/licenses/{license}/suspend", key(h.licenseTransition(h.svc.SuspendLicense, "License suspended successfully.")))
+	mux.Handle("POST /api/v1/project/{project}/licenses/{license}/reactivate", key(h.licenseTransition(h.svc.ReactivateLicense, "License reactivated successfully.")))
 
 	// API keys (native).
 	mux.Handle("POST /api/v1/api-keys", key(h.createKey))
@@ -76,4 +112,12 @@ func Register(mux *http.ServeMux, d Deps) {
 	mux.Handle("GET /api/v1/audit", key(h.listAudit))
 
 	mux.Handle("/api/", a.wrap(handleUnknownRoute()))
+	// Some DevPayr docs show https://api.devpayr.com/v1/…: serve /v1/* as
+	// /api/v1/*.
+	mux.Handle("/v1/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r2 := r.Clone(r.Context())
+		r2.URL.Path = "/api" + r.URL.Path
+		r2.URL.RawPath = ""
+		mux.ServeHTTP(w, r2)
+	}))
 }

@@ -3,6 +3,8 @@ package storetest
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -87,4 +89,171 @@ func testProjects(t *testing.T, st *store.Store, clock *Clock) {
 		t.Fatal("deleting a project left its key usable")
 	}
 	must(t, st.CreateProject(ctx, &core.Project{OrgID: o.ID, Name: "Reborn", Slug: "pro-plugin"}))
+}
+
+func testDomains(t *testing.T, st *store.Store, clock *Clock) {
+	ctx := context.Background()
+	o, u := Fixture(t, st, "Acme", "alice@example.com", core.RoleOwner)
+	p := &core.Project{OrgID: o.ID, Name: "P", Slug: "p", IsActive: true}
+	must(t, st.CreateProject(ctx, p))
+	p2 := &core.Project{OrgID: o.ID, Name: "Q", Slug: "q", IsActive: true}
+	must(t, st.CreateProject(ctx, p2))
+	a := &core.Domain{ProjectID: p.ID, Domain: "example.com", Environment: core.EnvProduction, IsPrimary: true, IsActive: true, HasPaid: true, CreatedBy: u.ID}
+	must(t, st.CreateDomain(ctx, a))
+	b := &core.Domain{ProjectID: p.ID, Domain: "staging.example.com", Environment: core.EnvStaging, IsPrimary: true, IsActive: true}
+	must(t, st.CreateDomain(ctx, b))
+	got, err := st.Domain(ctx, a.ID)
+	must(t, err)
+	if got.IsPrimary || !got.HasPaid || got.Environment != "production" || got.CreatedBy != u.ID {
+		t.Fatalf("a primary domain did not demote the other: %+v", got)
+	}
+	wantCode(t, st.CreateDomain(ctx, &core.Domain{ProjectID: p.ID, Domain: "example.com", Environment: core.EnvProduction}), core.EConflict)
+	must(t, st.CreateDomain(ctx, &core.Domain{ProjectID: p2.ID, Domain: "example.com", Environment: core.EnvProduction, IsPrimary: true}))
+
+	yes := true
+	upd, err := st.UpdateDomain(ctx, a.ID, core.DomainUpdate{IsPrimary: &yes, IsVerified: &yes})
+	must(t, err)
+	if !upd.IsPrimary || !upd.IsVerified {
+		t.Fatalf("updated %+v", upd)
+	}
+	bb, err := st.Domain(ctx, b.ID)
+	must(t, err)
+	if bb.IsPrimary {
+		t.Fatal("promoting a domain left another primary")
+	}
+	// The other project's primary domain is untouched.
+	other, err := st.ListDomains(ctx, core.DomainFilter{ProjectID: p2.ID})
+	must(t, err)
+	if len(other) != 1 || !other[0].IsPrimary {
+		t.Fatalf("other project's domains = %+v", other)
+	}
+	_, err = st.UpdateDomain(ctx, b.ID, core.DomainUpdate{Domain: strp("example.com")})
+	wantCode(t, err, core.EConflict)
+	_, err = st.UpdateDomain(ctx, b.ID+100, core.DomainUpdate{IsPrimary: &yes})
+	wantCode(t, err, core.ENotFound)
+
+	list, err := st.ListDomains(ctx, core.DomainFilter{ProjectID: p.ID, Limit: 1})
+	must(t, err)
+	if len(list) != 1 || list[0].ID != a.ID {
+		t.Fatalf("first page = %+v", list)
+	}
+	list, err = st.ListDomains(ctx, core.DomainFilter{ProjectID: p.ID, AfterID: a.ID})
+	must(t, err)
+	if len(list) != 1 || list[0].ID != b.ID {
+		t.Fatalf("second page = %+v", list)
+	}
+
+	// Deleting a domain unpins its licenses.
+	l := &core.License{ProjectID: p.ID, KeyDigest: []byte("digest-domain-test-0000000000000"), KeyEnc: []byte{1}, DomainID: a.ID,
+		Title: "pinned", ValidateAgainst: core.ValidateProjectDomains}
+	must(t, st.CreateLicense(ctx, l))
+	must(t, st.DeleteDomain(ctx, a.ID))
+	wantCode(t, st.DeleteDomain(ctx, a.ID), core.ENotFound)
+	got2, err := st.License(ctx, l.ID)
+	must(t, err)
+	if got2.DomainID != 0 {
+		t.Fatalf("license still pinned to deleted domain %d", got2.DomainID)
+	}
+}
+
+func testLicenses(t *testing.T, st *store.Store, clock *Clock) {
+	ctx := context.Background()
+	o, u := Fixture(t, st, "Acme", "alice@example.com", core.RoleOwner)
+	p := &core.Project{OrgID: o.ID, Name: "P", Slug: "p", IsActive: true}
+	must(t, st.CreateProject(ctx, p))
+	d := &core.Domain{ProjectID: p.ID, Domain: "example.com", Environment: core.EnvProduction}
+	must(t, st.CreateDomain(ctx, d))
+	exp := T0.Add(30 * 24 * time.Hour)
+	n5, n0 := int64(5), int64(0)
+	ips, countries := "127.0.0.1, 102.90.101.2", "NG, US, GB"
+	l := &core.License{ProjectID: p.ID, KeyDigest: []byte("0123456789abcdef0123456789abcdef"), KeyEnc: []byte("sealed"),
+		DomainID: d.ID, Title: "Gold", ExpiresAt: &exp, MaxDomains: &n5, MaxSubdomainsPerDomain: &n0, AllowedIPs: &ips,
+		AllowedCountries: &countries, IsTestLicense: true, AllowConfigs: true, ValidateAgainst: core.ValidateProjectDomains,
+		Meta: []byte(`{"plan":"gold"}`), UserID: u.ID}
+	must(t, st.CreateLicense(ctx, l))
+	if l.Status != core.LicenseActive {
+		t.Fatalf("status = %q", l.Status)
+	}
+	got, err := st.LicenseByDigest(ctx, []byte("0123456789abcdef0123456789abcdef"))
+	must(t, err)
+	if got.ID != l.ID || got.Title != "Gold" || string(got.KeyEnc) != "sealed" || got.DomainID != d.ID || !got.ExpiresAt.Equal(ts(exp)) ||
+		*got.MaxDomains != 5 || *got.MaxSubdomainsPerDomain != 0 || got.MaxUsagePerDay != nil || *got.AllowedIPs != ips ||
+		*got.AllowedCountries != countries || !got.IsTestLicense || !got.AllowConfigs || got.ValidateAgainst != core.ValidateProjectDomains ||
+		got.UserID != u.ID || got.RevokedAt != nil || !strings.Contains(string(got.Meta), "gold") {
+		t.Fatalf("got %+v", got)
+	}
+	_, err = st.LicenseByDigest(ctx, []byte("nope"))
+	wantCode(t, err, core.ENotFound)
+	wantCode(t, st.CreateLicense(ctx, &core.License{ProjectID: p.ID, KeyDigest: []byte("other-digest-00000000000000000000"), KeyEnc: []byte{1},
+		Title: "Gold", ValidateAgainst: core.ValidateLicenseDomains}), core.EConflict)
+
+	// Update: every kind of field, including clearing to NULL.
+	clock.Advance(time.Minute)
+	revoked := core.LicenseRevoked
+	at := clock.Now()
+	atp := &at
+	var noExp *time.Time
+	var noLimit *int64
+	var noIPs *string
+	unpin := int64(0)
+	upd, err := st.UpdateLicense(ctx, l.ID, core.LicenseUpdate{Title: strp("Platinum"), Status: &revoked, RevokedAt: &atp,
+		ExpiresAt: &noExp, MaxDomains: &noLimit, AllowedIPs: &noIPs, DomainID: &unpin})
+	must(t, err)
+	if upd.Title != "Platinum" || upd.Status != core.LicenseRevoked || !upd.RevokedAt.Equal(ts(at)) || upd.ExpiresAt != nil ||
+		upd.MaxDomains != nil || upd.AllowedIPs != nil || upd.DomainID != 0 || *upd.AllowedCountries != countries {
+		t.Fatalf("updated %+v", upd)
+	}
+	_, err = st.UpdateLicense(ctx, l.ID+100, core.LicenseUpdate{Title: strp("x")})
+	wantCode(t, err, core.ENotFound)
+
+	// Listing: newest first, keyset pages, status and title filters.
+	var ids []int64
+	for i := range 7 {
+		x := &core.License{ProjectID: p.ID, KeyDigest: []byte(fmt.Sprintf("digest-%026d", i)), KeyEnc: []byte{1},
+			Title: fmt.Sprintf("License %c", 'A'+i), ValidateAgainst: core.ValidateLicenseDomains}
+		must(t, st.CreateLicense(ctx, x))
+		ids = append(ids, x.ID)
+	}
+	page, err := st.ListLicenses(ctx, core.LicenseFilter{ProjectID: p.ID, Limit: 3})
+	must(t, err)
+	if len(page) != 3 || page[0].ID != ids[6] || page[2].ID != ids[4] {
+		t.Fatalf("first page %v", licenseIDs(page))
+	}
+	page, err = st.ListLicenses(ctx, core.LicenseFilter{ProjectID: p.ID, BeforeID: ids[4], Limit: 10})
+	must(t, err)
+	if len(page) != 5 || page[4].ID != l.ID {
+		t.Fatalf("second page %v", licenseIDs(page))
+	}
+	page, err = st.ListLicenses(ctx, core.LicenseFilter{ProjectID: p.ID, Status: core.LicenseRevoked})
+	must(t, err)
+	if len(page) != 1 || page[0].ID != l.ID {
+		t.Fatalf("revoked filter %v", licenseIDs(page))
+	}
+	page, err = st.ListLicenses(ctx, core.LicenseFilter{ProjectID: p.ID, Search: "license c"})
+	must(t, err)
+	if len(page) != 1 || page[0].ID != ids[2] {
+		t.Fatalf("search %v", licenseIDs(page))
+	}
+	page, err = st.ListLicenses(ctx, core.LicenseFilter{ProjectID: p.ID, Search: "%"})
+	must(t, err)
+	if len(page) != 0 {
+		t.Fatalf("a LIKE wildcard in the search matched %v", licenseIDs(page))
+	}
+	counts, err := st.CountLicenses(ctx, p.ID)
+	must(t, err)
+	if counts[core.LicenseActive] != 7 || counts[core.LicenseRevoked] != 1 {
+		t.Fatalf("counts = %v", counts)
+	}
+	must(t, st.DeleteLicense(ctx, l.ID))
+	wantCode(t, st.DeleteLicense(ctx, l.ID), core.ENotFound)
+	_, err = st.License(ctx, l.ID)
+	wantCode(t, err, core.ENotFound)
+}
+
+func licenseIDs(ls []core.License) []int64 {
+	out := make([]int64, len(ls))
+	for i, l := range ls {
+		out[i] = l.ID
+	}
+	return out
 }

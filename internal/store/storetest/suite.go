@@ -64,6 +64,8 @@ func Run(t *testing.T, b Backend) {
 		{"Transactions", testTransactions},
 		{"Migrate", testMigrate},
 		{"Projects", testProjects},
+		{"Domains", testDomains},
+		{"Licenses", testLicenses},
 		{"Settings", testSettings},
 		{"Sessions", testSessions},
 		{"RevokeUserKeys", testRevokeUserKeys},
