@@ -79,6 +79,13 @@ func (p Problems) Add(field, msg string) {
 // Has reports whether field already has a problem.
 func (p Problems) Has(field string) bool { return len(p[field]) > 0 }
 
+// Merge adds other's problems to p.
+func (p Problems) Merge(other Problems) {
+	for f, msgs := range other {
+		p[f] = append(p[f], msgs...)
+	}
+}
+
 // Err returns nil when there are no problems, else an EInvalid *Error.
 func (p Problems) Err() error {
 	if len(p) == 0 {

@@ -97,9 +97,7 @@ func (h *api) createKey(w http.ResponseWriter, r *http.Request) error {
 	if n, ok := b.integer("rate_limit_per_minute"); ok {
 		in.RateLimit = int(min(max(n, -1), service.MaxKeyRateLimit+1))
 	}
-	if err := b.err(); err != nil {
-		return err
-	}
+	in.Problems = b.p
 	k, secret, err := h.svc.CreateAPIKey(r.Context(), actorFrom(r), actorFrom(r).UserID, in)
 	if err != nil {
 		return err
@@ -188,9 +186,7 @@ func (h *api) updateKey(w http.ResponseWriter, r *http.Request) error {
 		rl := int(min(max(n, -1), service.MaxKeyRateLimit+1))
 		in.RateLimit = &rl
 	}
-	if err := b.err(); err != nil {
-		return err
-	}
+	in.Problems = b.p
 	k, err := h.svc.UpdateAPIKey(r.Context(), actorFrom(r), id, in)
 	if err != nil {
 		return err

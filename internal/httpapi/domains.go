@@ -55,6 +55,7 @@ func domainInput(b *body) service.DomainInput {
 			*dst = service.Some(v)
 		}
 	}
+	in.Problems = b.p
 	return in
 }
 
@@ -112,9 +113,6 @@ func (h *api) createDomain(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	in := domainInput(b)
-	if err := b.err(); err != nil {
-		return err
-	}
 	d, err := h.svc.CreateDomain(r.Context(), actorFrom(r), pid, in)
 	if err != nil {
 		return err
@@ -136,9 +134,6 @@ func (h *api) updateDomain(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	in := domainInput(b)
-	if err := b.err(); err != nil {
-		return err
-	}
 	d, err := h.svc.UpdateDomain(r.Context(), actorFrom(r), pid, id, in)
 	if err != nil {
 		return err

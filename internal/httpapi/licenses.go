@@ -107,6 +107,7 @@ func licenseInput(b *body) service.LicenseInput {
 		s, _ := b.str("validate_against")
 		in.ValidateAgainst = service.Some(s)
 	}
+	in.Problems = b.p
 	return in
 }
 
@@ -172,9 +173,6 @@ func (h *api) createLicense(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	in := licenseInput(b)
-	if err := b.err(); err != nil {
-		return err
-	}
 	l, err := h.svc.CreateLicense(r.Context(), actorFrom(r), pid, in)
 	if err != nil {
 		return err
@@ -196,9 +194,6 @@ func (h *api) updateLicense(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	in := licenseInput(b)
-	if err := b.err(); err != nil {
-		return err
-	}
 	l, err := h.svc.UpdateLicense(r.Context(), actorFrom(r), pid, id, in)
 	if err != nil {
 		return err

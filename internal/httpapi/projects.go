@@ -74,6 +74,7 @@ func projectInput(b *body) service.ProjectInput {
 		v, _ := b.boolean("has_paid")
 		in.HasPaid = service.Some(v)
 	}
+	in.Problems = b.p
 	return in
 }
 
@@ -120,9 +121,6 @@ func (h *api) createProject(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	in := projectInput(b)
-	if err := b.err(); err != nil {
-		return err
-	}
 	p, err := h.svc.CreateProject(r.Context(), actorFrom(r), in)
 	if err != nil {
 		return err
@@ -140,9 +138,6 @@ func (h *api) updateProject(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	in := projectInput(b)
-	if err := b.err(); err != nil {
-		return err
-	}
 	p, err := h.svc.UpdateProject(r.Context(), actorFrom(r), id, in)
 	if err != nil {
 		return err

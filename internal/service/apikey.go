@@ -21,6 +21,11 @@ const (
 // KeyInput describes a key to create. Nil Scopes means "everything the
 // owner and the caller may grant".
 type KeyInput struct {
+	// Problems holds what was wrong with the request's fields before they
+	// reached the rules (a string where a number belongs); they are reported
+	// together with the rules' own, after the access checks.
+	Problems core.Problems
+
 	Name        string
 	Description string
 	ProjectID   int64
@@ -125,6 +130,7 @@ func (s *Service) CreateAPIKey(ctx context.Context, actor *core.Actor, ownerID i
 	}
 	now := s.now()
 	p := core.Problems{}
+	p.Merge(in.Problems)
 	name := strings.TrimSpace(in.Name)
 	switch n := utf8.RuneCountInString(name); {
 	case n == 0:
@@ -260,6 +266,9 @@ func (s *Service) APIKey(ctx context.Context, actor *core.Actor, id int64) (*cor
 
 // KeyUpdate describes changes to a key; nil fields stay as they are.
 type KeyUpdate struct {
+	// Problems holds what was wrong with the request's fields before they
+	// reached the rules; reported after the access checks.
+	Problems    core.Problems
 	Name        *string
 	Description *string
 	Scopes      *[]string
@@ -307,6 +316,7 @@ func (s *Service) UpdateAPIKey(ctx context.Context, actor *core.Actor, id int64,
 			return err
 		}
 		p := core.Problems{}
+		p.Merge(in.Problems)
 		upd := core.APIKeyUpdate{Description: in.Description, RateLimit: in.RateLimit}
 		if in.Name != nil {
 			name := strings.TrimSpace(*in.Name)

@@ -9,6 +9,11 @@ import (
 
 // DomainInput holds the fields of a domain create or update.
 type DomainInput struct {
+	// Problems holds what was wrong with the request's fields before they
+	// reached the rules (a string where a number belongs); they are reported
+	// together with the rules' own, after the access checks.
+	Problems core.Problems
+
 	Domain      Opt[string]
 	Environment Opt[string]
 	IsPrimary   Opt[bool]
@@ -23,6 +28,7 @@ var errDomainNotInProject = &core.Error{Code: core.EForbidden, Reason: "DOMAIN_N
 
 func validateDomain(in *DomainInput, create bool) error {
 	p := core.Problems{}
+	p.Merge(in.Problems)
 	if in.Domain.Set || create {
 		switch host, ok := licensing.ValidHost(in.Domain.V); {
 		case in.Domain.V == "":

@@ -11,6 +11,11 @@ import (
 
 // LicenseInput holds the fields of a license create or update (seed 001).
 type LicenseInput struct {
+	// Problems holds what was wrong with the request's fields before they
+	// reached the rules (a string where a number belongs); they are reported
+	// together with the rules' own, after the access checks.
+	Problems core.Problems
+
 	Title                  Opt[string]
 	DomainID               Opt[int64] // 0 unpins
 	ExpiresAt              Opt[*time.Time]
@@ -39,6 +44,7 @@ func (s *Service) reveal(l *core.License) error {
 // project, unique title) are checked by the caller.
 func (s *Service) validateLicense(in *LicenseInput, create bool) core.Problems {
 	p := core.Problems{}
+	p.Merge(in.Problems)
 	if in.Title.Set || create {
 		in.Title.V = strings.TrimSpace(in.Title.V)
 		if in.Title.V == "" {

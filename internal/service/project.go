@@ -14,6 +14,11 @@ import (
 // ProjectInput holds the fields of a project create or update; unset
 // fields are left alone on update.
 type ProjectInput struct {
+	// Problems holds what was wrong with the request's fields before they
+	// reached the rules (a string where a number belongs); they are reported
+	// together with the rules' own, after the access checks.
+	Problems core.Problems
+
 	Name               Opt[string]
 	Slug               Opt[string]
 	Description        Opt[*string]
@@ -71,6 +76,7 @@ func validSlug(p core.Problems, slug string) {
 // validateProject checks the fields that are set; create requires name.
 func validateProject(in *ProjectInput, create bool) error {
 	p := core.Problems{}
+	p.Merge(in.Problems)
 	if in.Name.Set || create {
 		name := strings.TrimSpace(in.Name.V)
 		in.Name.V = name
