@@ -86,3 +86,35 @@ type Activation struct {
 	LastSeenAt  time.Time
 	LastIP      string
 }
+
+// ValidationWrite is what a passing validation must write before it is
+// acknowledged: a daily use counted against a cap, and/or a new activation
+// checked against the domain limits, atomically.
+type ValidationWrite struct {
+	LicenseID int64
+	Day       string // UTC date
+	Cap       int64  // > 0: count this use only while the day's count is below Cap
+	// Activation, when set, is recorded only if the license still has room
+	// for it under MaxDomains (distinct base domains) and MaxSubdomains
+	// (distinct subdomains per base); 0 means unlimited.
+	Activation    *Activation
+	MaxDomains    int64
+	MaxSubdomains int64
+}
+
+// Validation write outcomes.
+const (
+	WriteOK             = ""
+	WriteUsageExceeded  = "usage_exceeded"
+	WriteTooManyDomains = "too_many_domains"
+	WriteTooManySubs    = "too_many_subdomains"
+)
+
+// LicenseUse is an aggregated batch of passing validations of one license
+// on one day, flushed from memory, with the identifiers seen.
+type LicenseUse struct {
+	LicenseID int64
+	Day       string
+	Count     int64
+	Seen      []Activation // identifier, base, last seen time and IP
+}

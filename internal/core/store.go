@@ -149,6 +149,19 @@ type LicenseStore interface {
 	UpdateLicense(ctx context.Context, id int64, upd LicenseUpdate) (*License, error)
 	// DeleteLicense removes the license with its activations and usage.
 	DeleteLicense(ctx context.Context, id int64) error
+
+	// ListActivations returns the identifiers that used the license, oldest
+	// first.
+	ListActivations(ctx context.Context, licenseID int64) ([]Activation, error)
+	// RecordValidation applies w atomically and returns WriteOK or the rule
+	// it would have broken (then nothing is written). It is safe under any
+	// concurrency: a cap of N admits exactly N uses a day.
+	RecordValidation(ctx context.Context, w ValidationWrite) (outcome string, count int64, err error)
+	// RecordLicenseUses adds counted uses and activations seen; activation
+	// times only move forward.
+	RecordLicenseUses(ctx context.Context, uses []LicenseUse) error
+	// LicenseUsage returns per-day passing validations in [from, to].
+	LicenseUsage(ctx context.Context, licenseID int64, from, to string) ([]DayCount, error)
 }
 
 // SettingStore holds instance-wide settings.

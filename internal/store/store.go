@@ -31,6 +31,9 @@ type Dialect struct {
 	UniqueViolation func(err error) bool
 	// Notify reports whether Publish sends notifications (PostgreSQL).
 	Notify bool
+	// ForUpdate is appended to a SELECT that must lock its row until
+	// commit (" FOR UPDATE" on PostgreSQL; SQLite has one writer, so none).
+	ForUpdate string
 }
 
 // querier is what *sql.DB and *sql.Tx have in common.

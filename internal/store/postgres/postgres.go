@@ -29,6 +29,7 @@ var Dialect = &store.Dialect{
 	MigrationLock:   `SELECT pg_advisory_xact_lock(7412730561)`,
 	UniqueViolation: uniqueViolation,
 	Notify:          true,
+	ForUpdate:       " FOR UPDATE",
 }
 
 func mustSub(f fs.FS, dir string) fs.FS {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -256,4 +257,152 @@ func licenseIDs(ls []core.License) []int64 {
 		out[i] = l.ID
 	}
 	return out
+}
+
+func newLicense(t *testing.T, st *store.Store, title string, maxDomains, maxSubs *int64) *core.License {
+	t.Helper()
+	ctx := context.Background()
+	o, err := st.OrganizationByName(ctx, "Acme")
+	if core.IsCode(err, core.ENotFound) {
+		o, _ = Fixture(t, st, "Acme", "alice@example.com", core.RoleOwner)
+	} else {
+		must(t, err)
+	}
+	p, err := st.ProjectBySlug(ctx, o.ID, "p")
+	if core.IsCode(err, core.ENotFound) {
+		p = &core.Project{OrgID: o.ID, Name: "P", Slug: "p", IsActive: true}
+		must(t, st.CreateProject(ctx, p))
+	} else {
+		must(t, err)
+	}
+	l := &core.License{ProjectID: p.ID, KeyDigest: []byte("digest-" + title + "-00000000000000000000"), KeyEnc: []byte{1},
+		Title: title, ValidateAgainst: core.ValidateLicenseDomains, MaxDomains: maxDomains, MaxSubdomainsPerDomain: maxSubs}
+	must(t, st.CreateLicense(ctx, l))
+	return l
+}
+
+func testValidationWrites(t *testing.T, st *store.Store, clock *Clock) {
+	ctx := context.Background()
+	l := newLicense(t, st, "capped", nil, nil)
+	day := "2026-03-14"
+	for i := int64(1); i <= 3; i++ {
+		out, n, err := st.RecordValidation(ctx, core.ValidationWrite{LicenseID: l.ID, Day: day, Cap: 3})
+		must(t, err)
+		if out != core.WriteOK || n != i {
+			t.Fatalf("use %d: %q, count %d", i, out, n)
+		}
+	}
+	out, _, err := st.RecordValidation(ctx, core.ValidationWrite{LicenseID: l.ID, Day: day, Cap: 3})
+	must(t, err)
+	if out != core.WriteUsageExceeded {
+		t.Fatalf("fourth use: %q", out)
+	}
+	// A new day starts from zero; a refused use records no activation.
+	a := &core.Activation{Identifier: "shop.example.com", BaseDomain: "example.com", LastSeenAt: T0, LastIP: "192.0.2.1"}
+	out, _, err = st.RecordValidation(ctx, core.ValidationWrite{LicenseID: l.ID, Day: day, Cap: 3, Activation: a})
+	must(t, err)
+	if out != core.WriteUsageExceeded {
+		t.Fatalf("refused use: %q", out)
+	}
+	acts, err := st.ListActivations(ctx, l.ID)
+	must(t, err)
+	if len(acts) != 0 {
+		t.Fatalf("a refused validation recorded %v", acts)
+	}
+	out, n, err := st.RecordValidation(ctx, core.ValidationWrite{LicenseID: l.ID, Day: "2026-03-15", Cap: 3, Activation: a})
+	must(t, err)
+	if out != core.WriteOK || n != 1 {
+		t.Fatalf("next day: %q %d", out, n)
+	}
+	acts, err = st.ListActivations(ctx, l.ID)
+	must(t, err)
+	if len(acts) != 1 || acts[0].Identifier != "shop.example.com" || acts[0].BaseDomain != "example.com" || acts[0].LastIP != "192.0.2.1" {
+		t.Fatalf("activations = %+v", acts)
+	}
+
+	// Domain limits: 2 base domains, 1 subdomain each.
+	two, one := int64(2), int64(1)
+	lim := newLicense(t, st, "limited", &two, &one)
+	act := func(id, base string) string {
+		t.Helper()
+		out, _, err := st.RecordValidation(ctx, core.ValidationWrite{LicenseID: lim.ID, Day: day, MaxDomains: 2, MaxSubdomains: 1,
+			Activation: &core.Activation{Identifier: id, BaseDomain: base, LastSeenAt: clock.Now()}})
+		must(t, err)
+		return out
+	}
+	steps := []struct{ id, base, want string }{
+		{"example.com", "example.com", core.WriteOK},
+		{"a.example.com", "example.com", core.WriteOK},
+		{"b.example.com", "example.com", core.WriteTooManySubs},
+		{"a.example.com", "example.com", core.WriteOK}, // known: always fine
+		{"other.org", "other.org", core.WriteOK},
+		{"third.net", "third.net", core.WriteTooManyDomains},
+		{"x.other.org", "other.org", core.WriteOK},
+	}
+	for _, s := range steps {
+		if got := act(s.id, s.base); got != s.want {
+			t.Fatalf("%s: %q, want %q", s.id, got, s.want)
+		}
+	}
+
+	// Batched uses add up, and activation times only move forward.
+	later := T0.Add(time.Hour)
+	must(t, st.RecordLicenseUses(ctx, []core.LicenseUse{
+		{LicenseID: l.ID, Day: day, Count: 10, Seen: []core.Activation{{Identifier: "shop.example.com", BaseDomain: "example.com", LastSeenAt: later, LastIP: "192.0.2.9"}}},
+		{LicenseID: l.ID, Day: "2026-03-16", Count: 2, Seen: []core.Activation{{Identifier: "fp_0123", BaseDomain: "fp_0123", LastSeenAt: later}}},
+		{LicenseID: l.ID + 999, Day: day, Count: 5}, // a deleted license: ignored
+	}))
+	must(t, st.RecordLicenseUses(ctx, []core.LicenseUse{
+		{LicenseID: l.ID, Day: day, Count: 1, Seen: []core.Activation{{Identifier: "shop.example.com", BaseDomain: "example.com", LastSeenAt: T0, LastIP: "192.0.2.2"}}},
+	}))
+	usage, err := st.LicenseUsage(ctx, l.ID, "2026-03-01", "2026-03-31")
+	must(t, err)
+	want := []core.DayCount{{Day: day, Count: 14}, {Day: "2026-03-15", Count: 1}, {Day: "2026-03-16", Count: 2}}
+	if fmt.Sprint(usage) != fmt.Sprint(want) {
+		t.Fatalf("usage = %v, want %v", usage, want)
+	}
+	acts, err = st.ListActivations(ctx, l.ID)
+	must(t, err)
+	if len(acts) != 2 || !acts[0].LastSeenAt.Equal(ts(later)) || acts[0].LastIP != "192.0.2.9" || !acts[0].FirstSeenAt.Equal(ts(T0)) {
+		t.Fatalf("activations after batches = %+v", acts)
+	}
+	// Deleting the license removes its activations and usage.
+	must(t, st.DeleteLicense(ctx, l.ID))
+	acts, err = st.ListActivations(ctx, l.ID)
+	must(t, err)
+	usage, err = st.LicenseUsage(ctx, l.ID, "2026-03-01", "2026-03-31")
+	must(t, err)
+	if len(acts) != 0 || len(usage) != 0 {
+		t.Fatalf("left behind: %v %v", acts, usage)
+	}
+}
+
+// testCapUnderConcurrency: 64 concurrent writers, a cap of 100, 400
+// attempts: exactly 100 succeed.
+func testCapUnderConcurrency(t *testing.T, st *store.Store, clock *Clock) {
+	ctx := context.Background()
+	l := newLicense(t, st, "contended", nil, nil)
+	var mu sync.Mutex
+	ok := 0
+	var wg sync.WaitGroup
+	for range 64 {
+		wg.Go(func() {
+			for range 7 {
+				out, _, err := st.RecordValidation(ctx, core.ValidationWrite{LicenseID: l.ID, Day: "2026-03-14", Cap: 100})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if out == core.WriteOK {
+					mu.Lock()
+					ok++
+					mu.Unlock()
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if ok != 100 {
+		t.Fatalf("%d of 448 validations admitted under a cap of 100", ok)
+	}
 }

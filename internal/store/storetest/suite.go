@@ -66,6 +66,8 @@ func Run(t *testing.T, b Backend) {
 		{"Projects", testProjects},
 		{"Domains", testDomains},
 		{"Licenses", testLicenses},
+		{"ValidationWrites", testValidationWrites},
+		{"CapUnderConcurrency", testCapUnderConcurrency},
 		{"Settings", testSettings},
 		{"Sessions", testSessions},
 		{"RevokeUserKeys", testRevokeUserKeys},
