@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/latchkey/latchkey/internal/config"
+	"github.com/latchkey/latchkey/internal/geoip"
 	"github.com/latchkey/latchkey/internal/secret"
 	"github.com/latchkey/latchkey/internal/store"
 	"github.com/latchkey/latchkey/internal/version"
@@ -59,6 +60,7 @@ type Server struct {
 	http   *http.Server
 	store  *store.Store
 	stack  *Stack
+	geo    *geoip.Resolver
 	served chan error
 }
 
@@ -82,7 +84,14 @@ func Start(ctx context.Context, cfg config.Config, env Env) (_ *Server, err erro
 	if err := checkSecret(ctx, st, key); err != nil {
 		return nil, err
 	}
-	stack := NewStack(StackConfig{Config: cfg, Store: st, Secret: key, Logger: log, DatabaseURL: dbURL(backend)})
+	geo, err := geoip.Open(cfg.GeoIPDB)
+	if err != nil {
+		return nil, fmt.Errorf("--geoip-db: %w", err)
+	}
+	if geo.HasDatabase() {
+		log.Info("country database", "type", geo.DatabaseType(), "built", geo.BuildTime().Format(time.DateOnly))
+	}
+	stack := NewStack(StackConfig{Config: cfg, Store: st, Secret: key, Logger: log, DatabaseURL: dbURL(backend), Geo: geo})
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return nil, fmt.Errorf("listen on %s: %w", cfg.Addr, err)
@@ -103,6 +112,7 @@ func Start(ctx context.Context, cfg config.Config, env Env) (_ *Server, err erro
 		},
 		served: make(chan error, 1),
 		stack:  stack,
+		geo:    geo,
 	}
 	stack.Start()
 	go func() { s.served <- s.http.Serve(ln) }()
@@ -123,7 +133,7 @@ func (s *Server) Shutdown() error {
 		err = errors.Join(err, serr)
 	}
 	s.stack.Stop()
-	return errors.Join(err, s.store.Close())
+	return errors.Join(err, s.geo.Close(), s.store.Close())
 }
 
 // dbURL returns the PostgreSQL URL the change listener connects to.

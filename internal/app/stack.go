@@ -9,6 +9,7 @@ import (
 
 	"github.com/latchkey/latchkey/internal/config"
 	"github.com/latchkey/latchkey/internal/core"
+	"github.com/latchkey/latchkey/internal/geoip"
 	"github.com/latchkey/latchkey/internal/httpapi"
 	"github.com/latchkey/latchkey/internal/keys"
 	"github.com/latchkey/latchkey/internal/metrics"
@@ -30,17 +31,21 @@ type StackConfig struct {
 	Now func() time.Time
 	// DatabaseURL, for PostgreSQL, is where the change listener connects.
 	DatabaseURL string
+	// Geo resolves callers' countries; nil means only a trusted proxy's
+	// header can tell.
+	Geo *geoip.Resolver
 }
 
 // Stack is one node's components, wired: the HTTP handler and the
 // background work it needs.
 type Stack struct {
-	Handler  http.Handler
-	Service  *service.Service
-	Keys     *keys.Authenticator
-	Usage    *keys.Usage
-	Metrics  *metrics.Metrics
-	Listener *postgres.Listener // nil on SQLite
+	Handler   http.Handler
+	Service   *service.Service
+	Keys      *keys.Authenticator
+	Usage     *keys.Usage
+	Validator *service.Validator
+	Metrics   *metrics.Metrics
+	Listener  *postgres.Listener // nil on SQLite
 
 	cfg    StackConfig
 	cancel context.CancelFunc
@@ -63,6 +68,9 @@ func NewStack(sc StackConfig) *Stack {
 	svc.OnChange(auth.Invalidate)
 	usage := keys.NewUsage()
 	limiter := ratelimit.New()
+	validator := svc.NewValidator(service.ValidatorConfig{TTL: cfg.CacheTTL, Limiter: limiter, LicenseLimit: cfg.LicenseRateLimit})
+	licEvents := m.CacheEvents.MustCurryWith(map[string]string{"cache": "license"})
+	validator.OnEvent = func(e string) { licEvents.WithLabelValues(e).Inc() }
 	proxies, _ := cfg.Proxies()
 
 	node := keys.RandomToken(12)
@@ -87,11 +95,12 @@ func NewStack(sc StackConfig) *Stack {
 					Logger: log, Service: svc, Keys: auth, Usage: usage, Limiter: limiter, Metrics: m,
 					KeyRateLimit: cfg.KeyRateLimit, IPRateLimit: cfg.IPRateLimit, MaxBodyBytes: cfg.MaxBodyBytes,
 					CursorKey: sc.Secret.Derive("cursor"), CacheTTL: cfg.CacheTTL, Now: sc.Now,
+					Validator: validator, Geo: sc.Geo, CountryHeader: cfg.CountryHeader, Signing: sc.Secret.SigningKey(),
 				})
 			},
 		},
 	})
-	return &Stack{Handler: handler, Service: svc, Keys: auth, Usage: usage, Metrics: m, Listener: listener, cfg: sc}
+	return &Stack{Handler: handler, Service: svc, Keys: auth, Usage: usage, Validator: validator, Metrics: m, Listener: listener, cfg: sc}
 }
 
 // Start runs the background work: usage flushing and, on PostgreSQL, the
@@ -103,6 +112,11 @@ func (s *Stack) Start() {
 	s.wg.Go(func() {
 		s.Usage.Run(ctx, s.cfg.Store, s.cfg.Config.UsageFlush, func(err error) {
 			log.Error("flush API-key usage", "err", err)
+		})
+	})
+	s.wg.Go(func() {
+		s.Validator.Run(ctx, s.cfg.Config.UsageFlush, func(err error) {
+			log.Error("flush license usage", "err", err)
 		})
 	})
 	if s.Listener != nil {

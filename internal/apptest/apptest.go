@@ -18,6 +18,7 @@ import (
 	"github.com/latchkey/latchkey/internal/app"
 	"github.com/latchkey/latchkey/internal/config"
 	"github.com/latchkey/latchkey/internal/core"
+	"github.com/latchkey/latchkey/internal/geoip"
 	"github.com/latchkey/latchkey/internal/secret"
 	"github.com/latchkey/latchkey/internal/service"
 	"github.com/latchkey/latchkey/internal/store"
@@ -70,13 +71,23 @@ func start(tb testing.TB, backend string, st *store.Store, dbURL string, clock *
 	cfg := config.Defaults()
 	cfg.PasswordCost = 4
 	cfg.UsageFlush = time.Hour // tests flush explicitly
+	var geo *geoip.Resolver
 	for _, o := range opts {
 		o(&cfg)
+	}
+	if cfg.GeoIPDB != "" {
+		g, err := geoip.Open(cfg.GeoIPDB)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		tb.Cleanup(func() { g.Close() })
+		geo = g
 	}
 	stack := app.NewStack(app.StackConfig{
 		Config: cfg, Store: st, Secret: key, Now: clock.Now,
 		Logger:      slog.New(slog.NewTextHandler(testWriter{tb}, &slog.HandlerOptions{Level: slog.LevelWarn})),
 		DatabaseURL: dbURLFor(backend, dbURL),
+		Geo:         geo,
 	})
 	stack.Start()
 	srv := httptest.NewServer(stack.Handler)

@@ -20,6 +20,7 @@ type Store interface {
 	ProjectStore
 	DomainStore
 	LicenseStore
+	InjectableStore
 	AuditStore
 	SettingStore
 
@@ -162,6 +163,17 @@ type LicenseStore interface {
 	RecordLicenseUses(ctx context.Context, uses []LicenseUse) error
 	// LicenseUsage returns per-day passing validations in [from, to].
 	LicenseUsage(ctx context.Context, licenseID int64, from, to string) ([]DayCount, error)
+}
+
+// InjectableStore holds injectables.
+type InjectableStore interface {
+	// CreateInjectable returns EConflict when the slug is taken in the
+	// project.
+	CreateInjectable(ctx context.Context, i *Injectable) error
+	Injectable(ctx context.Context, id int64) (*Injectable, error)
+	ListInjectables(ctx context.Context, f InjectableFilter) ([]Injectable, error)
+	UpdateInjectable(ctx context.Context, id int64, upd InjectableUpdate) (*Injectable, error)
+	DeleteInjectable(ctx context.Context, id int64) error
 }
 
 // SettingStore holds instance-wide settings.

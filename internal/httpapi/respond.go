@@ -33,6 +33,9 @@ type adapter struct {
 }
 
 func (a adapter) wrap(h handlerFunc) http.Handler {
+	if h == nil { // a route that only answers CORS preflights
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := h(w, r); err != nil {
 			a.writeError(w, r, err)

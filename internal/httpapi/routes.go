@@ -4,11 +4,13 @@
 package httpapi
 
 import (
+	"crypto/ed25519"
 	"log/slog"
 	"net/http"
 	"time"
 
 	"github.com/latchkey/latchkey/internal/core"
+	"github.com/latchkey/latchkey/internal/geoip"
 	"github.com/latchkey/latchkey/internal/keys"
 	"github.com/latchkey/latchkey/internal/metrics"
 	"github.com/latchkey/latchkey/internal/ratelimit"
@@ -28,7 +30,14 @@ type Deps struct {
 	MaxBodyBytes int64
 	CursorKey    []byte
 	CacheTTL     time.Duration
-	Now          func() time.Time
+	Validator    *service.Validator
+	Geo          *geoip.Resolver
+	// CountryHeader names the header a trusted proxy puts the caller's
+	// country in (Cloudflare's CF-IPCountry).
+	CountryHeader string
+	// Signing signs offline proofs.
+	Signing ed25519.PrivateKey
+	Now     func() time.Time
 }
 
 // api holds the handlers' shared dependencies.
@@ -39,6 +48,12 @@ type api struct {
 	cache   *respCache
 	maxBody int64
 	now     func() time.Time
+
+	validator     *service.Validator
+	geo           *geoip.Resolver
+	countryHeader string
+	signing       ed25519.PrivateKey
+	onValidation  func(code string)
 }
 
 // Register adds every API route to mux. This function is the map of the
@@ -52,6 +67,8 @@ func Register(mux *http.ServeMux, d Deps) {
 		svc:     d.Service,
 		cursors: cursors{key: d.CursorKey},
 		cache:   newRespCache(d.CacheTTL, d.Now),
+
+		validator: d.Validator, geo: d.Geo, countryHeader: d.CountryHeader, signing: d.Signing,
 		maxBody: d.MaxBodyBytes,
 		now:     d.Now,
 		auth: &authenticator{
@@ -61,12 +78,28 @@ func Register(mux *http.ServeMux, d Deps) {
 	}
 	if d.Metrics != nil {
 		h.auth.onResult = func(r string) { d.Metrics.AuthResults.WithLabelValues(r).Inc() }
+		h.onValidation = func(code string) { d.Metrics.Validations.WithLabelValues(code).Inc() }
 	}
 	d.Service.OnChange(h.cache.Invalidate)
 	key := func(f handlerFunc) http.Handler { return a.wrap(h.auth.requireKey(f)) }
 	cachedKey := func(scope core.Scope, f handlerFunc) http.Handler { return key(h.cached(scope, f)) }
 
 	mux.Handle("GET /api/v1/{$}", a.wrap(handleRoot()))
+
+	// Runtime (license key): called by customers' copies, from browsers too.
+	runtime := func(f handlerFunc) http.Handler { return cors(a.wrap(f)) }
+	mux.Handle("POST /api/v1/project/has-paid", runtime(h.runtimeHasPaid))
+	mux.Handle("OPTIONS /api/v1/project/has-paid", runtime(nil))
+	mux.Handle("GET /api/v1/injectable/stream", runtime(h.stream))
+	mux.Handle("POST /api/v1/injectable/stream", runtime(h.stream))
+	mux.Handle("OPTIONS /api/v1/injectable/stream", runtime(nil))
+	mux.Handle("POST /api/v1/licenses/validate", runtime(h.nativeValidate))
+	mux.Handle("OPTIONS /api/v1/licenses/validate", runtime(nil))
+	mux.Handle("GET /api/v1/keys/license-signing", runtime(h.signingKey))
+	mux.Handle("OPTIONS /api/v1/keys/license-signing", runtime(nil))
+
+	// Payment status by API key (DevPayr 3.4).
+	mux.Handle("GET /api/v1/project/{project}/has-paid", key(h.keyHasPaid))
 
 	// Projects (DevPayr 3.1). The SDKs update with PUT, the docs say PATCH.
 	mux.Handle("GET /api/v1/projects", key(h.listProjects))
@@ -97,6 +130,15 @@ func Register(mux *http.ServeMux, d Deps) {
 	mux.Handle("POST /api/v1/project/{project}/licenses/{license}/revoke", key(h.licenseTransition(h.svc.RevokeLicense, "License revoked successfully.")))
 	mux.Handle("POST /api/v1/project/{project}/licenses/{license}/suspend", key(h.licenseTransition(h.svc.SuspendLicense, "License suspended successfully.")))
 	mux.Handle("POST /api/v1/project/{project}/licenses/{license}/reactivate", key(h.licenseTransition(h.svc.ReactivateLicense, "License reactivated successfully.")))
+
+	// Injectables (DevPayr 3.5): JSON or multipart.
+	mux.Handle("GET /api/v1/project/{project}/injectables", key(h.listInjectables))
+	mux.Handle("POST /api/v1/project/{project}/injectables", key(h.createInjectable))
+	mux.Handle("GET /api/v1/project/{project}/injectables/{injectable}", key(h.showInjectable))
+	mux.Handle("PUT /api/v1/project/{project}/injectables/{injectable}", key(h.updateInjectable))
+	mux.Handle("PATCH /api/v1/project/{project}/injectables/{injectable}", key(h.updateInjectable))
+	mux.Handle("POST /api/v1/project/{project}/injectables/{injectable}", key(h.updateInjectable))
+	mux.Handle("DELETE /api/v1/project/{project}/injectables/{injectable}", key(h.deleteInjectable))
 
 	// API keys (native).
 	mux.Handle("POST /api/v1/api-keys", key(h.createKey))

@@ -99,10 +99,6 @@ func (s *Snapshot) addActivation(identifier, base string) {
 	}
 }
 
-// AddActivation records an activation in the snapshot after it was
-// written.
-func (s *Snapshot) AddActivation(identifier, base string) { s.addActivation(identifier, base) }
-
 // Request is one runtime validation.
 type Request struct {
 	Identifier   string // X-Devpayr-Domain, normalised by NormalizeIdentifier; "" when not sent
@@ -193,8 +189,10 @@ func BaseDomain(id string) string {
 	return base
 }
 
-// matchDomain finds the project domain an identifier names: the same
+// MatchDomain finds the project domain an identifier names: the same
 // string, or the same host when one of them carries a port.
+func MatchDomain(domains []core.Domain, id string) *core.Domain { return matchDomain(domains, id) }
+
 func matchDomain(domains []core.Domain, id string) *core.Domain {
 	h := hostPart(id)
 	for i := range domains {

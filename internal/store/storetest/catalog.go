@@ -406,3 +406,42 @@ func testCapUnderConcurrency(t *testing.T, st *store.Store, clock *Clock) {
 		t.Fatalf("%d of 448 validations admitted under a cap of 100", ok)
 	}
 }
+
+func testInjectables(t *testing.T, st *store.Store, clock *Clock) {
+	ctx := context.Background()
+	l := newLicense(t, st, "any", nil, nil)
+	ep := "https://acme.test/check"
+	i := &core.Injectable{ProjectID: l.ProjectID, Title: "Bundle", Slug: "bundle", Type: "snippet", Mode: "inject", TargetPath: "js/app.js",
+		ValidateEndpoint: &ep, EncryptedContent: "ZW5j", ContentHash: "hash", Signature: "sig", OnlyIfPaid: true, IsActive: true,
+		Meta: json.RawMessage(`{"v":2}`)}
+	must(t, st.CreateInjectable(ctx, i))
+	got, err := st.Injectable(ctx, i.ID)
+	must(t, err)
+	if got.Slug != "bundle" || *got.ValidateEndpoint != ep || got.EncryptedContent != "ZW5j" || !got.OnlyIfPaid || got.FilePath != nil ||
+		!strings.Contains(string(got.Meta), `"v"`) {
+		t.Fatalf("got %+v", got)
+	}
+	wantCode(t, st.CreateInjectable(ctx, &core.Injectable{ProjectID: l.ProjectID, Slug: "bundle", Type: "css", Mode: "append", TargetPath: "x",
+		EncryptedContent: "x", ContentHash: "x", Signature: "x"}), core.EConflict)
+	off := &core.Injectable{ProjectID: l.ProjectID, Slug: "off", Type: "file", Mode: "write", TargetPath: "x", EncryptedContent: "x",
+		FilePath: strp("logo.png"), ContentHash: "x", Signature: "x"}
+	must(t, st.CreateInjectable(ctx, off))
+	all, err := st.ListInjectables(ctx, core.InjectableFilter{ProjectID: l.ProjectID})
+	must(t, err)
+	active, err := st.ListInjectables(ctx, core.InjectableFilter{ProjectID: l.ProjectID, OnlyActive: true})
+	must(t, err)
+	if len(all) != 2 || len(active) != 1 || active[0].ID != i.ID {
+		t.Fatalf("all %d, active %v", len(all), active)
+	}
+	yes := true
+	var noEndpoint *string
+	upd, err := st.UpdateInjectable(ctx, off.ID, core.InjectableUpdate{IsActive: &yes, EncryptedContent: strp("new"), ValidateEndpoint: &noEndpoint})
+	must(t, err)
+	if !upd.IsActive || upd.EncryptedContent != "new" || upd.Slug != "off" {
+		t.Fatalf("updated %+v", upd)
+	}
+	_, err = st.UpdateInjectable(ctx, off.ID, core.InjectableUpdate{Slug: strp("bundle")})
+	wantCode(t, err, core.EConflict)
+	must(t, st.DeleteInjectable(ctx, off.ID))
+	wantCode(t, st.DeleteInjectable(ctx, off.ID), core.ENotFound)
+}

@@ -67,6 +67,7 @@ func Run(t *testing.T, b Backend) {
 		{"Domains", testDomains},
 		{"Licenses", testLicenses},
 		{"ValidationWrites", testValidationWrites},
+		{"Injectables", testInjectables},
 		{"CapUnderConcurrency", testCapUnderConcurrency},
 		{"Settings", testSettings},
 		{"Sessions", testSessions},

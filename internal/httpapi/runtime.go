@@ -1,0 +1,419 @@
+package httpapi
+
+import (
+	"crypto/ed25519"
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/latchkey/latchkey/internal/core"
+	"github.com/latchkey/latchkey/internal/licensing"
+	"github.com/latchkey/latchkey/internal/ratelimit"
+	"github.com/latchkey/latchkey/internal/service"
+)
+
+// corsHeaders are what DevPayr's browser SDK sends from customer pages.
+const corsHeaders = "X-LICENSE-KEY, X-Devpayr-Domain, X-Requested-With, Content-Type, Accept, Authorization, X-API-KEY"
+
+// cors lets any origin call the runtime routes: they are called from
+// customers' web pages, and they need no credential but the license key
+// the page itself holds. Preflights are answered here; other responses get
+// the allow-origin header.
+func cors(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Access-Control-Allow-Origin", "*")
+		h.Set("Access-Control-Expose-Headers", "X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset, Retry-After, X-Request-ID")
+		if r.Method == http.MethodOptions {
+			h.Set("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
+			h.Set("Access-Control-Allow-Headers", corsHeaders)
+			h.Set("Access-Control-Max-Age", "86400")
+			h.Add("Vary", "Origin")
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// runtimeRequest reads what every runtime route takes: the license key
+// (X-LICENSE-KEY header, then "license" in the body, then in the query),
+// the runtime identifier (X-Devpayr-Domain, then "domain"), and DevPayr's
+// switches, which are read from the query string even on POST.
+type runtimeRequest struct {
+	key          string
+	identifier   string
+	checkProject bool
+	injectables  bool
+	body         *body
+}
+
+func (h *api) readRuntime(w http.ResponseWriter, r *http.Request) (*runtimeRequest, error) {
+	b, err := readBody(w, r, h.maxBody)
+	if err != nil {
+		return nil, err
+	}
+	q := r.URL.Query()
+	rr := &runtimeRequest{body: b}
+	rr.key = strings.TrimSpace(r.Header.Get("X-License-Key"))
+	if rr.key == "" {
+		rr.key, _ = b.str("license")
+	}
+	if rr.key == "" {
+		rr.key = q.Get("license")
+	}
+	rr.identifier = r.Header.Get("X-Devpayr-Domain")
+	if rr.identifier == "" {
+		rr.identifier, _ = b.str("domain")
+	}
+	if rr.identifier == "" {
+		rr.identifier = q.Get("domain")
+	}
+	rr.checkProject = q.Get("action") == "check_project"
+	rr.injectables = q.Get("include") == "injectables"
+	delete(b.p, "license") // a malformed optional field is not an error here
+	delete(b.p, "domain")
+	return rr, nil
+}
+
+// validate runs the engine for a runtime request.
+func (h *api) validate(r *http.Request, rr *runtimeRequest, projectID int64, count bool) (*service.ValidateResult, error) {
+	ip := core.ClientIP(r.Context())
+	country := ""
+	if h.geo != nil {
+		country, _ = h.geo.Country(ip, r.Header.Get(h.countryHeader), core.ViaTrustedProxy(r.Context()))
+	}
+	res, err := h.validator.Validate(r.Context(), service.ValidateInput{Key: rr.key, Identifier: rr.identifier, IP: ip,
+		Country: country, CheckProject: rr.checkProject, ProjectID: projectID, Count: count})
+	if err != nil {
+		return nil, err
+	}
+	if h.onValidation != nil {
+		h.onValidation(res.Code)
+	}
+	return res, nil
+}
+
+// runtimeError maps a failed validation to DevPayr's status codes; every
+// body carries a message. It returns nil for VALID and UNPAID, which are
+// answered 200 with has_paid.
+func (h *api) runtimeError(w http.ResponseWriter, r *http.Request, res *service.ValidateResult) error {
+	code := res.Code
+	e := &core.Error{Reason: code, Message: licensing.Messages[code]}
+	switch code {
+	case licensing.CodeValid, licensing.CodeUnpaid:
+		return nil
+	case licensing.CodeKeyMissing:
+		e.Code = core.EUnauthorized
+	case licensing.CodeNotFound:
+		e.Code = core.ENotFound
+	case licensing.CodeDomainRequired:
+		e.Code = core.EBadRequest
+	case licensing.CodeUsageExceeded:
+		e.Code = core.ERateLimited
+		now := h.now().UTC()
+		midnight := now.Truncate(24 * time.Hour).Add(24 * time.Hour)
+		w.Header().Set("Retry-After", strconv.Itoa(int(midnight.Sub(now)/time.Second)+1))
+	case licensing.CodeRateLimited:
+		e.Code = core.ERateLimited
+		return limited(w, res.RateLimit, h.now())
+	default:
+		e.Code = core.EForbidden
+	}
+	// Unknown keys count against the client IP, so that guessing license
+	// keys is throttled like guessing API keys.
+	if code == licensing.CodeNotFound || code == licensing.CodeKeyMissing {
+		now := h.now()
+		if lim := h.auth.limiter.Allow(ratelimit.Key{Kind: "ip", Addr: core.ClientIP(r.Context())}, h.auth.ipLimit, now); !lim.Allowed {
+			return limited(w, lim, now)
+		}
+	}
+	return e
+}
+
+// deliveryJSON is an injectable as delivered to a validated copy: DevPayr's
+// field names plus the aliases the Node SDK reads (name, path, content).
+type deliveryJSON struct {
+	Slug             string          `json:"slug"`
+	Name             string          `json:"name"`
+	Type             string          `json:"type"`
+	Mode             string          `json:"mode"`
+	EncryptedContent string          `json:"encrypted_content"`
+	Content          string          `json:"content"`
+	FilePath         *string         `json:"file_path"`
+	TargetPath       string          `json:"target_path"`
+	Path             string          `json:"path"`
+	Signature        string          `json:"signature"`
+	ContentHash      string          `json:"content_hash"`
+	Meta             json.RawMessage `json:"meta"`
+}
+
+func deliveryView(i *core.Injectable) deliveryJSON {
+	meta := i.Meta
+	if len(meta) == 0 {
+		meta = json.RawMessage("{}")
+	}
+	return deliveryJSON{Slug: i.Slug, Name: i.Slug, Type: i.Type, Mode: i.Mode, EncryptedContent: i.EncryptedContent,
+		Content: i.EncryptedContent, FilePath: i.FilePath, TargetPath: i.TargetPath, Path: i.TargetPath,
+		Signature: i.Signature, ContentHash: i.ContentHash, Meta: meta}
+}
+
+func (h *api) deliveries(r *http.Request, projectID int64, paid bool) ([]deliveryJSON, error) {
+	list, err := h.validator.Injectables(r.Context(), projectID, paid)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]deliveryJSON, len(list))
+	for i := range list {
+		out[i] = deliveryView(&list[i])
+	}
+	return out, nil
+}
+
+// hasPaidData is the data of DevPayr's payment answers.
+type hasPaidData struct {
+	HasPaid     bool           `json:"has_paid"`
+	Code        string         `json:"code,omitempty"`
+	Injectables []deliveryJSON `json:"injectables,omitempty"`
+}
+
+// runtimeHasPaid is POST /project/has-paid: the runtime validation the
+// SDKs call at start-up.
+func (h *api) runtimeHasPaid(w http.ResponseWriter, r *http.Request) error {
+	rr, err := h.readRuntime(w, r)
+	if err != nil {
+		return err
+	}
+	res, err := h.validate(r, rr, 0, true)
+	if err != nil {
+		return err
+	}
+	if err := h.runtimeError(w, r, res); err != nil {
+		return err
+	}
+	if res.RateLimit.Limit > 0 {
+		setLimitHeaders(w, res.RateLimit)
+	}
+	data := hasPaidData{HasPaid: res.HasPaid, Code: res.Code}
+	if rr.injectables && res.HasPaid {
+		if data.Injectables, err = h.deliveries(r, res.License.ProjectID, true); err != nil {
+			return err
+		}
+		if data.Injectables == nil {
+			data.Injectables = []deliveryJSON{}
+		}
+	}
+	return ok(w, http.StatusOK, "", data)
+}
+
+// keyHasPaid is GET /project/{project}/has-paid: the payment status for a
+// vendor's backend, by API key.
+func (h *api) keyHasPaid(w http.ResponseWriter, r *http.Request) error {
+	pid, err := pathID(r, "project", "Project")
+	if err != nil {
+		return err
+	}
+	q := r.URL.Query()
+	paid, p, err := h.svc.PaymentStatus(r.Context(), actorFrom(r), pid, r.Header.Get("X-Devpayr-Domain"), q.Get("action") == "check_project")
+	if err != nil {
+		return err
+	}
+	data := hasPaidData{HasPaid: paid}
+	if q.Get("include") == "injectables" && paid {
+		if data.Injectables, err = h.deliveries(r, p.ID, true); err != nil {
+			return err
+		}
+		if data.Injectables == nil {
+			data.Injectables = []deliveryJSON{}
+		}
+	}
+	return ok(w, http.StatusOK, "", data)
+}
+
+// licenseSummary is what the native validation shows of a license: never
+// its key.
+type licenseSummary struct {
+	ID                     int64   `json:"id"`
+	ProjectID              int64   `json:"project_id"`
+	Title                  string  `json:"title"`
+	Status                 string  `json:"status"`
+	ExpiresAt              *string `json:"expires_at"`
+	IsTestLicense          bool    `json:"is_test_license"`
+	DomainID               *int64  `json:"domain_id"`
+	MaxDomains             *int64  `json:"max_domains"`
+	MaxSubdomainsPerDomain *int64  `json:"max_subdomains_per_domain"`
+	MaxUsagePerDay         *int64  `json:"max_usage_per_day"`
+}
+
+type validationJSON struct {
+	Valid       bool            `json:"valid"`
+	Code        string          `json:"code"`
+	Message     string          `json:"message"`
+	HasPaid     bool            `json:"has_paid"`
+	Domain      string          `json:"domain,omitempty"`
+	License     *licenseSummary `json:"license"`
+	Usage       *usageJSON      `json:"usage,omitempty"`
+	Injectables []deliveryJSON  `json:"injectables,omitempty"`
+	Proof       *proofJSON      `json:"proof,omitempty"`
+}
+
+type usageJSON struct {
+	Today int64 `json:"today"`
+	Limit int64 `json:"limit"`
+}
+
+type proofJSON struct {
+	Token     string `json:"token"`
+	ExpiresAt string `json:"expires_at"`
+	KeyID     string `json:"kid"`
+}
+
+// MaxProofTTL bounds how long an offline proof may be trusted.
+const MaxProofTTL = 30 * 24 * time.Hour
+
+// nativeValidate is POST /licenses/validate: the same engine with a
+// machine-readable answer. Every outcome is 200 with valid and code,
+// except a request without a key (422) and rate limits (429).
+func (h *api) nativeValidate(w http.ResponseWriter, r *http.Request) error {
+	rr, err := h.readRuntime(w, r)
+	if err != nil {
+		return err
+	}
+	b := rr.body
+	if v, sent := b.boolean("check_project"); sent {
+		rr.checkProject = v
+	}
+	if v, sent := b.boolean("include_injectables"); sent {
+		rr.injectables = v
+	}
+	wantProof, _ := b.boolean("proof")
+	ttl := 24 * time.Hour
+	if n, sent := b.integer("proof_ttl"); sent {
+		if n < 60 || time.Duration(n)*time.Second > MaxProofTTL {
+			b.p.Add("proof_ttl", "The proof ttl field must be between 60 and 2592000 seconds.")
+		}
+		ttl = time.Duration(n) * time.Second
+	}
+	projectID, _ := b.integer("project_id")
+	if rr.key == "" {
+		b.p.Add("license", "The license field is required: send the key in X-LICENSE-KEY or as license.")
+	}
+	if err := b.err(); err != nil {
+		return err
+	}
+	res, err := h.validate(r, rr, projectID, true)
+	if err != nil {
+		return err
+	}
+	if res.Code == licensing.CodeRateLimited {
+		return limited(w, res.RateLimit, h.now())
+	}
+	if res.Code == licensing.CodeNotFound {
+		if lim := h.auth.limiter.Allow(ratelimit.Key{Kind: "ip", Addr: core.ClientIP(r.Context())}, h.auth.ipLimit, h.now()); !lim.Allowed {
+			return limited(w, lim, h.now())
+		}
+	}
+	if res.RateLimit.Limit > 0 {
+		setLimitHeaders(w, res.RateLimit)
+	}
+	out := validationJSON{Valid: res.Valid(), Code: res.Code, Message: licensing.Messages[res.Code], HasPaid: res.HasPaid, Domain: res.Identifier}
+	if l := res.License; l != nil && res.Code != licensing.CodeProjectMismatch {
+		out.License = &licenseSummary{ID: l.ID, ProjectID: l.ProjectID, Title: l.Title, Status: l.Status, ExpiresAt: jsonTime(l.ExpiresAt),
+			IsTestLicense: l.IsTestLicense, DomainID: optID(l.DomainID), MaxDomains: l.MaxDomains,
+			MaxSubdomainsPerDomain: l.MaxSubdomainsPerDomain, MaxUsagePerDay: l.MaxUsagePerDay}
+		if res.Cap > 0 {
+			out.Usage = &usageJSON{Today: res.UsedToday, Limit: res.Cap}
+		}
+	}
+	if res.Valid() {
+		if rr.injectables {
+			if out.Injectables, err = h.deliveries(r, res.License.ProjectID, true); err != nil {
+				return err
+			}
+		}
+		if wantProof {
+			out.Proof = h.proof(res, ttl)
+		}
+	}
+	return ok(w, http.StatusOK, out.Message, out)
+}
+
+// proof signs an offline proof of a successful validation, valid for ttl
+// but never past the license's own expiry.
+func (h *api) proof(res *service.ValidateResult, ttl time.Duration) *proofJSON {
+	now := h.now()
+	exp := now.Add(ttl)
+	l := res.License
+	p := licensing.Proof{LicenseID: l.ID, ProjectID: l.ProjectID, Domain: res.Identifier, IssuedAt: now.Unix(), Test: l.IsTestLicense}
+	if l.ExpiresAt != nil {
+		lexp := l.ExpiresAt.Unix()
+		p.LicenseExpiresAt = &lexp
+		if l.ExpiresAt.Before(exp) {
+			exp = *l.ExpiresAt
+		}
+	}
+	p.ExpiresAt = exp.Unix()
+	return &proofJSON{Token: licensing.SignProof(h.signing, p), ExpiresAt: jsonTimeV(time.Unix(p.ExpiresAt, 0)),
+		KeyID: licensing.KeyID(h.signing.Public().(ed25519.PublicKey))}
+}
+
+// signingKey publishes the public key that verifies offline proofs.
+func (h *api) signingKey(w http.ResponseWriter, r *http.Request) error {
+	pub := h.signing.Public().(ed25519.PublicKey)
+	b64 := base64.StdEncoding.EncodeToString(pub)
+	// SubjectPublicKeyInfo for Ed25519: a fixed 12-byte header, then the key.
+	spki := append([]byte{0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00}, pub...)
+	pem := "-----BEGIN PUBLIC KEY-----\n" + base64.StdEncoding.EncodeToString(spki) + "\n-----END PUBLIC KEY-----\n"
+	w.Header().Set("Cache-Control", "public, max-age=3600")
+	return ok(w, http.StatusOK, "", map[string]any{
+		"alg": "Ed25519", "kid": licensing.KeyID(pub), "public_key": b64, "pem": pem,
+		"jwk": map[string]string{"kty": "OKP", "crv": "Ed25519", "x": base64.RawURLEncoding.EncodeToString(pub), "kid": licensing.KeyID(pub)},
+	})
+}
+
+// stream is GET|POST /injectable/stream: the active injectables of the
+// license's project, after the runtime checks; only_if_paid items only when
+// paid. It checks but does not count a use: the copy was counted when it
+// called has-paid.
+func (h *api) stream(w http.ResponseWriter, r *http.Request) error {
+	rr, err := h.readRuntime(w, r)
+	if err != nil {
+		return err
+	}
+	res, err := h.validate(r, rr, 0, false)
+	if err != nil {
+		return err
+	}
+	if err := h.runtimeError(w, r, res); err != nil {
+		return err
+	}
+	list, err := h.validator.Injectables(r.Context(), res.License.ProjectID, res.HasPaid)
+	if err != nil {
+		return err
+	}
+	lid := "stream/" + strconv.FormatInt(res.License.ProjectID, 10)
+	after, err := h.cursors.decode(lid, r.URL.Query().Get("cursor"))
+	if err != nil {
+		return err
+	}
+	n := perPage(r, 50, 50)
+	items := make([]deliveryJSON, 0, n)
+	var next *string
+	var last int64
+	for i := range list {
+		if list[i].ID <= after {
+			continue
+		}
+		if len(items) == n {
+			c := h.cursors.encode(lid, last)
+			next = &c
+			break
+		}
+		items = append(items, deliveryView(&list[i]))
+		last = list[i].ID
+	}
+	return ok(w, http.StatusOK, "", map[string]any{"injectables": items, "next_cursor": next, "has_more": next != nil})
+}

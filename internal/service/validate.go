@@ -1,0 +1,529 @@
+package service
+
+import (
+	"context"
+	"crypto/sha256"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/latchkey/latchkey/internal/core"
+	"github.com/latchkey/latchkey/internal/licensing"
+	"github.com/latchkey/latchkey/internal/ratelimit"
+)
+
+// ValidateInput is one runtime validation request.
+type ValidateInput struct {
+	Key          string
+	Identifier   string // X-Devpayr-Domain as sent
+	IP           netip.Addr
+	Country      string // "" when unknown
+	CheckProject bool
+	// ProjectID, when not 0, is the project the caller expects the license
+	// to belong to.
+	ProjectID int64
+	// Count says whether a passing validation counts as a use (has-paid and
+	// the native route) or only checks (the injectable stream).
+	Count bool
+}
+
+// ValidateResult is the outcome. Only internal failures are errors;
+// everything a client can cause is a Code.
+type ValidateResult struct {
+	Code       string
+	HasPaid    bool
+	License    *core.License // nil when not found
+	Project    *core.Project
+	Matched    *core.Domain
+	Identifier string
+	UsedToday  int64 // for capped licenses: today's count after this use
+	Cap        int64
+	RateLimit  ratelimit.Result
+}
+
+// Valid reports whether the copy may run.
+func (r *ValidateResult) Valid() bool { return r.Code == licensing.CodeValid }
+
+// Validator is the runtime validation engine with its caches. A license
+// that was validated before is answered from memory: no database read.
+// Uncapped licenses make no synchronous write either (uses and activation
+// times are counted in memory and flushed in batches); a capped license
+// makes exactly one atomic write per passing validation, acknowledged only
+// once it is durable, so a cap of N admits exactly N uses a day even across
+// a crash.
+type Validator struct {
+	store        core.Store
+	now          func() time.Time
+	ttl          time.Duration
+	negativeTTL  time.Duration
+	limiter      *ratelimit.Limiter
+	licenseLimit int
+
+	gen       atomic.Uint64
+	mu        sync.RWMutex
+	byDigest  map[[32]byte]*vEntry
+	byLicense map[int64][32]byte
+	injMu     sync.RWMutex
+	inj       map[int64][]core.Injectable
+
+	pending pendingUses
+	// OnEvent, when set, is told of cache hits and misses.
+	OnEvent func(event string)
+}
+
+type vEntry struct {
+	snap    *licensing.Snapshot // nil: no such license
+	expires time.Time
+}
+
+// ValidatorConfig configures a Validator.
+type ValidatorConfig struct {
+	TTL          time.Duration
+	Limiter      *ratelimit.Limiter
+	LicenseLimit int // validations per minute per license
+}
+
+// NewValidator returns a validator over the service's store, and registers
+// it for invalidation.
+func (s *Service) NewValidator(cfg ValidatorConfig) *Validator {
+	v := &Validator{
+		store: s.store, now: s.now, ttl: cfg.TTL, negativeTTL: min(cfg.TTL, 30*time.Second),
+		limiter: cfg.Limiter, licenseLimit: cfg.LicenseLimit,
+		byDigest: map[[32]byte]*vEntry{}, byLicense: map[int64][32]byte{}, inj: map[int64][]core.Injectable{},
+	}
+	v.pending.m = map[pendingKey]*pendingUse{}
+	s.OnChange(v.Invalidate)
+	return v
+}
+
+func (v *Validator) event(e string) {
+	if v.OnEvent != nil {
+		v.OnEvent(e)
+	}
+}
+
+// Invalidate drops what a change makes stale.
+func (v *Validator) Invalidate(c core.Change) {
+	switch c.Kind {
+	case core.ChangeAll:
+		v.gen.Add(1)
+		v.mu.Lock()
+		clear(v.byDigest)
+		clear(v.byLicense)
+		v.mu.Unlock()
+		v.injMu.Lock()
+		clear(v.inj)
+		v.injMu.Unlock()
+	case core.ChangeLicense:
+		v.gen.Add(1)
+		v.mu.Lock()
+		if d, ok := v.byLicense[c.ID]; ok {
+			delete(v.byDigest, d)
+			delete(v.byLicense, c.ID)
+		}
+		v.mu.Unlock()
+	case core.ChangeCatalog, core.ChangeProject, core.ChangeDomain:
+		v.gen.Add(1)
+		v.dropProject(c.ID)
+	case core.ChangeInjectable:
+		v.injMu.Lock()
+		delete(v.inj, c.ID)
+		v.injMu.Unlock()
+	}
+}
+
+// dropProject forgets every cached license of a project, and its
+// injectables.
+func (v *Validator) dropProject(projectID int64) {
+	v.mu.Lock()
+	for d, e := range v.byDigest {
+		if e.snap != nil && e.snap.License.ProjectID == projectID {
+			delete(v.byDigest, d)
+			delete(v.byLicense, e.snap.License.ID)
+		}
+	}
+	v.mu.Unlock()
+	v.injMu.Lock()
+	delete(v.inj, projectID)
+	v.injMu.Unlock()
+}
+
+// snapshot returns the cached snapshot for a key, loading it on a miss.
+// It returns nil for an unknown key.
+func (v *Validator) snapshot(ctx context.Context, key string, now time.Time) (*licensing.Snapshot, error) {
+	d := sha256.Sum256([]byte(licensing.NormalizeKey(key)))
+	v.mu.RLock()
+	e, ok := v.byDigest[d]
+	v.mu.RUnlock()
+	if ok && now.Before(e.expires) {
+		v.event("hit")
+		return e.snap, nil
+	}
+	v.event("miss")
+	g := v.gen.Load()
+	snap, err := v.load(ctx, d[:])
+	if err != nil {
+		return nil, err
+	}
+	ttl := v.ttl
+	if snap == nil {
+		ttl = v.negativeTTL
+	}
+	v.mu.Lock()
+	if v.gen.Load() == g { // no invalidation raced with the load
+		v.byDigest[d] = &vEntry{snap: snap, expires: now.Add(ttl)}
+		if snap != nil {
+			v.byLicense[snap.License.ID] = d
+		}
+	}
+	v.mu.Unlock()
+	return snap, nil
+}
+
+func (v *Validator) load(ctx context.Context, digest []byte) (*licensing.Snapshot, error) {
+	l, err := v.store.LicenseByDigest(ctx, append([]byte(nil), digest...))
+	if core.IsCode(err, core.ENotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	p, err := v.store.Project(ctx, l.ProjectID)
+	if core.IsCode(err, core.ENotFound) {
+		return nil, nil // the project was deleted: its licenses are gone
+	}
+	if err != nil {
+		return nil, err
+	}
+	domains, err := v.store.ListDomains(ctx, core.DomainFilter{ProjectID: p.ID, Limit: 100000})
+	if err != nil {
+		return nil, err
+	}
+	acts, err := v.store.ListActivations(ctx, l.ID)
+	if err != nil {
+		return nil, err
+	}
+	return licensing.NewSnapshot(*l, *p, domains, acts), nil
+}
+
+// forget drops one license's cached snapshot on this node (after it
+// recorded an activation the snapshot does not know).
+func (v *Validator) forget(licenseID int64) {
+	v.Invalidate(core.Change{Kind: core.ChangeLicense, ID: licenseID})
+}
+
+// Validate runs one validation.
+func (v *Validator) Validate(ctx context.Context, in ValidateInput) (*ValidateResult, error) {
+	now := v.now()
+	res := &ValidateResult{Identifier: licensing.NormalizeIdentifier(in.Identifier)}
+	key := licensing.NormalizeKey(in.Key)
+	if key == "" {
+		res.Code = licensing.CodeKeyMissing
+		return res, nil
+	}
+	snap, err := v.snapshot(ctx, key, now)
+	if err != nil {
+		return nil, err
+	}
+	if snap == nil {
+		res.Code = licensing.CodeNotFound
+		return res, nil
+	}
+	lic, proj := snap.License, snap.Project
+	res.License, res.Project = &lic, &proj
+	if in.ProjectID != 0 && in.ProjectID != lic.ProjectID {
+		res.Code = licensing.CodeProjectMismatch
+		return res, nil
+	}
+	if v.limiter != nil {
+		res.RateLimit = v.limiter.Allow(ratelimit.Key{Kind: "l", ID: lic.ID}, v.licenseLimit, now)
+		if !res.RateLimit.Allowed {
+			res.Code = licensing.CodeRateLimited
+			return res, nil
+		}
+	}
+	dec := licensing.Decide(snap, licensing.Request{Identifier: res.Identifier, IP: in.IP, Country: in.Country,
+		CheckProject: in.CheckProject, Now: now})
+	res.Code, res.HasPaid, res.Matched = dec.Code, dec.HasPaid, dec.Matched
+	if dec.Code != licensing.CodeValid {
+		return res, nil
+	}
+	day := now.UTC().Format(time.DateOnly)
+	capN := limitValue(lic.MaxUsagePerDay)
+	res.Cap = capN
+	// Unpaid is a failure: it is not counted, but a cap already reached
+	// is reported first, as the cap comes before payment.
+	if !dec.HasPaid || !in.Count {
+		if capN > 0 {
+			used, err := v.usedToday(ctx, lic.ID, day)
+			if err != nil {
+				return nil, err
+			}
+			res.UsedToday = used
+			if used >= capN {
+				res.Code = licensing.CodeUsageExceeded
+				return res, nil
+			}
+		}
+		if !dec.HasPaid {
+			res.Code = licensing.CodeUnpaid
+			return res, nil
+		}
+	}
+	act := dec.Activation
+	mustWrite := act != nil && act.Limited
+	if in.Count && capN > 0 {
+		mustWrite = true
+	}
+	if !mustWrite {
+		v.pending.add(lic.ID, day, in.Count, act, res.Identifier, in.IP, now)
+		return res, nil
+	}
+	w := core.ValidationWrite{LicenseID: lic.ID, Day: day}
+	if in.Count {
+		w.Cap = capN
+	}
+	if act != nil {
+		w.Activation = &core.Activation{Identifier: act.Identifier, BaseDomain: act.Base, LastSeenAt: now, LastIP: in.IP.String()}
+		w.MaxDomains, w.MaxSubdomains = act.MaxDomains, act.MaxSubdomains
+	}
+	outcome, count, err := v.store.RecordValidation(ctx, w)
+	if err != nil {
+		return nil, err
+	}
+	switch outcome {
+	case core.WriteUsageExceeded:
+		res.Code = licensing.CodeUsageExceeded
+		return res, nil
+	case core.WriteTooManyDomains:
+		res.Code = licensing.CodeTooManyDomains
+		v.forget(lic.ID)
+		return res, nil
+	case core.WriteTooManySubs:
+		res.Code = licensing.CodeTooManySubdomains
+		v.forget(lic.ID)
+		return res, nil
+	}
+	res.UsedToday = count
+	if act != nil {
+		v.forget(lic.ID) // the snapshot learns the activation on its next load
+	} else if res.Identifier != "" && !dec.Local {
+		v.pending.add(lic.ID, day, false, nil, res.Identifier, in.IP, now) // last-seen time only
+	}
+	return res, nil
+}
+
+func limitValue(p *int64) int64 {
+	if p == nil || *p <= 0 {
+		return 0
+	}
+	return *p
+}
+
+// usedToday returns the stored count of today's uses (the capped path
+// writes synchronously, so the store is exact for capped licenses).
+func (v *Validator) usedToday(ctx context.Context, licenseID int64, day string) (int64, error) {
+	days, err := v.store.LicenseUsage(ctx, licenseID, day, day)
+	if err != nil || len(days) == 0 {
+		return 0, err
+	}
+	return days[0].Count, nil
+}
+
+// Injectables returns the active injectables of a project that may be
+// delivered: those marked only_if_paid only when paid.
+func (v *Validator) Injectables(ctx context.Context, projectID int64, paid bool) ([]core.Injectable, error) {
+	v.injMu.RLock()
+	list, ok := v.inj[projectID]
+	v.injMu.RUnlock()
+	if !ok {
+		var err error
+		list, err = v.store.ListInjectables(ctx, core.InjectableFilter{ProjectID: projectID, OnlyActive: true, Limit: 10000})
+		if err != nil {
+			return nil, err
+		}
+		v.injMu.Lock()
+		v.inj[projectID] = list
+		v.injMu.Unlock()
+	}
+	if paid {
+		return list, nil
+	}
+	out := make([]core.Injectable, 0, len(list))
+	for _, i := range list {
+		if !i.OnlyIfPaid {
+			out = append(out, i)
+		}
+	}
+	return out, nil
+}
+
+// Pending returns this node's unflushed counts for a license, by day.
+func (v *Validator) Pending(licenseID int64) map[string]int64 { return v.pending.counts(licenseID) }
+
+// Flush writes the uses counted in memory. Licenses that gained
+// activations are dropped from the cache so their snapshot learns them.
+func (v *Validator) Flush(ctx context.Context) error {
+	batch, back := v.pending.take()
+	if len(batch) == 0 {
+		return nil
+	}
+	if err := v.store.RecordLicenseUses(ctx, batch); err != nil {
+		back()
+		return err
+	}
+	for _, u := range batch {
+		if len(u.Seen) > 0 {
+			v.forgetIfNew(u)
+		}
+	}
+	return nil
+}
+
+// forgetIfNew drops a license's snapshot if the batch held identifiers it
+// does not know yet.
+func (v *Validator) forgetIfNew(u core.LicenseUse) {
+	v.mu.RLock()
+	d, ok := v.byLicense[u.LicenseID]
+	var snap *licensing.Snapshot
+	if ok {
+		snap = v.byDigest[d].snap
+	}
+	v.mu.RUnlock()
+	if snap == nil {
+		return
+	}
+	for _, a := range u.Seen {
+		if _, known := snap.Activations[a.Identifier]; !known {
+			v.forget(u.LicenseID)
+			return
+		}
+	}
+}
+
+// Run flushes every interval until ctx ends, then once more.
+func (v *Validator) Run(ctx context.Context, interval time.Duration, onErr func(error)) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			if err := v.Flush(context.WithoutCancel(ctx)); err != nil && onErr != nil {
+				onErr(err)
+			}
+			return
+		case <-t.C:
+			if err := v.Flush(ctx); err != nil && onErr != nil {
+				onErr(err)
+			}
+		}
+	}
+}
+
+// pendingUses counts uncapped validations and activation sightings in
+// memory until the next flush.
+type pendingUses struct {
+	mu sync.Mutex
+	m  map[pendingKey]*pendingUse
+}
+
+type pendingKey struct {
+	license int64
+	day     string
+}
+
+type pendingUse struct {
+	count int64
+	seen  map[string]core.Activation
+}
+
+func (p *pendingUses) add(licenseID int64, day string, count bool, act *licensing.NewActivation, identifier string, ip netip.Addr, now time.Time) {
+	if !count && identifier == "" {
+		return
+	}
+	k := pendingKey{licenseID, day}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	u := p.m[k]
+	if u == nil {
+		u = &pendingUse{}
+		p.m[k] = u
+	}
+	if count {
+		u.count++
+	}
+	if identifier == "" || licensing.IsLocal(identifier) {
+		return
+	}
+	if u.seen == nil {
+		u.seen = map[string]core.Activation{}
+	}
+	a, ok := u.seen[identifier]
+	if !ok {
+		base := ""
+		if act != nil {
+			base = act.Base
+		} else {
+			base = licensing.BaseDomain(identifier)
+		}
+		a = core.Activation{Identifier: identifier, BaseDomain: base}
+	}
+	a.LastSeenAt = now
+	if ip.IsValid() {
+		a.LastIP = ip.String()
+	}
+	u.seen[identifier] = a
+}
+
+func (p *pendingUses) counts(licenseID int64) map[string]int64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out map[string]int64
+	for k, u := range p.m {
+		if k.license == licenseID && u.count > 0 {
+			if out == nil {
+				out = map[string]int64{}
+			}
+			out[k.day] += u.count
+		}
+	}
+	return out
+}
+
+// take empties the pending set and returns it as a batch, with a function
+// that puts it back if the write fails.
+func (p *pendingUses) take() ([]core.LicenseUse, func()) {
+	p.mu.Lock()
+	taken := p.m
+	p.m = map[pendingKey]*pendingUse{}
+	p.mu.Unlock()
+	batch := make([]core.LicenseUse, 0, len(taken))
+	for k, u := range taken {
+		lu := core.LicenseUse{LicenseID: k.license, Day: k.day, Count: u.count}
+		for _, a := range u.seen {
+			lu.Seen = append(lu.Seen, a)
+		}
+		batch = append(batch, lu)
+	}
+	return batch, func() {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		for k, u := range taken {
+			cur := p.m[k]
+			if cur == nil {
+				p.m[k] = u
+				continue
+			}
+			cur.count += u.count
+			for id, a := range u.seen {
+				if c, ok := cur.seen[id]; !ok || a.LastSeenAt.After(c.LastSeenAt) {
+					if cur.seen == nil {
+						cur.seen = map[string]core.Activation{}
+					}
+					cur.seen[id] = a
+				}
+			}
+		}
+	}
+}
