@@ -40,7 +40,11 @@ func readBody(w http.ResponseWriter, r *http.Request, max int64) (*body, error) 
 		return nil, core.Errorf(core.EBadRequest, "The request body could not be read.")
 	}
 	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if ct == "application/x-www-form-urlencoded" {
+	trimmed := bytes.TrimSpace(raw)
+	// curl -d sends JSON as form data by default: a body that is plainly
+	// JSON is read as JSON whatever the header says.
+	looksJSON := len(trimmed) > 0 && (trimmed[0] == '{' || trimmed[0] == '[')
+	if ct == "application/x-www-form-urlencoded" && !looksJSON {
 		vals, err := parseQuery(string(raw))
 		if err != nil {
 			return nil, core.Errorf(core.EBadRequest, "The request body is not valid form data.")
@@ -51,7 +55,6 @@ func readBody(w http.ResponseWriter, r *http.Request, max int64) (*body, error) 
 		}
 		return b, nil
 	}
-	trimmed := bytes.TrimSpace(raw)
 	if len(trimmed) == 0 {
 		return b, nil
 	}
