@@ -46,6 +46,8 @@ type Stack struct {
 	Validator *service.Validator
 	Metrics   *metrics.Metrics
 	Listener  *postgres.Listener // nil on SQLite
+	// APIRoutes lists the API route patterns.
+	APIRoutes []string
 
 	cfg    StackConfig
 	cancel context.CancelFunc
@@ -84,6 +86,7 @@ func NewStack(sc StackConfig) *Stack {
 	}
 	svc.OnChange(func(core.Change) { m.Invalidations.WithLabelValues("local").Inc() })
 
+	var routes []string
 	handler := server.Handler(server.Config{
 		Logger:         log,
 		Metrics:        m,
@@ -91,7 +94,7 @@ func NewStack(sc StackConfig) *Stack {
 		TrustedProxies: proxies,
 		Register: []func(*http.ServeMux){
 			func(mux *http.ServeMux) {
-				httpapi.Register(mux, httpapi.Deps{
+				routes = httpapi.Register(mux, httpapi.Deps{
 					Logger: log, Service: svc, Keys: auth, Usage: usage, Limiter: limiter, Metrics: m,
 					KeyRateLimit: cfg.KeyRateLimit, IPRateLimit: cfg.IPRateLimit, MaxBodyBytes: cfg.MaxBodyBytes,
 					CursorKey: sc.Secret.Derive("cursor"), CacheTTL: cfg.CacheTTL, Now: sc.Now,
@@ -100,7 +103,8 @@ func NewStack(sc StackConfig) *Stack {
 			},
 		},
 	})
-	return &Stack{Handler: handler, Service: svc, Keys: auth, Usage: usage, Validator: validator, Metrics: m, Listener: listener, cfg: sc}
+	return &Stack{Handler: handler, Service: svc, Keys: auth, Usage: usage, Validator: validator, Metrics: m, Listener: listener,
+		APIRoutes: routes, cfg: sc}
 }
 
 // Start runs the background work: usage flushing and, on PostgreSQL, the

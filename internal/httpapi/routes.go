@@ -56,9 +56,14 @@ type api struct {
 	onValidation  func(code string)
 }
 
-// Register adds every API route to mux. This function is the map of the
-// API surface.
-func Register(mux *http.ServeMux, d Deps) {
+// Register adds every API route to mux and returns their patterns (for the
+// OpenAPI conformance test). This function is the map of the API surface.
+func Register(mux *http.ServeMux, d Deps) []string {
+	var patterns []string
+	handle := func(pattern string, h http.Handler) {
+		patterns = append(patterns, pattern)
+		mux.Handle(pattern, h)
+	}
 	if d.Now == nil {
 		d.Now = time.Now
 	}
@@ -84,76 +89,76 @@ func Register(mux *http.ServeMux, d Deps) {
 	key := func(f handlerFunc) http.Handler { return a.wrap(h.auth.requireKey(f)) }
 	cachedKey := func(scope core.Scope, f handlerFunc) http.Handler { return key(h.cached(scope, f)) }
 
-	mux.Handle("GET /api/v1/{$}", a.wrap(handleRoot()))
+	handle("GET /api/v1/{$}", a.wrap(handleRoot()))
 
 	// Runtime (license key): called by customers' copies, from browsers too.
 	runtime := func(f handlerFunc) http.Handler { return cors(a.wrap(f)) }
-	mux.Handle("POST /api/v1/project/has-paid", runtime(h.runtimeHasPaid))
-	mux.Handle("OPTIONS /api/v1/project/has-paid", runtime(nil))
-	mux.Handle("GET /api/v1/injectable/stream", runtime(h.stream))
-	mux.Handle("POST /api/v1/injectable/stream", runtime(h.stream))
-	mux.Handle("OPTIONS /api/v1/injectable/stream", runtime(nil))
-	mux.Handle("POST /api/v1/licenses/validate", runtime(h.nativeValidate))
-	mux.Handle("OPTIONS /api/v1/licenses/validate", runtime(nil))
-	mux.Handle("GET /api/v1/keys/license-signing", runtime(h.signingKey))
-	mux.Handle("OPTIONS /api/v1/keys/license-signing", runtime(nil))
+	handle("POST /api/v1/project/has-paid", runtime(h.runtimeHasPaid))
+	handle("OPTIONS /api/v1/project/has-paid", runtime(nil))
+	handle("GET /api/v1/injectable/stream", runtime(h.stream))
+	handle("POST /api/v1/injectable/stream", runtime(h.stream))
+	handle("OPTIONS /api/v1/injectable/stream", runtime(nil))
+	handle("POST /api/v1/licenses/validate", runtime(h.nativeValidate))
+	handle("OPTIONS /api/v1/licenses/validate", runtime(nil))
+	handle("GET /api/v1/keys/license-signing", runtime(h.signingKey))
+	handle("OPTIONS /api/v1/keys/license-signing", runtime(nil))
 
 	// Payment status by API key (DevPayr 3.4).
-	mux.Handle("GET /api/v1/project/{project}/has-paid", key(h.keyHasPaid))
+	handle("GET /api/v1/project/{project}/has-paid", key(h.keyHasPaid))
 
 	// Projects (DevPayr 3.1). The SDKs update with PUT, the docs say PATCH.
-	mux.Handle("GET /api/v1/projects", key(h.listProjects))
-	mux.Handle("POST /api/v1/project", key(h.createProject))
-	mux.Handle("GET /api/v1/project/{project}", cachedKey(core.ScopeProjectsRead, h.showProject))
-	mux.Handle("PUT /api/v1/project/{project}", key(h.updateProject))
-	mux.Handle("PATCH /api/v1/project/{project}", key(h.updateProject))
-	mux.Handle("DELETE /api/v1/project/{project}", key(h.deleteProject))
+	handle("GET /api/v1/projects", key(h.listProjects))
+	handle("POST /api/v1/project", key(h.createProject))
+	handle("GET /api/v1/project/{project}", cachedKey(core.ScopeProjectsRead, h.showProject))
+	handle("PUT /api/v1/project/{project}", key(h.updateProject))
+	handle("PATCH /api/v1/project/{project}", key(h.updateProject))
+	handle("DELETE /api/v1/project/{project}", key(h.deleteProject))
 
 	// Domains (DevPayr 3.2): the SDKs mix /domain/{d} and /domains/{d};
 	// every verb answers on both spellings.
-	mux.Handle("GET /api/v1/project/{project}/domains", cachedKey(core.ScopeDomainsRead, h.listDomains))
-	mux.Handle("POST /api/v1/project/{project}/domains", key(h.createDomain))
+	handle("GET /api/v1/project/{project}/domains", cachedKey(core.ScopeDomainsRead, h.listDomains))
+	handle("POST /api/v1/project/{project}/domains", key(h.createDomain))
 	for _, seg := range []string{"domain", "domains"} {
-		mux.Handle("GET /api/v1/project/{project}/"+seg+"/{domain}", cachedKey(core.ScopeDomainsRead, h.showDomain))
-		mux.Handle("PUT /api/v1/project/{project}/"+seg+"/{domain}", key(h.updateDomain))
-		mux.Handle("PATCH /api/v1/project/{project}/"+seg+"/{domain}", key(h.updateDomain))
-		mux.Handle("DELETE /api/v1/project/{project}/"+seg+"/{domain}", key(h.deleteDomain))
+		handle("GET /api/v1/project/{project}/"+seg+"/{domain}", cachedKey(core.ScopeDomainsRead, h.showDomain))
+		handle("PUT /api/v1/project/{project}/"+seg+"/{domain}", key(h.updateDomain))
+		handle("PATCH /api/v1/project/{project}/"+seg+"/{domain}", key(h.updateDomain))
+		handle("DELETE /api/v1/project/{project}/"+seg+"/{domain}", key(h.deleteDomain))
 	}
 
 	// Licenses (DevPayr 3.3, plus native update and suspend).
-	mux.Handle("GET /api/v1/project/{project}/licenses", cachedKey(core.ScopeLicensesRead, h.listLicenses))
-	mux.Handle("POST /api/v1/project/{project}/licenses", key(h.createLicense))
-	mux.Handle("GET /api/v1/project/{project}/licenses/{license}", cachedKey(core.ScopeLicensesRead, h.showLicense))
-	mux.Handle("PATCH /api/v1/project/{project}/licenses/{license}", key(h.updateLicense))
-	mux.Handle("PUT /api/v1/project/{project}/licenses/{license}", key(h.updateLicense))
-	mux.Handle("DELETE /api/v1/project/{project}/licenses/{license}", key(h.deleteLicense))
-	mux.Handle("POST /api/v1/project/{project}/licenses/{license}/revoke", key(h.licenseTransition(h.svc.RevokeLicense, "License revoked successfully.")))
-	mux.Handle("POST /api/v1/project/{project}/licenses/{license}/suspend", key(h.licenseTransition(h.svc.SuspendLicense, "License suspended successfully.")))
-	mux.Handle("POST /api/v1/project/{project}/licenses/{license}/reactivate", key(h.licenseTransition(h.svc.ReactivateLicense, "License reactivated successfully.")))
+	handle("GET /api/v1/project/{project}/licenses", cachedKey(core.ScopeLicensesRead, h.listLicenses))
+	handle("POST /api/v1/project/{project}/licenses", key(h.createLicense))
+	handle("GET /api/v1/project/{project}/licenses/{license}", cachedKey(core.ScopeLicensesRead, h.showLicense))
+	handle("PATCH /api/v1/project/{project}/licenses/{license}", key(h.updateLicense))
+	handle("PUT /api/v1/project/{project}/licenses/{license}", key(h.updateLicense))
+	handle("DELETE /api/v1/project/{project}/licenses/{license}", key(h.deleteLicense))
+	handle("POST /api/v1/project/{project}/licenses/{license}/revoke", key(h.licenseTransition(h.svc.RevokeLicense, "License revoked successfully.")))
+	handle("POST /api/v1/project/{project}/licenses/{license}/suspend", key(h.licenseTransition(h.svc.SuspendLicense, "License suspended successfully.")))
+	handle("POST /api/v1/project/{project}/licenses/{license}/reactivate", key(h.licenseTransition(h.svc.ReactivateLicense, "License reactivated successfully.")))
 
 	// Injectables (DevPayr 3.5): JSON or multipart.
-	mux.Handle("GET /api/v1/project/{project}/injectables", key(h.listInjectables))
-	mux.Handle("POST /api/v1/project/{project}/injectables", key(h.createInjectable))
-	mux.Handle("GET /api/v1/project/{project}/injectables/{injectable}", key(h.showInjectable))
-	mux.Handle("PUT /api/v1/project/{project}/injectables/{injectable}", key(h.updateInjectable))
-	mux.Handle("PATCH /api/v1/project/{project}/injectables/{injectable}", key(h.updateInjectable))
-	mux.Handle("POST /api/v1/project/{project}/injectables/{injectable}", key(h.updateInjectable))
-	mux.Handle("DELETE /api/v1/project/{project}/injectables/{injectable}", key(h.deleteInjectable))
+	handle("GET /api/v1/project/{project}/injectables", key(h.listInjectables))
+	handle("POST /api/v1/project/{project}/injectables", key(h.createInjectable))
+	handle("GET /api/v1/project/{project}/injectables/{injectable}", key(h.showInjectable))
+	handle("PUT /api/v1/project/{project}/injectables/{injectable}", key(h.updateInjectable))
+	handle("PATCH /api/v1/project/{project}/injectables/{injectable}", key(h.updateInjectable))
+	handle("POST /api/v1/project/{project}/injectables/{injectable}", key(h.updateInjectable))
+	handle("DELETE /api/v1/project/{project}/injectables/{injectable}", key(h.deleteInjectable))
 
 	// API keys (native).
-	mux.Handle("POST /api/v1/api-keys", key(h.createKey))
-	mux.Handle("GET /api/v1/api-keys", key(h.listKeys))
-	mux.Handle("GET /api/v1/api-keys/{id}", key(h.showKey))
-	mux.Handle("PATCH /api/v1/api-keys/{id}", key(h.updateKey))
-	mux.Handle("DELETE /api/v1/api-keys/{id}", key(h.revokeKey))
-	mux.Handle("POST /api/v1/api-keys/{id}/revoke", key(h.revokeKey))
-	mux.Handle("POST /api/v1/api-keys/{id}/rotate", key(h.rotateKey))
-	mux.Handle("GET /api/v1/api-keys/{id}/usage", key(h.keyUsage))
+	handle("POST /api/v1/api-keys", key(h.createKey))
+	handle("GET /api/v1/api-keys", key(h.listKeys))
+	handle("GET /api/v1/api-keys/{id}", key(h.showKey))
+	handle("PATCH /api/v1/api-keys/{id}", key(h.updateKey))
+	handle("DELETE /api/v1/api-keys/{id}", key(h.revokeKey))
+	handle("POST /api/v1/api-keys/{id}/revoke", key(h.revokeKey))
+	handle("POST /api/v1/api-keys/{id}/rotate", key(h.rotateKey))
+	handle("GET /api/v1/api-keys/{id}/usage", key(h.keyUsage))
 
 	// Audit log (native).
-	mux.Handle("GET /api/v1/audit", key(h.listAudit))
+	handle("GET /api/v1/audit", key(h.listAudit))
 
-	mux.Handle("/api/", a.wrap(handleUnknownRoute()))
+	handle("/api/", a.wrap(handleUnknownRoute()))
 	// Some DevPayr docs show https://api.devpayr.com/v1/…: serve /v1/* as
 	// /api/v1/*.
 	mux.Handle("/v1/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -162,4 +167,5 @@ func Register(mux *http.ServeMux, d Deps) {
 		r2.URL.RawPath = ""
 		mux.ServeHTTP(w, r2)
 	}))
+	return patterns
 }
