@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -60,6 +61,7 @@ type Server struct {
 	http   *http.Server
 	store  *store.Store
 	stack  *Stack
+	debug  *http.Server
 	geo    *geoip.Resolver
 	served chan error
 }
@@ -116,6 +118,24 @@ func Start(ctx context.Context, cfg config.Config, env Env) (_ *Server, err erro
 	}
 	stack.Start()
 	go func() { s.served <- s.http.Serve(ln) }()
+	if cfg.DebugAddr != "" {
+		// Profiles on their own listener, never on the public one.
+		dbg := http.NewServeMux()
+		dbg.HandleFunc("/debug/pprof/", pprof.Index)
+		dbg.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		dbg.HandleFunc("/debug/pprof/trace", pprof.Trace)
+		dbg.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		dbg.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+		dln, err := net.Listen("tcp", cfg.DebugAddr)
+		if err != nil {
+			_ = s.http.Close()
+			stack.Stop()
+			return nil, fmt.Errorf("--debug-addr: %w", err)
+		}
+		s.debug = &http.Server{Handler: dbg, ReadHeaderTimeout: 10 * time.Second}
+		go func() { _ = s.debug.Serve(dln) }()
+		log.Info("profiling", "addr", dln.Addr().String())
+	}
 	log.Info("listening", "addr", s.Addr, "store", backend.Kind, "migrations_applied", len(applied),
 		"secret", string(source), "version", version.String())
 	return s, nil
@@ -131,6 +151,9 @@ func (s *Server) Shutdown() error {
 	err := s.http.Shutdown(ctx)
 	if serr := <-s.served; serr != nil && !errors.Is(serr, http.ErrServerClosed) {
 		err = errors.Join(err, serr)
+	}
+	if s.debug != nil {
+		_ = s.debug.Close()
 	}
 	s.stack.Stop()
 	return errors.Join(err, s.geo.Close(), s.store.Close())

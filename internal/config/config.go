@@ -41,6 +41,7 @@ type Config struct {
 	PasswordCost     int
 	SecureCookies    string
 	PublicURL        string
+	DebugAddr        string
 }
 
 // Defaults returns the configuration used when nothing is set.
@@ -96,6 +97,7 @@ func (c *Config) AddServeFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&c.UsageFlush, "usage-flush", c.UsageFlush, "how often API-key usage counters are written to the store")
 	fs.StringVar(&c.SecureCookies, "secure-cookies", c.SecureCookies, "mark dashboard cookies Secure: auto (when served over TLS or behind a trusted proxy that says https), always, never")
 	fs.StringVar(&c.PublicURL, "public-url", c.PublicURL, "the URL people reach this server at, for links in the dashboard")
+	fs.StringVar(&c.DebugAddr, "debug-addr", c.DebugAddr, "serve Go's pprof profiles on this separate address (keep it on loopback); empty: off")
 }
 
 // ApplyEnv sets every flag of fs that was not given on the command line from

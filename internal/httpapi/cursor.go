@@ -89,3 +89,10 @@ func pathID(r *http.Request, name, what string) (int64, error) {
 	}
 	return id, nil
 }
+
+// LicenseListCursor returns the cursor that lists a project's licenses
+// from just below beforeID, signed with cursorKey (the instance secret's
+// "cursor" key). The benchmark uses it to start deep in a large project.
+func LicenseListCursor(cursorKey []byte, projectID, beforeID int64) string {
+	return cursors{key: cursorKey}.encode("licenses/"+strconv.FormatInt(projectID, 10)+"//", beforeID)
+}

@@ -141,7 +141,9 @@ func (u *Usage) Run(ctx context.Context, st UsageStore, interval time.Duration, 
 			}
 			return
 		case <-t.C:
-			if err := u.Flush(ctx, st); err != nil && onErr != nil {
+			// A flush is short and must not be cut off by shutdown: what it
+			// took from memory would otherwise be counted only on the retry.
+			if err := u.Flush(context.WithoutCancel(ctx), st); err != nil && onErr != nil {
 				onErr(err)
 			}
 		}

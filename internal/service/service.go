@@ -26,6 +26,10 @@ type Config struct {
 	PasswordCost int
 }
 
+// LicenseBoxPurpose names the key that encrypts license keys at rest; the
+// benchmark's seeder writes licenses with it.
+const LicenseBoxPurpose = "license-key"
+
 // Service implements the use cases.
 type Service struct {
 	store        core.Store
@@ -45,7 +49,7 @@ func New(cfg Config) *Service {
 		log:          cfg.Logger,
 		now:          cfg.Now,
 		passwordCost: cfg.PasswordCost,
-		licenseBox:   cfg.Secret.Box("license-key"),
+		licenseBox:   cfg.Secret.Box(LicenseBoxPurpose),
 		webhookBox:   cfg.Secret.Box("webhook-secret"),
 	}
 	if s.log == nil {

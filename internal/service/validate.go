@@ -414,7 +414,9 @@ func (v *Validator) Run(ctx context.Context, interval time.Duration, onErr func(
 			}
 			return
 		case <-t.C:
-			if err := v.Flush(ctx); err != nil && onErr != nil {
+			// A flush is short and must not be cut off by shutdown: what it
+			// took from memory would otherwise be counted only on the retry.
+			if err := v.Flush(context.WithoutCancel(ctx)); err != nil && onErr != nil {
 				onErr(err)
 			}
 		}

@@ -48,7 +48,7 @@ func (s *Store) Migrate(ctx context.Context) ([]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: read migrations: %w", s.d.Name, err)
 	}
-	if _, err := s.writer.ExecContext(ctx, createMigrationsTable); err != nil {
+	if _, err := s.writer.db.ExecContext(ctx, createMigrationsTable); err != nil {
 		return nil, fmt.Errorf("%s: create schema_migrations: %w", s.d.Name, err)
 	}
 	var applied []string
@@ -78,7 +78,7 @@ func (s *Store) Migrate(ctx context.Context) ([]string, error) {
 }
 
 func (s *Store) applyMigration(ctx context.Context, m Migration) (bool, error) {
-	tx, err := s.writer.BeginTx(ctx, nil)
+	tx, err := s.writer.db.BeginTx(ctx, nil)
 	if err != nil {
 		return false, fmt.Errorf("%s: migration %s: begin: %w", s.d.Name, m.Name, err)
 	}
@@ -110,7 +110,7 @@ func (s *Store) applyMigration(ctx context.Context, m Migration) (bool, error) {
 }
 
 func (s *Store) appliedMigrations(ctx context.Context) ([]string, error) {
-	rows, err := s.writer.QueryContext(ctx, `SELECT name FROM schema_migrations ORDER BY name`)
+	rows, err := s.writer.db.QueryContext(ctx, `SELECT name FROM schema_migrations ORDER BY name`)
 	if err != nil {
 		return nil, fmt.Errorf("%s: list migrations: %w", s.d.Name, err)
 	}
@@ -132,7 +132,7 @@ func (s *Store) PendingMigrations(ctx context.Context) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := s.writer.ExecContext(ctx, createMigrationsTable); err != nil {
+	if _, err := s.writer.db.ExecContext(ctx, createMigrationsTable); err != nil {
 		return nil, fmt.Errorf("%s: create schema_migrations: %w", s.d.Name, err)
 	}
 	recorded, err := s.appliedMigrations(ctx)

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io/fs"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/latchkey/latchkey/internal/core"
@@ -43,12 +44,144 @@ type querier interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
+// pool is a connection pool with a cache of prepared statements. SQLite
+// parses every statement it is given, and parsing costs more than running
+// the small queries of the hot paths, so each distinct query text is
+// prepared once per pool and reused.
+type pool struct {
+	db    *sql.DB
+	mu    sync.RWMutex
+	stmts map[string]*sql.Stmt
+}
+
+func newPool(db *sql.DB) *pool { return &pool{db: db, stmts: map[string]*sql.Stmt{}} }
+
+// maxStmts bounds the cache; listing queries vary with their filters, but
+// only over a few dozen texts.
+const maxStmts = 512
+
+// stmt returns q prepared and cached, or nil (and no error) when the cache
+// is full: then the caller runs q directly.
+func (p *pool) stmt(ctx context.Context, q string) (*sql.Stmt, error) {
+	if st := p.cached(q); st != nil {
+		return st, nil
+	}
+	p.mu.RLock()
+	full := len(p.stmts) >= maxStmts
+	p.mu.RUnlock()
+	if full {
+		return nil, nil
+	}
+	// Prepare without holding the lock: preparing waits for a connection,
+	// and on SQLite's one-connection write pool that connection may belong
+	// to a transaction that is itself looking up the cache.
+	st, err := p.db.PrepareContext(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if cur := p.stmts[q]; cur != nil || len(p.stmts) >= maxStmts {
+		_ = st.Close() // another goroutine prepared it meanwhile, or no room
+		return cur, nil
+	}
+	p.stmts[q] = st
+	return st, nil
+}
+
+func (p *pool) close() error {
+	p.mu.Lock()
+	for _, st := range p.stmts {
+		_ = st.Close()
+	}
+	clear(p.stmts)
+	p.mu.Unlock()
+	return p.db.Close()
+}
+
+// ExecContext runs q as a cached prepared statement.
+func (p *pool) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	st, err := p.stmt(ctx, q)
+	if err != nil || st == nil {
+		return p.db.ExecContext(ctx, q, args...)
+	}
+	return st.ExecContext(ctx, args...)
+}
+
+// QueryContext runs q as a cached prepared statement.
+func (p *pool) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	st, err := p.stmt(ctx, q)
+	if err != nil || st == nil {
+		return p.db.QueryContext(ctx, q, args...)
+	}
+	return st.QueryContext(ctx, args...)
+}
+
+// QueryRowContext runs q as a cached prepared statement.
+func (p *pool) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
+	st, err := p.stmt(ctx, q)
+	if err != nil || st == nil {
+		return p.db.QueryRowContext(ctx, q, args...) // reports the same error, if any
+	}
+	return st.QueryRowContext(ctx, args...)
+}
+
+// cached returns q's prepared statement if the pool has one.
+func (p *pool) cached(q string) *sql.Stmt {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	return p.stmts[q]
+}
+
+// txQuerier runs statements inside a transaction, through the pool's
+// prepared statements when it has them. It never prepares on the pool
+// itself: SQLite's write pool has one connection, held by this very
+// transaction. Statements it had to run unprepared are noted and prepared
+// after the transaction ends.
+type txQuerier struct {
+	tx     *sql.Tx
+	p      *pool
+	misses *[]string
+}
+
+func (t txQuerier) prepared(ctx context.Context, q string) *sql.Stmt {
+	if st := t.p.cached(q); st != nil {
+		return t.tx.StmtContext(ctx, st)
+	}
+	if t.misses != nil && len(*t.misses) < 64 {
+		*t.misses = append(*t.misses, q)
+	}
+	return nil
+}
+
+func (t txQuerier) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	if st := t.prepared(ctx, q); st != nil {
+		return st.ExecContext(ctx, args...)
+	}
+	return t.tx.ExecContext(ctx, q, args...)
+}
+
+func (t txQuerier) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	if st := t.prepared(ctx, q); st != nil {
+		return st.QueryContext(ctx, args...)
+	}
+	return t.tx.QueryContext(ctx, q, args...)
+}
+
+func (t txQuerier) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
+	if st := t.prepared(ctx, q); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
+	return t.tx.QueryRowContext(ctx, q, args...)
+}
+
 // Store implements core.Store.
 type Store struct {
 	d      *Dialect
-	reader *sql.DB
-	writer *sql.DB
+	reader *pool
+	writer *pool
 	tx     *sql.Tx // set on the Store handed to an InTx callback
+	misses *[]string
 	now    func() time.Time
 	close  func() error
 	node   string
@@ -63,19 +196,24 @@ func New(d *Dialect, reader, writer *sql.DB, now func() time.Time, closeFn func(
 	if now == nil {
 		now = time.Now
 	}
-	return &Store{d: d, reader: reader, writer: writer, now: now, close: closeFn}
+	rp := newPool(reader)
+	wp := rp
+	if writer != reader {
+		wp = newPool(writer)
+	}
+	return &Store{d: d, reader: rp, writer: wp, now: now, close: closeFn}
 }
 
 // Dialect names the backend.
 func (s *Store) Dialect() string { return s.d.Name }
 
 // DB returns the write pool, for tools (benchmark seeding) that bulk-load.
-func (s *Store) DB() *sql.DB { return s.writer }
+func (s *Store) DB() *sql.DB { return s.writer.db }
 
 // Ping reports whether the database answers a query.
 func (s *Store) Ping(ctx context.Context) error {
 	var one int
-	if err := s.reader.QueryRowContext(ctx, `SELECT 1`).Scan(&one); err != nil {
+	if err := s.reader.db.QueryRowContext(ctx, `SELECT 1`).Scan(&one); err != nil {
 		return fmt.Errorf("store: ping: %w", err)
 	}
 	return nil
@@ -86,9 +224,9 @@ func (s *Store) Close() error {
 	if s.close != nil {
 		return s.close()
 	}
-	err := s.reader.Close()
+	err := s.reader.close()
 	if s.writer != s.reader {
-		err = errors.Join(err, s.writer.Close())
+		err = errors.Join(err, s.writer.close())
 	}
 	return err
 }
@@ -99,12 +237,21 @@ func (s *Store) InTx(ctx context.Context, fn func(core.Store) error) error {
 	if s.tx != nil {
 		return fn(s)
 	}
-	tx, err := s.writer.BeginTx(ctx, nil)
+	tx, err := s.writer.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("store: begin: %w", err)
 	}
 	child := *s
 	child.tx = tx
+	var misses []string
+	child.misses = &misses
+	// Prepare what the transaction ran unprepared, now that the writer's
+	// connection is free again, so the next transaction finds it cached.
+	defer func() {
+		for _, q := range misses {
+			_, _ = s.writer.stmt(context.WithoutCancel(ctx), q)
+		}
+	}()
 	if err := fn(&child); err != nil {
 		_ = tx.Rollback()
 		return err
@@ -118,7 +265,7 @@ func (s *Store) InTx(ctx context.Context, fn func(core.Store) error) error {
 // r returns where reads go: the transaction, or the read pool.
 func (s *Store) r() querier {
 	if s.tx != nil {
-		return s.tx
+		return txQuerier{s.tx, s.writer, s.misses}
 	}
 	return s.reader
 }
@@ -126,7 +273,7 @@ func (s *Store) r() querier {
 // w returns where writes go: the transaction, or the write pool.
 func (s *Store) w() querier {
 	if s.tx != nil {
-		return s.tx
+		return txQuerier{s.tx, s.writer, s.misses}
 	}
 	return s.writer
 }

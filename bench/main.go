@@ -1,0 +1,273 @@
+// Command bench measures Latchkey against the physical ceiling of the
+// machine: it builds and starts `latchkey serve` on a fresh, seeded
+// database and a bare net/http server (bench/ceiling) that answers the same
+// routes with bodies of the same size, drives both with the same load
+// generator in alternating rounds, and prints throughput, latency, errors,
+// the Latchkey ÷ ceiling ratio, peak memory, and revocation-to-refusal
+// times. See docs/benchmarks.md.
+//
+//	go run ./bench                                  # SQLite, 100,000 licenses, 10,000 keys
+//	go run ./bench -licenses 1000000 -keys 100000
+//	go run ./bench -database-url postgres://…       # PostgreSQL (also measures two nodes)
+//	go run ./bench -smoke                           # a few seconds, for tests
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/latchkey/latchkey/internal/secret"
+	"github.com/latchkey/latchkey/internal/store"
+	"github.com/latchkey/latchkey/internal/store/postgres"
+	"github.com/latchkey/latchkey/internal/store/sqlite"
+)
+
+func main() {
+	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer cancel()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+type options struct {
+	licenses, keys, rounds, conc int
+	duration                     time.Duration
+	dbURL, only, out, profile    string
+	smoke                        bool
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var o options
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.IntVar(&o.licenses, "licenses", 100_000, "licenses to seed into the big project")
+	fs.IntVar(&o.keys, "keys", 10_000, "API keys to seed")
+	fs.IntVar(&o.rounds, "rounds", 3, "rounds per scenario (each: ceiling, then latchkey)")
+	fs.IntVar(&o.conc, "concurrency", 32, "concurrent keep-alive connections")
+	fs.DurationVar(&o.duration, "duration", 5*time.Second, "length of one run")
+	fs.StringVar(&o.dbURL, "database-url", "", "postgres://… to benchmark PostgreSQL (the database must be empty)")
+	fs.StringVar(&o.only, "only", "", "comma-separated scenario names to run (default: all)")
+	fs.StringVar(&o.out, "out", "", "also write the markdown report to this file")
+	fs.StringVar(&o.profile, "profile", "", "save a CPU profile of latchkey during each scenario's last round into this directory")
+	fs.BoolVar(&o.smoke, "smoke", false, "a few seconds with little data: checks that the benchmark works")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if o.smoke {
+		o.licenses, o.keys, o.rounds, o.conc, o.duration = 2_000, 200, 1, 4, 300*time.Millisecond
+	}
+	logf := func(msg string, kv ...any) {
+		fmt.Fprintf(stderr, "%s %s", time.Now().Format("15:04:05"), msg)
+		for i := 0; i+1 < len(kv); i += 2 {
+			fmt.Fprintf(stderr, " %v=%v", kv[i], kv[i+1])
+		}
+		fmt.Fprintln(stderr)
+	}
+
+	dir, err := os.MkdirTemp("", "latchkey-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	logf("building")
+	lkBin, ceilBin, err := build(ctx, dir)
+	if err != nil {
+		return err
+	}
+
+	// Seed through the store, before the server starts.
+	secretValue := "benchmark-instance-secret-0123456789abcdef"
+	key, _ := secret.FromString(secretValue)
+	dataDir := filepath.Join(dir, "data")
+	var st *store.Store
+	backend := "sqlite"
+	if o.dbURL != "" {
+		backend = "postgres"
+		st, err = postgres.Open(ctx, o.dbURL, time.Now)
+	} else {
+		st, err = sqlite.Open(ctx, filepath.Join(dataDir, "latchkey.db"), time.Now)
+	}
+	if err != nil {
+		return err
+	}
+	if _, err := st.Migrate(ctx); err != nil {
+		st.Close()
+		return err
+	}
+	logf("seeding", "backend", backend, "licenses", o.licenses, "keys", o.keys)
+	data, err := seed(ctx, st, key, o.licenses, o.keys, logf)
+	st.Close()
+	if err != nil {
+		return err
+	}
+
+	env := []string{"LATCHKEY_SECRET_KEY=" + secretValue, "LATCHKEY_DATA_DIR=" + dataDir}
+	if o.dbURL != "" {
+		env = append(env, "LATCHKEY_DATABASE_URL="+o.dbURL)
+	}
+	// Limits out of the way: the benchmark measures the work, not the 429s.
+	limits := []string{"--rate-limit", "1000000000", "--license-rate-limit", "1000000000", "--ip-rate-limit", "1000000000"}
+	lkArgs := limits
+	if o.profile != "" {
+		lkArgs = append(slices.Clone(limits), "--debug-addr", "127.0.0.1:6061")
+		if err := os.MkdirAll(o.profile, 0o755); err != nil {
+			return err
+		}
+	}
+	lk, err := startLatchkey(lkBin, env, lkArgs...)
+	if err != nil {
+		return err
+	}
+	defer lk.Stop()
+	logf("latchkey listening", "addr", lk.Addr)
+
+	scenarios := buildScenarios(data)
+	if o.only != "" {
+		keep := strings.Split(o.only, ",")
+		scenarios = slices.DeleteFunc(scenarios, func(s scenario) bool { return !slices.Contains(keep, s.Name) })
+	}
+	client := newClient(o.conc)
+	var seq atomic.Int64
+	// The ceiling answers each route with a body as long as Latchkey's.
+	var routes []map[string]any
+	for _, sc := range scenarios {
+		body, status, err := sampleBody(ctx, client, "http://"+lk.Addr, sc, &seq)
+		if err != nil {
+			return fmt.Errorf("%s: %w", sc.Name, err)
+		}
+		routes = append(routes, map[string]any{"method": sc.Method, "prefix": sc.Prefix, "contains": sc.Contains, "status": status, "body": body})
+	}
+	routesFile := filepath.Join(dir, "routes.json")
+	rb, _ := json.Marshal(routes)
+	if err := os.WriteFile(routesFile, rb, 0o600); err != nil {
+		return err
+	}
+	ceil, err := startCeiling(ceilBin, routesFile)
+	if err != nil {
+		return err
+	}
+	defer ceil.Stop()
+
+	rep := report{backend: backend, opts: o}
+	for _, sc := range scenarios {
+		// Warm both servers (caches, connections, the JIT-less Go heap)
+		// before anything is recorded.
+		load(ctx, client, "http://"+ceil.Addr, sc, o.conc, o.duration/2, &seq)
+		load(ctx, client, "http://"+lk.Addr, sc, o.conc, o.duration/2, &seq)
+		var lkRuns, ceilRuns []result
+		for r := range o.rounds {
+			c := load(ctx, client, "http://"+ceil.Addr, sc, o.conc, o.duration, &seq)
+			var prof chan error
+			if o.profile != "" && r == o.rounds-1 {
+				prof = make(chan error, 1)
+				go func() {
+					prof <- saveProfile(ctx, "http://127.0.0.1:6061", filepath.Join(o.profile, sc.Name+".cpu.pprof"), o.duration)
+				}()
+			}
+			l := load(ctx, client, "http://"+lk.Addr, sc, o.conc, o.duration, &seq)
+			if prof != nil {
+				if err := <-prof; err != nil {
+					logf(sc.Name, "profile", err)
+				}
+			}
+			ceilRuns, lkRuns = append(ceilRuns, c), append(lkRuns, l)
+			logf(sc.Name, "round", r+1, "ceiling_rps", int(c.RPS()), "latchkey_rps", int(l.RPS()), "errors", l.Errors+c.Errors)
+			if l.FirstErr != "" {
+				logf(sc.Name, "first latchkey error", l.FirstErr)
+			}
+			if c.FirstErr != "" {
+				logf(sc.Name, "first ceiling error", c.FirstErr)
+			}
+		}
+		rep.add(sc.Name, lkRuns, ceilRuns)
+	}
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+
+	// Revocation to refusal, on this node and (PostgreSQL) across two.
+	if o.only == "" || strings.Contains(o.only, "revocation") {
+		rep.revokeSame, err = revocationToRefusal(ctx, client, "http://"+lk.Addr, "http://"+lk.Addr, data, 5)
+		if err != nil {
+			return err
+		}
+		if o.dbURL != "" {
+			peer, err := startLatchkey(lkBin, append(env, "LATCHKEY_DATA_DIR="+filepath.Join(dir, "peer")), limits...)
+			if err != nil {
+				return err
+			}
+			rep.revokePeer, err = revocationToRefusal(ctx, client, "http://"+lk.Addr, "http://"+peer.Addr, data, 5)
+			peer.Stop()
+			if err != nil {
+				return err
+			}
+		}
+	}
+	rep.rss, _ = lk.PeakRSS()
+	text := rep.markdown()
+	fmt.Fprint(stdout, text)
+	if o.out != "" {
+		return os.WriteFile(o.out, []byte(text), 0o644)
+	}
+	if rep.errors > 0 {
+		return fmt.Errorf("%d requests failed", rep.errors)
+	}
+	return nil
+}
+
+// sampleBody makes one request of a scenario and returns Latchkey's answer,
+// which the ceiling will serve.
+func sampleBody(ctx context.Context, client httpDoer, base string, sc scenario, seq *atomic.Int64) (string, int, error) {
+	path, body, headers := sc.Request(int(seq.Add(1)))
+	status, got, err := do(ctx, client, sc.Method, base+path, body, headers)
+	if err != nil {
+		return "", 0, err
+	}
+	if status != sc.Status || !strings.Contains(got, sc.Marker) {
+		return "", 0, fmt.Errorf("sample answer %d %.300s", status, got)
+	}
+	return got, status, nil
+}
+
+// machine describes where the benchmark ran.
+func machine() string {
+	mem := ""
+	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
+		for line := range strings.SplitSeq(string(b), "\n") {
+			if rest, ok := strings.CutPrefix(line, "MemTotal:"); ok {
+				var kb int64
+				fmt.Sscan(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), &kb)
+				mem = fmt.Sprintf("%.0f GiB", float64(kb)/(1<<20))
+			}
+		}
+	}
+	return fmt.Sprintf("%d cores, %s memory, %s/%s, %s", runtime.NumCPU(), mem, runtime.GOOS, runtime.GOARCH, runtime.Version())
+}
+
+// saveProfile fetches a CPU profile of length d from a latchkey debug
+// listener into file.
+func saveProfile(ctx context.Context, debugBase, file string, d time.Duration) error {
+	secs := max(1, int(d/time.Second))
+	st, body, err := do(ctx, http.DefaultClient, "GET", fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", debugBase, secs), nil, nil)
+	if err != nil {
+		return err
+	}
+	if st != 200 {
+		return fmt.Errorf("profile: status %d", st)
+	}
+	return os.WriteFile(file, []byte(body), 0o644)
+}

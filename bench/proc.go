@@ -1,0 +1,142 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// moduleRoot returns the directory of the latchkey module.
+func moduleRoot() (string, error) {
+	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}").Output()
+	if err != nil {
+		return "", fmt.Errorf("go list -m: %w", err)
+	}
+	return strings.TrimSpace(string(out)), nil
+}
+
+// build compiles the latchkey binary and the ceiling server into dir.
+func build(ctx context.Context, dir string) (latchkey, ceiling string, err error) {
+	root, err := moduleRoot()
+	if err != nil {
+		return "", "", err
+	}
+	latchkey, ceiling = filepath.Join(dir, "latchkey"), filepath.Join(dir, "ceiling")
+	for bin, pkg := range map[string]string{latchkey: "./cmd/latchkey", ceiling: "./bench/ceiling"} {
+		cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, pkg)
+		cmd.Dir = root
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return "", "", fmt.Errorf("go build %s: %v\n%s", pkg, err, out)
+		}
+	}
+	return latchkey, ceiling, nil
+}
+
+// process is a started server.
+type process struct {
+	cmd  *exec.Cmd
+	Addr string
+	done chan struct{}
+}
+
+var listeningRe = regexp.MustCompile(`"addr":"([^"]+)"|addr=(\S+)`)
+
+// startLatchkey runs `latchkey serve` and waits for its listening line.
+func startLatchkey(bin string, env []string, args ...string) (*process, error) {
+	// At info level the server logs a few lines at start and then only
+	// problems: no per-request log to skew the measurement.
+	cmd := exec.Command(bin, append([]string{"serve", "--addr", "127.0.0.1:0", "--log-level", "info"}, args...)...)
+	cmd.Env = append(os.Environ(), env...)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	p := &process{cmd: cmd, done: make(chan struct{})}
+	addr := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			line := sc.Text()
+			if strings.Contains(line, "listening") {
+				if m := listeningRe.FindStringSubmatch(line); m != nil {
+					addr <- m[1] + m[2]
+				}
+			} else if strings.Contains(line, "level=ERROR") || strings.Contains(line, "level=WARN") {
+				fmt.Fprintln(os.Stderr, "latchkey:", line)
+			}
+		}
+		_, _ = io.Copy(io.Discard, stderr)
+	}()
+	go func() { _ = cmd.Wait(); close(p.done) }()
+	select {
+	case p.Addr = <-addr:
+		return p, nil
+	case <-p.done:
+		return nil, fmt.Errorf("latchkey serve exited before listening")
+	case <-time.After(60 * time.Second):
+		p.Stop()
+		return nil, fmt.Errorf("latchkey serve did not listen within 60 s")
+	}
+}
+
+// startCeiling runs the ceiling server with the scenarios' routes.
+func startCeiling(bin, routesFile string) (*process, error) {
+	cmd := exec.Command(bin, "-routes", routesFile)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	p := &process{cmd: cmd, done: make(chan struct{})}
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil {
+		_ = cmd.Process.Kill()
+		return nil, fmt.Errorf("ceiling: %w", err)
+	}
+	p.Addr = strings.TrimSpace(line)
+	go func() { _ = cmd.Wait(); close(p.done) }()
+	return p, nil
+}
+
+// Stop ends the process (SIGTERM, then SIGKILL after 10 s).
+func (p *process) Stop() {
+	if p == nil || p.cmd.Process == nil {
+		return
+	}
+	_ = p.cmd.Process.Signal(os.Interrupt)
+	select {
+	case <-p.done:
+	case <-time.After(10 * time.Second):
+		_ = p.cmd.Process.Kill()
+		<-p.done
+	}
+}
+
+// PeakRSS returns the process's peak resident set size (VmHWM).
+func (p *process) PeakRSS() (int64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
+	if err != nil {
+		return 0, err
+	}
+	for line := range strings.SplitSeq(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+			return kb * 1024, err
+		}
+	}
+	return 0, fmt.Errorf("no VmHWM in /proc/%d/status", p.cmd.Process.Pid)
+}

@@ -1,0 +1,241 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// buildScenarios returns the measured request kinds.
+func buildScenarios(d *seeded) []scenario {
+	pick := func(pool []string, i int) string { return pool[i%len(pool)] }
+	big := strconv.FormatInt(d.BigProject, 10)
+	return []scenario{
+		{
+			Name: "validate-uncapped", Method: "POST", Prefix: "/api/v1/project/has-paid", Status: 200, Marker: `"has_paid":true`,
+			Request: func(i int) (string, []byte, []string) {
+				return "/api/v1/project/has-paid?action=check_project", []byte("{}"),
+					[]string{"X-LICENSE-KEY", pick(d.Uncapped, i), "X-Devpayr-Domain", "shop.example.com", "Content-Type", "application/json"}
+			},
+		},
+		{
+			Name: "validate-capped", Method: "POST", Prefix: "/api/v1/project/has-paid", Status: 200, Marker: `"has_paid":true`,
+			Request: func(i int) (string, []byte, []string) {
+				return "/api/v1/project/has-paid?action=check_project", []byte("{}"),
+					[]string{"X-LICENSE-KEY", pick(d.Capped, i), "X-Devpayr-Domain", "shop.example.com", "Content-Type", "application/json"}
+			},
+		},
+		{
+			Name: "validate-native", Method: "POST", Prefix: "/api/v1/licenses/validate", Status: 200, Marker: `"valid":true`,
+			Request: func(i int) (string, []byte, []string) {
+				return "/api/v1/licenses/validate", []byte(`{"domain":"shop.example.com","check_project":true}`),
+					[]string{"X-LICENSE-KEY", pick(d.Uncapped, i), "Content-Type", "application/json"}
+			},
+		},
+		{
+			// Each request with another key, on one of 100 licenses: an
+			// authenticated read over a pool of 10,000 keys (per-key read
+			// caching helps only when a key repeats a read).
+			Name: "apikey-read", Method: "GET", Prefix: "/api/v1/project/", Contains: "/licenses/", Status: 200, Marker: `"uuid":"`,
+			Request: func(i int) (string, []byte, []string) {
+				lic := d.HotLicenses[(i/len(d.APIKeys))%len(d.HotLicenses)]
+				return "/api/v1/project/" + big + "/licenses/" + strconv.FormatInt(lic, 10), nil,
+					[]string{"X-API-KEY", d.APIKeys[i%len(d.APIKeys)]}
+			},
+		},
+		{
+			Name: "license-create", Method: "POST", Prefix: "/api/v1/project/", Status: 201, Marker: `"uuid":"`,
+			Request: func(i int) (string, []byte, []string) {
+				return "/api/v1/project/" + strconv.FormatInt(d.CappedProject, 10) + "/licenses",
+					[]byte(`{"title":"Created ` + strconv.Itoa(i) + `","max_domains":3,"expires_at":"2099-01-01"}`),
+					[]string{"X-API-KEY", d.OwnerKey, "Content-Type", "application/json"}
+			},
+		},
+		{
+			// A page deep in the big project; the ignored "n" parameter makes
+			// every request a cache miss, so the database answers each one.
+			Name: "list-deep", Method: "GET", Prefix: "/api/v1/project/", Contains: "/licenses?", Status: 200, Marker: `"next_cursor":"`,
+			Request: func(i int) (string, []byte, []string) {
+				return "/api/v1/project/" + big + "/licenses?per_page=50&n=" + strconv.Itoa(i) + "&cursor=" + d.DeepCursors[i%len(d.DeepCursors)],
+					nil, []string{"X-API-KEY", d.OwnerKey}
+			},
+		},
+	}
+}
+
+type httpDoer interface {
+	Do(*http.Request) (*http.Response, error)
+}
+
+func do(ctx context.Context, c httpDoer, method, url string, body []byte, headers []string) (int, string, error) {
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, url, rd)
+	if err != nil {
+		return 0, "", err
+	}
+	for j := 0; j+1 < len(headers); j += 2 {
+		req.Header.Set(headers[j], headers[j+1])
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return 0, "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b), err
+}
+
+// refusal is one revocation-to-refusal measurement.
+type refusal struct {
+	Elapsed  time.Duration // from the revoke's 200 to the first refused validation
+	Requests int           // validations it took, counting the refused one
+}
+
+// revocationToRefusal creates a license through writer, validates it on
+// reader until cached, revokes it on writer, and times the first refused
+// validation on reader; n times.
+func revocationToRefusal(ctx context.Context, c httpDoer, writer, reader string, d *seeded, n int) ([]refusal, error) {
+	var out []refusal
+	project := strconv.FormatInt(d.BigProject, 10)
+	key := []string{"X-API-KEY", d.OwnerKey, "Content-Type", "application/json"}
+	for i := range n {
+		st, body, err := do(ctx, c, "POST", writer+"/api/v1/project/"+project+"/licenses",
+			[]byte(fmt.Sprintf(`{"title":"revocation %d %d"}`, time.Now().UnixNano(), i)), key)
+		if err != nil || st != 201 {
+			return nil, fmt.Errorf("create license: %d %v %.200s", st, err, body)
+		}
+		var created struct {
+			Data struct {
+				ID   int64  `json:"id"`
+				UUID string `json:"uuid"`
+			} `json:"data"`
+		}
+		_ = json.Unmarshal([]byte(body), &created)
+		validate := func() (int, error) {
+			st, _, err := do(ctx, c, "POST", reader+"/api/v1/project/has-paid?action=check_project", []byte("{}"),
+				[]string{"X-LICENSE-KEY", created.Data.UUID, "X-Devpayr-Domain", "shop.example.com"})
+			return st, err
+		}
+		for range 3 {
+			if st, err := validate(); err != nil || st != 200 {
+				return nil, fmt.Errorf("validate before revoke: %d %v", st, err)
+			}
+		}
+		st, body, err = do(ctx, c, "POST", writer+"/api/v1/project/"+project+"/licenses/"+strconv.FormatInt(created.Data.ID, 10)+"/revoke", nil, key)
+		if err != nil || st != 200 {
+			return nil, fmt.Errorf("revoke: %d %v %.200s", st, err, body)
+		}
+		t0 := time.Now()
+		r := refusal{}
+		for {
+			r.Requests++
+			st, err := validate()
+			if err != nil {
+				return nil, err
+			}
+			if st == http.StatusForbidden {
+				r.Elapsed = time.Since(t0)
+				break
+			}
+			if time.Since(t0) > 10*time.Second {
+				return nil, fmt.Errorf("still accepted 10 s after the revoke")
+			}
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// report collects the figures and renders them.
+type report struct {
+	backend    string
+	opts       options
+	rows       []row
+	revokeSame []refusal
+	revokePeer []refusal
+	rss        int64
+	errors     int64
+}
+
+type row struct {
+	name                  string
+	lkRPS, ceilRPS, ratio float64
+	p50, p90, p99, max    time.Duration
+	errors, requests      int64
+	ratioMin, ratioMax    float64
+}
+
+func median(xs []float64) float64 {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	if len(s) == 0 {
+		return 0
+	}
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+func (rp *report) add(name string, lk, ceil []result) {
+	var lkRPS, ceilRPS, ratios []float64
+	merged := result{}
+	var errs, reqs int64
+	for i := range lk {
+		lkRPS = append(lkRPS, lk[i].RPS())
+		ceilRPS = append(ceilRPS, ceil[i].RPS())
+		if ceil[i].RPS() > 0 {
+			ratios = append(ratios, lk[i].RPS()/ceil[i].RPS())
+		}
+		merged.Latencies = append(merged.Latencies, lk[i].Latencies...)
+		errs += lk[i].Errors + ceil[i].Errors
+		reqs += lk[i].Requests
+	}
+	slices.Sort(merged.Latencies)
+	rp.errors += errs
+	rp.rows = append(rp.rows, row{name: name, lkRPS: median(lkRPS), ceilRPS: median(ceilRPS), ratio: median(ratios),
+		ratioMin: slices.Min(ratios), ratioMax: slices.Max(ratios),
+		p50: merged.Pct(0.50), p90: merged.Pct(0.90), p99: merged.Pct(0.99), max: merged.Max(), errors: errs, requests: reqs})
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.2f", float64(d)/float64(time.Millisecond)) }
+
+func (rp *report) markdown() string {
+	var b strings.Builder
+	o := rp.opts
+	fmt.Fprintf(&b, "Machine: %s. Backend: %s. Data: %d licenses, %d API keys. Load: %d keep-alive connections, %d rounds of %s per server, alternating ceiling and latchkey.\n\n",
+		machine(), rp.backend, o.licenses, o.keys, o.conc, o.rounds, o.duration)
+	b.WriteString("| scenario | latchkey req/s | ceiling req/s | latchkey ÷ ceiling (min–max) | p50 ms | p90 ms | p99 ms | max ms | requests | errors |\n")
+	b.WriteString("|---|---|---|---|---|---|---|---|---|---|\n")
+	for _, r := range rp.rows {
+		fmt.Fprintf(&b, "| %s | %.0f | %.0f | %.2f (%.2f–%.2f) | %s | %s | %s | %s | %d | %d |\n",
+			r.name, r.lkRPS, r.ceilRPS, r.ratio, r.ratioMin, r.ratioMax, ms(r.p50), ms(r.p90), ms(r.p99), ms(r.max), r.requests, r.errors)
+	}
+	refusals := func(name string, rs []refusal) {
+		if len(rs) == 0 {
+			return
+		}
+		var ds []float64
+		maxReq := 0
+		for _, r := range rs {
+			ds = append(ds, float64(r.Elapsed)/float64(time.Millisecond))
+			maxReq = max(maxReq, r.Requests)
+		}
+		fmt.Fprintf(&b, "| revocation-to-refusal, %s | | | | median %.2f ms, max %.2f ms; refused by validation #%d at most after the revoke | | | | %d | 0 |\n",
+			name, median(ds), slices.Max(ds), maxReq, len(rs))
+	}
+	refusals("same node", rp.revokeSame)
+	refusals("two nodes on one PostgreSQL", rp.revokePeer)
+	fmt.Fprintf(&b, "\nPeak RSS of latchkey serve: %.0f MB.\n", float64(rp.rss)/(1<<20))
+	return b.String()
+}
