@@ -194,6 +194,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			}
 		}
 		rep.add(sc.Name, lkRuns, ceilRuns)
+		if st, body, err := do(ctx, client, "GET", "http://"+lk.Addr+"/metrics", nil, nil); err == nil && st == 200 {
+			for line := range strings.SplitSeq(body, "\n") {
+				if strings.HasPrefix(line, "latchkey_cache_events_total") || strings.HasPrefix(line, "latchkey_cache_invalidations_total") {
+					logf(sc.Name, "metric", line)
+				}
+			}
+		}
 	}
 	if ctx.Err() != nil {
 		return ctx.Err()

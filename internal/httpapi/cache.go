@@ -20,9 +20,10 @@ import (
 // never change, so the access checks that produced a 200 still hold; the
 // scope is checked again on every hit, since the owner's role may change.
 type respCache struct {
-	ttl time.Duration
-	now func() time.Time
-	max int
+	ttl      time.Duration
+	now      func() time.Time
+	maxBytes int
+	bytes    int
 
 	mu      sync.RWMutex
 	global  uint64
@@ -45,7 +46,9 @@ type respEntry struct {
 }
 
 func newRespCache(ttl time.Duration, now func() time.Time) *respCache {
-	return &respCache{ttl: ttl, now: now, max: 100_000, gens: map[int64]uint64{}, entries: map[respKey]respEntry{}}
+	// 32 MB of rendered bodies at most: clients choose query strings, so
+	// the bound is on bytes, not entries.
+	return &respCache{ttl: ttl, now: now, maxBytes: 32 << 20, gens: map[int64]uint64{}, entries: map[respKey]respEntry{}}
 }
 
 // generation returns the current generations for a project.
@@ -72,17 +75,24 @@ func (c *respCache) put(k respKey, project int64, gen, global uint64, body []byt
 	if gen != c.gens[project] || global != c.global {
 		return // a write happened while this read ran
 	}
-	if len(c.entries) >= c.max {
-		// Forget an arbitrary tenth: cheap, and a cache, not a store.
-		n := c.max / 10
-		for key := range c.entries {
-			delete(c.entries, key)
-			if n--; n == 0 {
-				break
-			}
+	size := len(body) + len(k.path) + len(k.query) + 128
+	if size > c.maxBytes/16 {
+		return // one huge page is not worth a sixteenth of the cache
+	}
+	if old, ok := c.entries[k]; ok {
+		c.bytes -= len(old.body) + len(k.path) + len(k.query) + 128
+	}
+	// Forget arbitrary entries until the new one fits: cheap, and this is a
+	// cache, not a store.
+	for key, e := range c.entries {
+		if c.bytes+size <= c.maxBytes {
+			break
 		}
+		delete(c.entries, key)
+		c.bytes -= len(e.body) + len(key.path) + len(key.query) + 128
 	}
 	c.entries[k] = respEntry{project: project, gen: gen, global: global, expires: c.now().Add(c.ttl), body: body}
+	c.bytes += size
 }
 
 // Invalidate makes the reads a change touches stale.
@@ -96,6 +106,7 @@ func (c *respCache) Invalidate(ch core.Change) {
 		c.mu.Lock()
 		c.global++
 		clear(c.entries)
+		c.bytes = 0
 		c.mu.Unlock()
 	}
 }

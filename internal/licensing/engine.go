@@ -86,6 +86,25 @@ func NewSnapshot(l core.License, p core.Project, domains []core.Domain, acts []c
 	return s
 }
 
+// WithActivation returns a copy of s that also knows an activation; s is
+// not changed, so readers holding it need no lock.
+func (s *Snapshot) WithActivation(identifier, base string) *Snapshot {
+	if _, ok := s.Activations[identifier]; ok {
+		return s
+	}
+	c := *s
+	c.Activations = make(map[string]string, len(s.Activations)+1)
+	for k, v := range s.Activations {
+		c.Activations[k] = v
+	}
+	c.Bases = make(map[string]int, len(s.Bases)+1)
+	for k, v := range s.Bases {
+		c.Bases[k] = v
+	}
+	c.addActivation(identifier, base)
+	return &c
+}
+
 func (s *Snapshot) addActivation(identifier, base string) {
 	if _, ok := s.Activations[identifier]; ok {
 		return

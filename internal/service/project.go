@@ -229,6 +229,7 @@ func (s *Service) UpdateProject(ctx context.Context, actor *core.Actor, id int64
 		if err != nil {
 			return err
 		}
+		changed(core.Change{Kind: core.ChangeProject, ID: p.ID})
 		catalogChanged(changed, p.ID)
 		return audit(ctx, st, actor.Audit("project.update", "project", p.ID, p.ID, projectChanges(in)))
 	})

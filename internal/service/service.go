@@ -40,6 +40,7 @@ type Service struct {
 	webhookBox   *secret.Box
 	dummyHash    []byte
 	listeners    []func(core.Change)
+	projects     projectCache
 }
 
 // New returns a Service.
@@ -58,6 +59,8 @@ func New(cfg Config) *Service {
 	if s.now == nil {
 		s.now = time.Now
 	}
+	s.projects.m = map[int64]*core.Project{}
+	s.OnChange(s.projects.invalidate)
 	if s.passwordCost == 0 {
 		s.passwordCost = bcrypt.DefaultCost
 	}

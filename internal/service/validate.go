@@ -64,8 +64,12 @@ type Validator struct {
 	mu        sync.RWMutex
 	byDigest  map[[32]byte]*vEntry
 	byLicense map[int64][32]byte
-	injMu     sync.RWMutex
-	inj       map[int64][]core.Injectable
+	// projGen counts changes per project (its fields, its domains): an
+	// entry loaded under an older generation is stale. One increment
+	// invalidates every cached license of the project, without a scan.
+	projGen map[int64]uint64
+	injMu   sync.RWMutex
+	inj     map[int64][]core.Injectable
 
 	pending pendingUses
 	// OnEvent, when set, is told of cache hits and misses.
@@ -75,6 +79,7 @@ type Validator struct {
 type vEntry struct {
 	snap    *licensing.Snapshot // nil: no such license
 	expires time.Time
+	projGen uint64
 }
 
 // ValidatorConfig configures a Validator.
@@ -90,7 +95,7 @@ func (s *Service) NewValidator(cfg ValidatorConfig) *Validator {
 	v := &Validator{
 		store: s.store, now: s.now, ttl: cfg.TTL, negativeTTL: min(cfg.TTL, 30*time.Second),
 		limiter: cfg.Limiter, licenseLimit: cfg.LicenseLimit,
-		byDigest: map[[32]byte]*vEntry{}, byLicense: map[int64][32]byte{}, inj: map[int64][]core.Injectable{},
+		byDigest: map[[32]byte]*vEntry{}, byLicense: map[int64][32]byte{}, projGen: map[int64]uint64{}, inj: map[int64][]core.Injectable{},
 	}
 	v.pending.m = map[pendingKey]*pendingUse{}
 	s.OnChange(v.Invalidate)
@@ -103,7 +108,8 @@ func (v *Validator) event(e string) {
 	}
 }
 
-// Invalidate drops what a change makes stale.
+// Invalidate drops what a change makes stale. A change under a project
+// that touches no snapshot (a new license, an API key) is ignored.
 func (v *Validator) Invalidate(c core.Change) {
 	switch c.Kind {
 	case core.ChangeAll:
@@ -123,30 +129,19 @@ func (v *Validator) Invalidate(c core.Change) {
 			delete(v.byLicense, c.ID)
 		}
 		v.mu.Unlock()
-	case core.ChangeCatalog, core.ChangeProject, core.ChangeDomain:
+	case core.ChangeProject, core.ChangeDomain:
 		v.gen.Add(1)
-		v.dropProject(c.ID)
+		v.mu.Lock()
+		v.projGen[c.ID]++
+		v.mu.Unlock()
+		v.injMu.Lock()
+		delete(v.inj, c.ID)
+		v.injMu.Unlock()
 	case core.ChangeInjectable:
 		v.injMu.Lock()
 		delete(v.inj, c.ID)
 		v.injMu.Unlock()
 	}
-}
-
-// dropProject forgets every cached license of a project, and its
-// injectables.
-func (v *Validator) dropProject(projectID int64) {
-	v.mu.Lock()
-	for d, e := range v.byDigest {
-		if e.snap != nil && e.snap.License.ProjectID == projectID {
-			delete(v.byDigest, d)
-			delete(v.byLicense, e.snap.License.ID)
-		}
-	}
-	v.mu.Unlock()
-	v.injMu.Lock()
-	delete(v.inj, projectID)
-	v.injMu.Unlock()
 }
 
 // snapshot returns the cached snapshot for a key, loading it on a miss.
@@ -155,8 +150,9 @@ func (v *Validator) snapshot(ctx context.Context, key string, now time.Time) (*l
 	d := sha256.Sum256([]byte(licensing.NormalizeKey(key)))
 	v.mu.RLock()
 	e, ok := v.byDigest[d]
+	fresh := ok && now.Before(e.expires) && (e.snap == nil || e.projGen == v.projGen[e.snap.License.ProjectID])
 	v.mu.RUnlock()
-	if ok && now.Before(e.expires) {
+	if fresh {
 		v.event("hit")
 		return e.snap, nil
 	}
@@ -172,10 +168,12 @@ func (v *Validator) snapshot(ctx context.Context, key string, now time.Time) (*l
 	}
 	v.mu.Lock()
 	if v.gen.Load() == g { // no invalidation raced with the load
-		v.byDigest[d] = &vEntry{snap: snap, expires: now.Add(ttl)}
+		e := &vEntry{snap: snap, expires: now.Add(ttl)}
 		if snap != nil {
+			e.projGen = v.projGen[snap.License.ProjectID]
 			v.byLicense[snap.License.ID] = d
 		}
+		v.byDigest[d] = e
 	}
 	v.mu.Unlock()
 	return snap, nil
@@ -207,10 +205,29 @@ func (v *Validator) load(ctx context.Context, digest []byte) (*licensing.Snapsho
 	return licensing.NewSnapshot(*l, *p, domains, acts), nil
 }
 
-// forget drops one license's cached snapshot on this node (after it
-// recorded an activation the snapshot does not know).
+// forget drops one license's cached snapshot on this node (when the
+// database knows activations the snapshot does not).
 func (v *Validator) forget(licenseID int64) {
 	v.Invalidate(core.Change{Kind: core.ChangeLicense, ID: licenseID})
+}
+
+// learn adds an activation this node just wrote to the license's cached
+// snapshot, copy-on-write (snapshots are read without locks), so the next
+// validation needs no reload.
+func (v *Validator) learn(licenseID int64, identifier, base string) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	d, ok := v.byLicense[licenseID]
+	if !ok {
+		return
+	}
+	e := v.byDigest[d]
+	if e == nil || e.snap == nil {
+		return
+	}
+	ne := *e
+	ne.snap = e.snap.WithActivation(identifier, base)
+	v.byDigest[d] = &ne
 }
 
 // Validate runs one validation.
@@ -307,7 +324,7 @@ func (v *Validator) Validate(ctx context.Context, in ValidateInput) (*ValidateRe
 	}
 	res.UsedToday = count
 	if act != nil {
-		v.forget(lic.ID) // the snapshot learns the activation on its next load
+		v.learn(lic.ID, act.Identifier, act.Base)
 	} else if res.Identifier != "" && !dec.Local {
 		v.pending.add(lic.ID, day, false, nil, res.Identifier, in.IP, now) // last-seen time only
 	}
@@ -362,8 +379,9 @@ func (v *Validator) Injectables(ctx context.Context, projectID int64, paid bool)
 // Pending returns this node's unflushed counts for a license, by day.
 func (v *Validator) Pending(licenseID int64) map[string]int64 { return v.pending.counts(licenseID) }
 
-// Flush writes the uses counted in memory. Licenses that gained
-// activations are dropped from the cache so their snapshot learns them.
+// Flush writes the uses counted in memory. Cached snapshots are left as
+// they are: activations flushed here belong to licenses without domain
+// limits, whose decisions do not depend on them.
 func (v *Validator) Flush(ctx context.Context) error {
 	batch, back := v.pending.take()
 	if len(batch) == 0 {
@@ -373,33 +391,7 @@ func (v *Validator) Flush(ctx context.Context) error {
 		back()
 		return err
 	}
-	for _, u := range batch {
-		if len(u.Seen) > 0 {
-			v.forgetIfNew(u)
-		}
-	}
 	return nil
-}
-
-// forgetIfNew drops a license's snapshot if the batch held identifiers it
-// does not know yet.
-func (v *Validator) forgetIfNew(u core.LicenseUse) {
-	v.mu.RLock()
-	d, ok := v.byLicense[u.LicenseID]
-	var snap *licensing.Snapshot
-	if ok {
-		snap = v.byDigest[d].snap
-	}
-	v.mu.RUnlock()
-	if snap == nil {
-		return
-	}
-	for _, a := range u.Seen {
-		if _, known := snap.Activations[a.Identifier]; !known {
-			v.forget(u.LicenseID)
-			return
-		}
-	}
 }
 
 // Run flushes every interval until ctx ends, then once more.
@@ -437,7 +429,15 @@ type pendingKey struct {
 
 type pendingUse struct {
 	count int64
-	seen  map[string]core.Activation
+	seen  map[string]seen
+}
+
+// seen is the latest sighting of an identifier; the address is formatted
+// only when flushed.
+type seen struct {
+	base string
+	at   time.Time
+	ip   netip.Addr
 }
 
 func (p *pendingUses) add(licenseID int64, day string, count bool, act *licensing.NewActivation, identifier string, ip netip.Addr, now time.Time) {
@@ -459,22 +459,17 @@ func (p *pendingUses) add(licenseID int64, day string, count bool, act *licensin
 		return
 	}
 	if u.seen == nil {
-		u.seen = map[string]core.Activation{}
+		u.seen = map[string]seen{}
 	}
 	a, ok := u.seen[identifier]
 	if !ok {
-		base := ""
 		if act != nil {
-			base = act.Base
+			a.base = act.Base
 		} else {
-			base = licensing.BaseDomain(identifier)
+			a.base = licensing.BaseDomain(identifier)
 		}
-		a = core.Activation{Identifier: identifier, BaseDomain: base}
 	}
-	a.LastSeenAt = now
-	if ip.IsValid() {
-		a.LastIP = ip.String()
-	}
+	a.at, a.ip = now, ip
 	u.seen[identifier] = a
 }
 
@@ -503,8 +498,12 @@ func (p *pendingUses) take() ([]core.LicenseUse, func()) {
 	batch := make([]core.LicenseUse, 0, len(taken))
 	for k, u := range taken {
 		lu := core.LicenseUse{LicenseID: k.license, Day: k.day, Count: u.count}
-		for _, a := range u.seen {
-			lu.Seen = append(lu.Seen, a)
+		for id, a := range u.seen {
+			act := core.Activation{Identifier: id, BaseDomain: a.base, LastSeenAt: a.at}
+			if a.ip.IsValid() {
+				act.LastIP = a.ip.String()
+			}
+			lu.Seen = append(lu.Seen, act)
 		}
 		batch = append(batch, lu)
 	}
@@ -519,9 +518,9 @@ func (p *pendingUses) take() ([]core.LicenseUse, func()) {
 			}
 			cur.count += u.count
 			for id, a := range u.seen {
-				if c, ok := cur.seen[id]; !ok || a.LastSeenAt.After(c.LastSeenAt) {
+				if c, ok := cur.seen[id]; !ok || a.at.After(c.at) {
 					if cur.seen == nil {
-						cur.seen = map[string]core.Activation{}
+						cur.seen = map[string]seen{}
 					}
 					cur.seen[id] = a
 				}

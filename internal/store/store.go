@@ -80,22 +80,31 @@ func (p *pool) stmt(ctx context.Context, q string) (*sql.Stmt, error) {
 		return nil, err
 	}
 	p.mu.Lock()
-	defer p.mu.Unlock()
-	if cur := p.stmts[q]; cur != nil || len(p.stmts) >= maxStmts {
-		_ = st.Close() // another goroutine prepared it meanwhile, or no room
+	cur := p.stmts[q]
+	keep := cur == nil && len(p.stmts) < maxStmts
+	if keep {
+		p.stmts[q] = st
+	}
+	p.mu.Unlock()
+	if !keep {
+		// Another goroutine prepared it meanwhile, or there is no room.
+		// Closed outside the lock: closing waits for the connections the
+		// statement was prepared on, and their users may be waiting for
+		// the lock.
+		_ = st.Close()
 		return cur, nil
 	}
-	p.stmts[q] = st
 	return st, nil
 }
 
 func (p *pool) close() error {
 	p.mu.Lock()
-	for _, st := range p.stmts {
+	stmts := p.stmts
+	p.stmts = map[string]*sql.Stmt{}
+	p.mu.Unlock()
+	for _, st := range stmts {
 		_ = st.Close()
 	}
-	clear(p.stmts)
-	p.mu.Unlock()
 	return p.db.Close()
 }
 

@@ -60,7 +60,9 @@ func dsn(path string, writer bool) string {
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "synchronous(NORMAL)")
 	q.Add("_pragma", "foreign_keys(ON)")
-	q.Add("_pragma", "cache_size(-32000)")
+	// 8 MB of page cache per connection (a writer and a few readers): the
+	// hot paths answer from Latchkey's own caches, not SQLite's.
+	q.Add("_pragma", "cache_size(-8000)")
 	q.Add("_time_format", "sqlite")
 	if writer {
 		// One writer connection, and IMMEDIATE transactions so that another
