@@ -35,6 +35,10 @@ type Dialect struct {
 	// ForUpdate is appended to a SELECT that must lock its row until
 	// commit (" FOR UPDATE" on PostgreSQL; SQLite has one writer, so none).
 	ForUpdate string
+	// GroupCommit runs concurrent transactions in groups sharing one
+	// commit (SQLite, whose single writer would otherwise commit them one
+	// by one).
+	GroupCommit bool
 }
 
 // querier is what *sql.DB and *sql.Tx have in common.
@@ -191,6 +195,7 @@ type Store struct {
 	writer *pool
 	tx     *sql.Tx // set on the Store handed to an InTx callback
 	misses *[]string
+	group  *committer
 	now    func() time.Time
 	close  func() error
 	node   string
@@ -210,7 +215,11 @@ func New(d *Dialect, reader, writer *sql.DB, now func() time.Time, closeFn func(
 	if writer != reader {
 		wp = newPool(writer)
 	}
-	return &Store{d: d, reader: rp, writer: wp, now: now, close: closeFn}
+	s := &Store{d: d, reader: rp, writer: wp, now: now, close: closeFn}
+	if d.GroupCommit {
+		s.group = newCommitter(s)
+	}
+	return s
 }
 
 // Dialect names the backend.
@@ -230,6 +239,9 @@ func (s *Store) Ping(ctx context.Context) error {
 
 // Close closes the pools.
 func (s *Store) Close() error {
+	if s.group != nil {
+		s.group.close()
+	}
 	if s.close != nil {
 		return s.close()
 	}
@@ -245,6 +257,9 @@ func (s *Store) Close() error {
 func (s *Store) InTx(ctx context.Context, fn func(core.Store) error) error {
 	if s.tx != nil {
 		return fn(s)
+	}
+	if s.group != nil {
+		return s.group.run(ctx, fn)
 	}
 	tx, err := s.writer.db.BeginTx(ctx, nil)
 	if err != nil {

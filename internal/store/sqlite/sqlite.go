@@ -30,6 +30,7 @@ var Dialect = &store.Dialect{
 	Name:            "sqlite",
 	Migrations:      mustSub(migrations, "migrations"),
 	UniqueViolation: uniqueViolation,
+	GroupCommit:     true,
 }
 
 func mustSub(f fs.FS, dir string) fs.FS {

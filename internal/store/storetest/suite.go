@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/netip"
 	"slices"
 	"sync"
@@ -62,6 +63,7 @@ func Run(t *testing.T, b Backend) {
 		{"APIKeyUsage", testAPIKeyUsage},
 		{"Audit", testAudit},
 		{"Transactions", testTransactions},
+		{"ConcurrentTransactions", testConcurrentTransactions},
 		{"Migrate", testMigrate},
 		{"Projects", testProjects},
 		{"Domains", testDomains},
@@ -628,5 +630,52 @@ func testRevokeUserKeys(t *testing.T, st *store.Store, clock *Clock) {
 	must(t, err)
 	if b.RevokedAt != nil {
 		t.Fatal("another user's key was revoked")
+	}
+}
+
+// testConcurrentTransactions: many transactions at once (grouped into
+// shared commits on SQLite) stay independent: a failing one, or one that
+// breaks a unique rule, rolls back alone.
+func testConcurrentTransactions(t *testing.T, st *store.Store, clock *Clock) {
+	ctx := context.Background()
+	must(t, st.CreateOrganization(ctx, &core.Organization{Name: "Taken", Slug: "taken"}))
+	boom := errors.New("boom")
+	var wg sync.WaitGroup
+	errs := make([]error, 60)
+	for i := range 60 {
+		wg.Go(func() {
+			errs[i] = st.InTx(ctx, func(tx core.Store) error {
+				name := fmt.Sprintf("Org %02d", i)
+				if i%3 == 2 {
+					name = "Taken" // breaks the unique rule
+				}
+				if err := tx.CreateOrganization(ctx, &core.Organization{Name: name, Slug: fmt.Sprintf("org-%02d", i)}); err != nil {
+					return err
+				}
+				if i%3 == 1 {
+					return boom
+				}
+				return tx.CreateUser(ctx, &core.User{Email: fmt.Sprintf("u%02d@example.com", i), PasswordHash: "x"})
+			})
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		_, orgErr := st.OrganizationBySlug(ctx, fmt.Sprintf("org-%02d", i))
+		_, userErr := st.UserByEmail(ctx, fmt.Sprintf("u%02d@example.com", i))
+		switch i % 3 {
+		case 0:
+			if err != nil || orgErr != nil || userErr != nil {
+				t.Fatalf("tx %d: %v, org %v, user %v", i, err, orgErr, userErr)
+			}
+		case 1:
+			if !errors.Is(err, boom) || !core.IsCode(orgErr, core.ENotFound) {
+				t.Fatalf("failed tx %d left its org: %v / %v", i, err, orgErr)
+			}
+		case 2:
+			if !core.IsCode(err, core.EConflict) || !core.IsCode(orgErr, core.ENotFound) || !core.IsCode(userErr, core.ENotFound) {
+				t.Fatalf("conflicting tx %d: %v / %v / %v", i, err, orgErr, userErr)
+			}
+		}
 	}
 }
