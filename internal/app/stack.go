@@ -19,6 +19,7 @@ import (
 	"github.com/latchkey/latchkey/internal/service"
 	"github.com/latchkey/latchkey/internal/store"
 	"github.com/latchkey/latchkey/internal/store/postgres"
+	"github.com/latchkey/latchkey/internal/web"
 )
 
 // StackConfig is what a Stack is built from.
@@ -100,6 +101,10 @@ func NewStack(sc StackConfig) *Stack {
 					CursorKey: sc.Secret.Derive("cursor"), CacheTTL: cfg.CacheTTL, Now: sc.Now,
 					Validator: validator, Geo: sc.Geo, CountryHeader: cfg.CountryHeader, Signing: sc.Secret.SigningKey(),
 				})
+			},
+			func(mux *http.ServeMux) {
+				web.Register(mux, web.Deps{Logger: log, Service: svc, Validator: validator, Usage: usage, Limiter: limiter,
+					SecureCookies: cfg.SecureCookies, PublicURL: cfg.PublicURL, Now: sc.Now})
 			},
 		},
 	})

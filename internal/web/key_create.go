@@ -1,0 +1,94 @@
+package web
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/latchkey/latchkey/internal/core"
+	"github.com/latchkey/latchkey/internal/service"
+)
+
+type keyFormData struct {
+	Projects []core.Project
+	Scopes   []core.Scope // what the user may grant: their role's
+}
+
+func (d *dashboard) renderKeyForm(w http.ResponseWriter, r *http.Request, status int, f *form) error {
+	actor := actorOf(r)
+	var ps []core.Project
+	if actor.Can(core.ScopeProjectsRead) {
+		var err error
+		if ps, err = d.svc.ListProjects(r.Context(), actor, 0, 1000); err != nil {
+			return err
+		}
+	}
+	return d.render(w, r, status, "key_form", &view{Title: "Create New Key", Nav: "keys", Form: f,
+		Data: keyFormData{Projects: ps, Scopes: actor.Scopes.Scopes()}})
+}
+
+func (d *dashboard) keyNew(w http.ResponseWriter, r *http.Request) error {
+	f := newForm()
+	f.set("env", core.EnvLive)
+	return d.renderKeyForm(w, r, http.StatusOK, f)
+}
+
+// keySecretData is the page that shows a new secret, once.
+type keySecretData struct {
+	Key      keyRow
+	Secret   string
+	Rotated  bool
+	OldUntil *time.Time // rotation: when the old key stops working
+	BaseURL  string
+}
+
+// keyCreate mints a key and shows its secret in the answer to the post
+// itself, the one exception to Post/Redirect/Get: the secret is not stored
+// anywhere it could be shown from again, which is the point.
+func (d *dashboard) keyCreate(w http.ResponseWriter, r *http.Request) error {
+	actor := actorOf(r)
+	f := formOf(r)
+	scopes := f.Values["scopes"]
+	if scopes == nil {
+		scopes = []string{} // nothing ticked: refused, never "every scope"
+	}
+	in := service.KeyInput{Name: f.str("name"), Description: f.str("description"), ProjectID: f.id("project_id"),
+		Scopes: scopes, Env: f.str("env"), ExpiresAt: f.date("expires_at"), AllowedIPs: f.list("allowed_ips")}
+	if n := f.optInt("rate_limit_per_minute"); n != nil {
+		in.RateLimit = int(max(min(*n, service.MaxKeyRateLimit+1), -1))
+	}
+	in.Problems = f.problems
+	k, secret, err := d.svc.CreateAPIKey(r.Context(), actor, actor.UserID, in)
+	if err != nil {
+		status, err := f.refused(err, r)
+		if err != nil {
+			return err
+		}
+		return d.renderKeyForm(w, r, status, f)
+	}
+	return d.renderSecret(w, r, k, secret, nil)
+}
+
+func (d *dashboard) renderSecret(w http.ResponseWriter, r *http.Request, k *core.APIKey, secret string, old *core.APIKey) error {
+	rows, err := d.keyRows(r.Context(), actorOf(r), []core.APIKey{*k})
+	if err != nil {
+		return err
+	}
+	data := keySecretData{Key: rows[0], Secret: secret, BaseURL: d.baseURL(r)}
+	title := "Your new API key"
+	if old != nil {
+		data.Rotated, data.OldUntil, title = true, old.ExpiresAt, "Rotated API key"
+	}
+	return d.render(w, r, http.StatusOK, "key_secret", &view{Title: title, Nav: "keys", Data: data})
+}
+
+// baseURL is where the API is reached, for the examples on the page.
+func (d *dashboard) baseURL(r *http.Request) string {
+	if d.publicURL != "" {
+		return d.publicURL
+	}
+	scheme := "http"
+	if d.https(r) {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host
+}

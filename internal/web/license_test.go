@@ -1,0 +1,227 @@
+package web_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/latchkey/latchkey/internal/apptest"
+	"github.com/latchkey/latchkey/internal/core"
+	"github.com/latchkey/latchkey/internal/service"
+)
+
+func TestLicenseForm(t *testing.T) {
+	eachBackend(t, func(t *testing.T, n *apptest.Node) {
+		c, acc := owner(t, n, "Acme", "ada@acme.test")
+		ctx := context.Background()
+		pid := createProject(t, n, acc, "Pro Plugin")
+		other := createProject(t, n, acc, "Other")
+		foreign, err := n.Service().CreateDomain(ctx, acc.Actor(), other, serviceDomain("other.example.com"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		base := "/projects/" + itoa(pid) + "/licenses"
+		form := c.get(base + "/new")
+		// Every field of seed 001.
+		for _, f := range []string{"title", "domain_id", "expires_at", "max_domains", "max_subdomains_per_domain", "max_usage_per_day",
+			"allowed_ips", "allowed_countries", "is_test_license", "allow_configs"} {
+			if !strings.Contains(form.Body, `name="`+f+`"`) {
+				t.Errorf("the form has no %s field", f)
+			}
+		}
+		yesterday := n.Clock.Now().AddDate(0, 0, -1).Format("2006-01-02")
+		for _, tc := range []struct {
+			name   string
+			form   url.Values
+			fields map[string]string
+		}{
+			{"empty", url.Values{}, map[string]string{"title": "The title field is required."}},
+			{"everything wrong", url.Values{"title": {strings.Repeat("t", 256)}, "domain_id": {itoa(foreign.ID)}, "expires_at": {yesterday},
+				"max_domains": {"-1"}, "max_subdomains_per_domain": {"three"}, "max_usage_per_day": {"1.5"},
+				"allowed_ips": {"127.0.0.1, 999.1.1.1"}, "allowed_countries": {"NG, XX"}, "validate_against": {"moon"}},
+				map[string]string{
+					"title":                     "The title field must not be greater than 255 characters.",
+					"domain_id":                 "The selected domain id is invalid.",
+					"expires_at":                "The expires at field must be a date after now.",
+					"max_domains":               "The max domains field must be at least 0.",
+					"max_subdomains_per_domain": "The max subdomains per domain field must be an integer.",
+					"max_usage_per_day":         "The max usage per day field must be an integer.",
+					"allowed_ips":               `The allowed ips field must be a comma-separated list of valid IP addresses (or CIDR blocks): "999.1.1.1" is not one.`,
+					"validate_against":          "The validate against field must be project_domains or license_domains.",
+				}},
+			{"not a date", url.Values{"title": {"A"}, "expires_at": {"next tuesday"}, "domain_id": {"abc"}},
+				map[string]string{"expires_at": "The expires at field must be a valid date.", "domain_id": "The selected domain id is invalid."}},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				p := c.post(base, tc.form)
+				wantStatus(t, p, http.StatusUnprocessableEntity)
+				for f, msg := range tc.fields {
+					if got := fieldError(p, f); got != msg {
+						t.Errorf("%s: %q, want %q", f, got, msg)
+					}
+				}
+				if !strings.Contains(p.Body, "alert-error") {
+					t.Error("no summary above the form")
+				}
+				ls, _ := n.Service().ListLicenses(ctx, acc.Actor(), pid, core.LicenseFilter{})
+				if len(ls) != 0 {
+					t.Fatal("an invalid form created a license")
+				}
+			})
+		}
+		if got := fieldError(c.post(base, url.Values{"title": {"A"}, "allowed_countries": {"NG, XX"}}), "allowed_countries"); !strings.HasPrefix(got,
+			`The allowed countries field must be a comma-separated list of ISO 3166-1 alpha-2 codes: "XX" is not one`) {
+			t.Errorf("allowed_countries: %q", got)
+		}
+
+		dom, err := n.Service().CreateDomain(ctx, acc.Actor(), pid, serviceDomain("shop.example.com"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		next := n.Clock.Now().AddDate(1, 0, 0).Format("2006-01-02")
+		p := c.post(base, url.Values{"title": {"Customer A"}, "domain_id": {itoa(dom.ID)}, "expires_at": {next}, "max_domains": {"3"},
+			"max_subdomains_per_domain": {""}, "max_usage_per_day": {"1000"}, "allowed_ips": {"127.0.0.1, 102.90.101.2"},
+			"allowed_countries": {"ng, us"}, "is_test_license": {"1"}, "allow_configs": {"on"}})
+		if p.Status != http.StatusSeeOther || !strings.HasPrefix(p.Location, base+"/") {
+			t.Fatalf("create: %d %q\n%s", p.Status, p.Location, p.text())
+		}
+		show := c.follow(p)
+		ls, _ := n.Service().ListLicenses(ctx, acc.Actor(), pid, core.LicenseFilter{})
+		if len(ls) != 1 {
+			t.Fatalf("%d licenses", len(ls))
+		}
+		l := ls[0]
+		wantText(t, show, "License Customer A created.", l.UUID, "shop.example.com", next, "1000", "NG, US",
+			"127.0.0.1, 102.90.101.2", "The project's registered domains", "Unlimited")
+		if l.MaxDomains == nil || *l.MaxDomains != 3 || l.MaxSubdomainsPerDomain != nil || !l.IsTestLicense || !l.AllowConfigs {
+			t.Fatalf("license %+v", l)
+		}
+		p = c.post(base, url.Values{"title": {"Customer A"}})
+		if fieldError(p, "title") != "The title has already been taken." {
+			t.Errorf("duplicate title: %q", fieldError(p, "title"))
+		}
+
+		// Edit: the form comes back filled; an expiry left alone is not
+		// re-checked, so an expired license stays editable.
+		lpath := base + "/" + itoa(l.ID)
+		edit := c.get(lpath + "/edit")
+		if !strings.Contains(edit.Body, `value="Customer A"`) || !strings.Contains(edit.Body, `value="`+next+`"`) {
+			t.Fatal("edit form not filled")
+		}
+		n.Clock.Advance(400 * 24 * time.Hour)
+		c = signIn(t, n, "ada@acme.test") // the session did not live that long
+		p = c.post(lpath+"/edit", url.Values{"title": {"Customer A (renamed)"}, "domain_id": {""}, "expires_at": {next},
+			"validate_against": {"license_domains"}, "max_domains": {"0"}})
+		wantRedirect(t, p, lpath)
+		wantText(t, c.follow(p), "License saved.", "Customer A (renamed)", "expired", "Not pinned", "Any domain (activations)")
+	})
+}
+
+func TestLicenseListAndActions(t *testing.T) {
+	eachBackend(t, func(t *testing.T, n *apptest.Node) {
+		c, acc := owner(t, n, "Acme", "ada@acme.test")
+		ctx := context.Background()
+		pid := createProject(t, n, acc, "Pro Plugin")
+		base := "/projects/" + itoa(pid) + "/licenses"
+		wantText(t, c.get(base), "No licenses yet")
+		wantRedirect(t, c.get("/licenses"), base)
+
+		var ids []int64
+		for i := range 25 {
+			l, err := n.Service().CreateLicense(ctx, acc.Actor(), pid, service.LicenseInput{Title: service.Some(fmt.Sprintf("Customer %02d", i))})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids = append(ids, l.ID)
+		}
+		titles := func(p *page) []string {
+			var out []string
+			for _, m := range regexp.MustCompile(`<strong>(Customer \d+)</strong>`).FindAllStringSubmatch(p.Body, -1) {
+				out = append(out, m[1])
+			}
+			return out
+		}
+		// Newest first, 20 a page.
+		first := c.get(base)
+		got := titles(first)
+		if len(got) != 20 || got[0] != "Customer 24" || got[19] != "Customer 05" {
+			t.Fatalf("first page %v", got)
+		}
+		m := regexp.MustCompile(`href="([^"]*before=[^"]*)"`).FindStringSubmatch(first.Body)
+		if m == nil {
+			t.Fatal("no next page link")
+		}
+		second := c.get(strings.ReplaceAll(m[1], "&amp;", "&"))
+		if got := titles(second); len(got) != 5 || got[4] != "Customer 00" {
+			t.Fatalf("second page %v", got)
+		}
+		if got := titles(c.get(base + "?search=customer+1")); len(got) != 10 {
+			t.Fatalf("search: %v", got)
+		}
+
+		lpath := base + "/" + itoa(ids[3])
+		// Suspend, reactivate, revoke: the same service calls as the API.
+		p := c.post(lpath+"/suspend", nil)
+		wantRedirect(t, p, lpath)
+		page := c.follow(p)
+		wantText(t, page, "License suspended.")
+		if !strings.Contains(page.Body, `badge-suspended`) {
+			t.Error("not shown suspended")
+		}
+		if got := titles(c.get(base + "?status=suspended")); len(got) != 1 || got[0] != "Customer 03" {
+			t.Fatalf("status filter: %v", got)
+		}
+		// A refused transition is a message, not an error page.
+		p = c.post(lpath+"/suspend", nil)
+		wantRedirect(t, p, lpath)
+		wantText(t, c.follow(p), "The license is not active, so it cannot be suspended.")
+		wantRedirect(t, c.post(lpath+"/reactivate", nil), lpath)
+		wantRedirect(t, c.post(lpath+"/revoke", nil), lpath)
+		l, _ := n.Service().License(ctx, acc.Actor(), pid, ids[3])
+		if l.Status != core.LicenseRevoked {
+			t.Fatalf("status %s", l.Status)
+		}
+		wantText(t, c.get(lpath+"/delete"), "Delete the license Customer 03?")
+		wantRedirect(t, c.post(lpath+"/delete", nil), base)
+		wantStatus(t, c.get(lpath), http.StatusNotFound)
+		events, _ := n.Service().ListAudit(ctx, acc.Actor(), core.AuditFilter{Action: "license.", ActorType: core.ActorUser})
+		if len(events) != 4 { // suspend, reactivate, revoke, delete; the refused suspend wrote nothing
+			t.Fatalf("%d license events by the user, want 4", len(events))
+		}
+	})
+}
+
+func TestLicenseActivationsAndChart(t *testing.T) {
+	eachBackend(t, func(t *testing.T, n *apptest.Node) {
+		c, acc := owner(t, n, "Acme", "ada@acme.test")
+		ctx := context.Background()
+		pid := createProject(t, n, acc, "Pro Plugin")
+		l, err := n.Service().CreateLicense(ctx, acc.Actor(), pid, service.LicenseInput{Title: service.Some("Customer A")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, host := range []string{"shop.example.com", "blog.example.com", "shop.example.com"} {
+			r := n.Do(t, "POST", "/api/v1/licenses/validate", map[string]any{"domain": host}, "X-LICENSE-KEY", l.UUID)
+			if r.Status != 200 || !strings.Contains(string(r.Body), `"valid":true`) {
+				t.Fatalf("validate: %d %s", r.Status, r.Body)
+			}
+		}
+		lpath := "/projects/" + itoa(pid) + "/licenses/" + itoa(l.ID)
+		// Unflushed counts already show in the chart.
+		page := c.get(lpath)
+		wantText(t, page, "Passing validations, last 30 days: 3 in total")
+		if !strings.Contains(page.Body, "<title>"+n.Clock.Now().Format("2006-01-02")+": 3</title>") {
+			t.Error("today's bar is not 3")
+		}
+		if err := n.Stack.Validator.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+		page = c.get(lpath)
+		wantText(t, page, "shop.example.com", "blog.example.com", "example.com", "3 in total")
+	})
+}

@@ -1,0 +1,111 @@
+// Package web serves the dashboard under /: server-rendered pages over
+// embedded templates, for vendors who manage Latchkey without writing code.
+// Every page and action calls the same service as the API.
+package web
+
+import (
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/latchkey/latchkey/internal/keys"
+	"github.com/latchkey/latchkey/internal/ratelimit"
+	"github.com/latchkey/latchkey/internal/service"
+)
+
+// Deps holds what the dashboard needs.
+type Deps struct {
+	Logger  *slog.Logger
+	Service *service.Service
+	// Validator and Usage hold what this node counted but has not yet
+	// written, merged into usage charts and "last used".
+	Validator *service.Validator
+	Usage     *keys.Usage
+	// Limiter throttles sign-in attempts.
+	Limiter *ratelimit.Limiter
+	// SecureCookies is "auto" (Secure when the request came over HTTPS),
+	// "always" or "never".
+	SecureCookies string
+	// PublicURL, when set, is where browsers reach the dashboard; form posts
+	// from its origin are accepted even when a proxy rewrites Host.
+	PublicURL string
+	Now       func() time.Time
+}
+
+// Register adds the dashboard's routes to mux. This function is the map of
+// the dashboard: every page and form action is listed here.
+func Register(mux *http.ServeMux, deps Deps) {
+	d := newDashboard(deps)
+	page := func(pattern string, f handlerFunc) { mux.Handle(pattern, d.guard(d.wrap(f))) }
+	user := func(pattern string, f handlerFunc) { page(pattern, d.signedIn(f)) }
+
+	mux.Handle("GET /static/", d.guard(d.staticFiles()))
+	page("GET /{$}", d.home)
+	page("GET /setup", d.setupPage)
+	page("POST /setup", d.setup)
+	page("GET /login", d.loginPage)
+	page("POST /login", d.login)
+	user("POST /logout", d.logout)
+	user("POST /org", d.switchOrg)
+
+	user("GET /projects", d.projectList)
+	user("GET /projects/new", d.projectNew)
+	user("POST /projects", d.projectCreate)
+	user("GET /projects/{p}", d.projectShow)
+	user("GET /projects/{p}/edit", d.projectEdit)
+	user("POST /projects/{p}/edit", d.projectUpdate)
+	user("GET /projects/{p}/delete", d.projectDeletePage)
+	user("POST /projects/{p}/delete", d.projectDelete)
+
+	user("GET /licenses", d.licensePicker)
+	user("GET /projects/{p}/licenses", d.licenseList)
+	user("GET /projects/{p}/licenses/new", d.licenseNew)
+	user("POST /projects/{p}/licenses", d.licenseCreate)
+	user("GET /projects/{p}/licenses/{l}", d.licenseShow)
+	user("GET /projects/{p}/licenses/{l}/edit", d.licenseEdit)
+	user("POST /projects/{p}/licenses/{l}/edit", d.licenseUpdate)
+	user("POST /projects/{p}/licenses/{l}/suspend", d.licenseTransition(d.svc.SuspendLicense, "License suspended."))
+	user("POST /projects/{p}/licenses/{l}/revoke", d.licenseTransition(d.svc.RevokeLicense, "License revoked."))
+	user("POST /projects/{p}/licenses/{l}/reactivate", d.licenseTransition(d.svc.ReactivateLicense, "License reactivated."))
+	user("GET /projects/{p}/licenses/{l}/delete", d.licenseDeletePage)
+	user("POST /projects/{p}/licenses/{l}/delete", d.licenseDelete)
+
+	user("GET /projects/{p}/domains", d.domainList)
+	user("GET /projects/{p}/domains/new", d.domainNew)
+	user("POST /projects/{p}/domains", d.domainCreate)
+	user("GET /projects/{p}/domains/{d}/edit", d.domainEdit)
+	user("POST /projects/{p}/domains/{d}/edit", d.domainUpdate)
+	user("GET /projects/{p}/domains/{d}/delete", d.domainDeletePage)
+	user("POST /projects/{p}/domains/{d}/delete", d.domainDelete)
+
+	user("GET /projects/{p}/injectables", d.injectableList)
+	user("GET /projects/{p}/injectables/new", d.injectableNew)
+	user("POST /projects/{p}/injectables", d.injectableCreate)
+	user("GET /projects/{p}/injectables/{i}/edit", d.injectableEdit)
+	user("POST /projects/{p}/injectables/{i}/edit", d.injectableUpdate)
+	user("GET /projects/{p}/injectables/{i}/delete", d.injectableDeletePage)
+	user("POST /projects/{p}/injectables/{i}/delete", d.injectableDelete)
+
+	user("GET /api-keys", d.keyList)
+	user("GET /api-keys/new", d.keyNew)
+	user("POST /api-keys", d.keyCreate)
+	user("GET /api-keys/{k}", d.keyShow)
+	user("POST /api-keys/{k}/rotate", d.keyRotate)
+	user("GET /api-keys/{k}/revoke", d.keyRevokePage)
+	user("POST /api-keys/{k}/revoke", d.keyRevoke)
+
+	user("GET /team", d.teamList)
+	user("POST /team", d.teamAdd)
+	user("POST /team/{u}/role", d.teamRole)
+	user("GET /team/{u}/remove", d.teamRemovePage)
+	user("POST /team/{u}/remove", d.teamRemove)
+
+	user("GET /audit", d.auditList)
+
+	user("GET /settings", d.settings)
+	user("POST /settings/profile", d.settingsProfile)
+	user("POST /settings/password", d.settingsPassword)
+
+	// Everything else outside /api/ is a dashboard 404 page.
+	page("/", d.notFound)
+}
