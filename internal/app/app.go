@@ -62,6 +62,7 @@ LATCHKEY_DATA_DIR); see "latchkey help serve".`,
 		newVersionCmd(),
 		newAdminCmd(env),
 	)
+	root.AddCommand(newClientCmds(env)...)
 	return root
 }
 

@@ -90,6 +90,7 @@ func Register(mux *http.ServeMux, d Deps) []string {
 	cachedKey := func(scope core.Scope, f handlerFunc) http.Handler { return key(h.cached(scope, f)) }
 
 	handle("GET /api/v1/{$}", a.wrap(handleRoot()))
+	handle("GET /api/v1/openapi.json", cors(a.wrap(handleOpenAPI())))
 
 	// Runtime (license key): called by customers' copies, from browsers too.
 	runtime := func(f handlerFunc) http.Handler { return cors(a.wrap(f)) }

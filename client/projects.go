@@ -1,0 +1,103 @@
+package client
+
+import (
+	"context"
+	"encoding/json"
+	"iter"
+	"net/http"
+	"time"
+)
+
+// Project is a product you license.
+type Project struct {
+	ID                 int64           `json:"id"`
+	Name               string          `json:"name"`
+	Slug               string          `json:"slug"`
+	Description        *string         `json:"description"`
+	DefaultRedirectURL *string         `json:"default_redirect_url"`
+	LogoURL            *string         `json:"logo_url"`
+	WebhookURL         *string         `json:"webhook_url"`
+	HasWebhookSecret   bool            `json:"has_webhook_secret"`
+	Meta               json.RawMessage `json:"meta"`
+	IsActive           bool            `json:"is_active"`
+	HasPaid            bool            `json:"has_paid"`
+	LockedAt           *time.Time      `json:"locked_at"`
+	CreatedAt          time.Time       `json:"created_at"`
+	UpdatedAt          time.Time       `json:"updated_at"`
+}
+
+// ProjectCreate is the body of Projects.Create. Only Name is required.
+type ProjectCreate struct {
+	Name               string `json:"name"`
+	Slug               string `json:"slug,omitempty"`
+	Description        string `json:"description,omitempty"`
+	DefaultRedirectURL string `json:"default_redirect_url,omitempty"`
+	LogoURL            string `json:"logo_url,omitempty"`
+	WebhookURL         string `json:"webhook_url,omitempty"`
+	// WebhookSecret is stored encrypted and never returned.
+	WebhookSecret string `json:"webhook_secret,omitempty"`
+	// Meta is a JSON object.
+	Meta json.RawMessage `json:"meta,omitempty"`
+	// HasPaid needs the payments:write scope.
+	HasPaid  *bool `json:"has_paid,omitempty"`
+	IsActive *bool `json:"is_active,omitempty"`
+}
+
+// ProjectUpdate is the body of Projects.Update: nil fields are left as
+// they are; an empty string clears an optional text field.
+type ProjectUpdate struct {
+	Name               *string         `json:"name,omitempty"`
+	Slug               *string         `json:"slug,omitempty"`
+	Description        *string         `json:"description,omitempty"`
+	DefaultRedirectURL *string         `json:"default_redirect_url,omitempty"`
+	LogoURL            *string         `json:"logo_url,omitempty"`
+	WebhookURL         *string         `json:"webhook_url,omitempty"`
+	WebhookSecret      *string         `json:"webhook_secret,omitempty"`
+	Meta               json.RawMessage `json:"meta,omitempty"`
+	HasPaid            *bool           `json:"has_paid,omitempty"`
+	IsActive           *bool           `json:"is_active,omitempty"`
+}
+
+// ProjectService manages projects (scopes projects:read and
+// projects:write).
+type ProjectService struct{ c *Client }
+
+// List iterates over the projects the key may see, oldest first (a
+// project-scoped key sees only its own).
+func (s *ProjectService) List(ctx context.Context, opts *ListOptions) iter.Seq2[Project, error] {
+	return list[Project](ctx, s.c, "projects", opts.query())
+}
+
+// Get returns one project.
+func (s *ProjectService) Get(ctx context.Context, projectID int64) (*Project, error) {
+	var p Project
+	if _, err := s.c.do(ctx, &request{method: http.MethodGet, path: "project/" + id(projectID)}, &p); err != nil {
+		return nil, err
+	}
+	return &p, nil
+}
+
+// Create creates a project (global keys only).
+func (s *ProjectService) Create(ctx context.Context, in ProjectCreate) (*Project, error) {
+	var p Project
+	if _, err := s.c.do(ctx, &request{method: http.MethodPost, path: "project", body: in}, &p); err != nil {
+		return nil, err
+	}
+	return &p, nil
+}
+
+// Update changes the fields that are set.
+func (s *ProjectService) Update(ctx context.Context, projectID int64, in ProjectUpdate) (*Project, error) {
+	var p Project
+	if _, err := s.c.do(ctx, &request{method: http.MethodPatch, path: "project/" + id(projectID), body: in}, &p); err != nil {
+		return nil, err
+	}
+	return &p, nil
+}
+
+// Delete deletes a project: its domains, licenses and injectables become
+// inaccessible, and its project-scoped API keys are revoked.
+func (s *ProjectService) Delete(ctx context.Context, projectID int64) error {
+	_, err := s.c.do(ctx, &request{method: http.MethodDelete, path: "project/" + id(projectID)}, nil)
+	return err
+}

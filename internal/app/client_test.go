@@ -1,0 +1,113 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/spf13/cobra"
+)
+
+// TestEveryCommandHasHelp runs --help on every command of the tree, and
+// holds the client commands to a short description and an example.
+func TestEveryCommandHasHelp(t *testing.T) {
+	env := Env{Getenv: func(string) string { return "" }, Stdin: strings.NewReader("")}
+	var walk func(cmd *cobra.Command, path []string)
+	count := 0
+	walk = func(cmd *cobra.Command, path []string) {
+		for _, sub := range cmd.Commands() {
+			if sub.Hidden || sub.Name() == "help" {
+				continue
+			}
+			p := append(append([]string(nil), path...), sub.Name())
+			var out bytes.Buffer
+			env.Stdout, env.Stderr = &out, &out
+			if err := Run(context.Background(), append(p, "--help"), env); err != nil {
+				t.Errorf("latchkey %s --help: %v", strings.Join(p, " "), err)
+			}
+			if !strings.Contains(out.String(), "Usage:") || (isClientCmd(p[0]) && len(out.String()) < 300) {
+				t.Errorf("latchkey %s --help printed too little:\n%s", strings.Join(p, " "), out.String())
+			}
+			if sub.Short == "" {
+				t.Errorf("latchkey %s has no short description", strings.Join(p, " "))
+			}
+			if isClientCmd(p[0]) && sub.Runnable() && !sub.HasSubCommands() && sub.Example == "" {
+				t.Errorf("latchkey %s has no example", strings.Join(p, " "))
+			}
+			count++
+			walk(sub, p)
+		}
+	}
+	walk(newRoot(env), nil)
+	if count < 45 {
+		t.Fatalf("only %d commands", count)
+	}
+}
+
+func isClientCmd(name string) bool {
+	for _, c := range newClientCmds(Env{Getenv: func(string) string { return "" }}) {
+		if c.Name() == name {
+			return true
+		}
+	}
+	return false
+}
+
+func TestClientCommandsFailOnOneLine(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{[]string{"projects", "list"}, nil, "no API key"},
+		{[]string{"projects", "list", "--output", "yaml"}, map[string]string{"LATCHKEY_API_KEY": "k"}, `--output: "yaml" is not table or json`},
+		{[]string{"projects", "list"}, map[string]string{"LATCHKEY_API_KEY": "k", "LATCHKEY_URL": "localhost:8080"}, "is not an http(s) URL"},
+		{[]string{"projects", "show", "seven"}, map[string]string{"LATCHKEY_API_KEY": "k"}, `project ID: "seven" is not a number`},
+		{[]string{"projects", "show"}, nil, "give the project ID"},
+		{[]string{"projects", "frob"}, nil, `unknown command "frob" for "latchkey projects"`},
+		{[]string{"licenses", "list"}, map[string]string{"LATCHKEY_API_KEY": "k"}, "--project: give the project ID"},
+		{[]string{"licenses", "create", "--project", "1", "--title", "T", "--expires", "soon"}, map[string]string{"LATCHKEY_API_KEY": "k"}, "--expires"},
+		{[]string{"licenses", "update", "1", "--project", "1", "--expires", "2027-01-01", "--no-expiry"}, nil, "none of the others can be"},
+		{[]string{"keys", "rotate", "1", "--grace", "48h"}, map[string]string{"LATCHKEY_API_KEY": "k"}, "--grace: 48h0m0s is not between 0 and 24h"},
+		{[]string{"validate"}, nil, "--license"},
+		{[]string{"projects", "list"}, map[string]string{"LATCHKEY_API_KEY": "k", "LATCHKEY_URL": "http://127.0.0.1:1"}, "cannot reach http://127.0.0.1:1/api/v1/projects"},
+	} {
+		vars := tc.env
+		var out, errb bytes.Buffer
+		err := Run(context.Background(), tc.args, Env{Getenv: func(k string) string { return vars[k] }, Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb})
+		if err == nil {
+			t.Errorf("latchkey %s succeeded", strings.Join(tc.args, " "))
+			continue
+		}
+		line := ErrorLine(err)
+		if !strings.Contains(line, tc.want) || strings.Contains(line, "\n") || strings.HasPrefix(line, "latchkey:") {
+			t.Errorf("latchkey %s: %q, want one line with %q", strings.Join(tc.args, " "), line, tc.want)
+		}
+	}
+}
+
+func TestEachFieldKeepsOrder(t *testing.T) {
+	var got []string
+	err := eachField([]byte(`{"id":7,"name":"P","meta":{"a":1},"locked_at":null,"tags":["x"]}`), func(k, v string) { got = append(got, k+"="+v) })
+	want := `id=7 name=P meta={"a":1} locked_at=- tags=["x"]`
+	if err != nil || strings.Join(got, " ") != want {
+		t.Fatalf("%q %v", got, err)
+	}
+}
+
+func TestCLIErrorWording(t *testing.T) {
+	err := cliError(errors.New("latchkey: something"))
+	if err.Error() != "something" {
+		t.Fatal(err)
+	}
+	err = cliError(&url.Error{Op: "Get", URL: "http://x/api/v1/", Err: errors.New("connection refused")})
+	if err.Error() != "cannot reach http://x/api/v1/: connection refused" {
+		t.Fatal(err)
+	}
+	if cliError(nil) != nil {
+		t.Fatal("nil")
+	}
+}
