@@ -19,7 +19,10 @@ import (
 	"github.com/latchkey/latchkey/internal/service"
 )
 
-// screenshotDir is where the browser test saves the README's screenshots.
+// screenshotDir is where the browser test saves the README's screenshots
+// when LATCHKEY_UPDATE_SCREENSHOTS is set; otherwise it still takes them
+// (so the pages render) but writes them to a temporary directory, leaving
+// the committed ones alone (keys and dates differ on every run).
 var screenshotDir = filepath.Join("..", "..", "docs", "screenshots")
 
 // chromium finds a Chromium or Chrome binary: $LATCHKEY_CHROMIUM, else
@@ -171,10 +174,17 @@ func (b *browser) save(name string, capture chromedp.Action[[]byte]) {
 	if err != nil {
 		b.t.Fatalf("screenshot %s: %v", name, err)
 	}
-	if err := os.MkdirAll(screenshotDir, 0o755); err != nil {
+	if len(png) < 1000 {
+		b.t.Fatalf("screenshot %s is only %d bytes", name, len(png))
+	}
+	dir := screenshotDir
+	if os.Getenv("LATCHKEY_UPDATE_SCREENSHOTS") == "" {
+		dir = b.t.TempDir()
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
 		b.t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(screenshotDir, name+".png"), png, 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
 		b.t.Fatal(err)
 	}
 }
