@@ -25,6 +25,9 @@ type scenario struct {
 	Status  int
 	// Marker must appear in every answer's body.
 	Marker string
+	// Conc, when set, overrides the connection count: latency scenarios
+	// use one, so that p99 measures the request and not a queue.
+	Conc int
 }
 
 // result is one timed run of a scenario against one server.

@@ -166,11 +166,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	for _, sc := range scenarios {
 		// Warm both servers (caches, connections, the JIT-less Go heap)
 		// before anything is recorded.
-		load(ctx, client, "http://"+ceil.Addr, sc, o.conc, o.duration/2, &seq)
-		load(ctx, client, "http://"+lk.Addr, sc, o.conc, o.duration/2, &seq)
+		conc := o.conc
+		if sc.Conc > 0 {
+			conc = sc.Conc
+		}
+		load(ctx, client, "http://"+ceil.Addr, sc, conc, o.duration/2, &seq)
+		load(ctx, client, "http://"+lk.Addr, sc, conc, o.duration/2, &seq)
 		var lkRuns, ceilRuns []result
 		for r := range o.rounds {
-			c := load(ctx, client, "http://"+ceil.Addr, sc, o.conc, o.duration, &seq)
+			c := load(ctx, client, "http://"+ceil.Addr, sc, conc, o.duration, &seq)
 			var prof chan error
 			if o.profile != "" && r == o.rounds-1 {
 				prof = make(chan error, 1)
@@ -178,7 +182,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 					prof <- saveProfile(ctx, "http://127.0.0.1:6061", filepath.Join(o.profile, sc.Name+".cpu.pprof"), o.duration)
 				}()
 			}
-			l := load(ctx, client, "http://"+lk.Addr, sc, o.conc, o.duration, &seq)
+			l := load(ctx, client, "http://"+lk.Addr, sc, conc, o.duration, &seq)
 			if prof != nil {
 				if err := <-prof; err != nil {
 					logf(sc.Name, "profile", err)

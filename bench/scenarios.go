@@ -59,6 +59,25 @@ func buildScenarios(d *seeded) []scenario {
 			},
 		},
 		{
+			// One license at a time over one connection, anywhere in the big
+			// project: the latency of a show (the "n" parameter defeats the
+			// per-key read cache; the license cache rarely holds a random
+			// one of 100,000).
+			Name: "show-latency", Method: "GET", Prefix: "/api/v1/project/", Contains: "/licenses/", Status: 200, Marker: `"uuid":"`, Conc: 1,
+			Request: func(i int) (string, []byte, []string) {
+				id := d.MinID + int64(uint64(i)*2654435761)%(d.MaxID-d.MinID+1)
+				return "/api/v1/project/" + big + "/licenses/" + strconv.FormatInt(id, 10) + "?n=" + strconv.Itoa(i), nil,
+					[]string{"X-API-KEY", d.OwnerKey}
+			},
+		},
+		{
+			Name: "list-deep-latency", Method: "GET", Prefix: "/api/v1/project/", Contains: "/licenses?", Status: 200, Marker: `"next_cursor":"`, Conc: 1,
+			Request: func(i int) (string, []byte, []string) {
+				return "/api/v1/project/" + big + "/licenses?per_page=50&n=" + strconv.Itoa(i) + "&cursor=" + d.DeepCursors[(i*7919)%len(d.DeepCursors)],
+					nil, []string{"X-API-KEY", d.OwnerKey}
+			},
+		},
+		{
 			// A page deep in the big project; the ignored "n" parameter makes
 			// every request a cache miss, so the database answers each one.
 			Name: "list-deep", Method: "GET", Prefix: "/api/v1/project/", Contains: "/licenses?", Status: 200, Marker: `"next_cursor":"`,

@@ -26,6 +26,7 @@ type seeded struct {
 	APIKeys       []string // secrets of many keys with licenses:read
 	DeepCursors   []string // cursors into the deepest half of the big project
 	LicenseCount  int
+	MinID, MaxID  int64 // license IDs of the big project
 }
 
 const (
@@ -119,6 +120,7 @@ func seed(ctx context.Context, st *store.Store, key *secret.Key, nLicenses, nKey
 	if err := st.DB().QueryRowContext(ctx, `SELECT min(id), max(id) FROM licenses WHERE project_id = $1`, big.ID).Scan(&minID, &maxID); err != nil {
 		return nil, err
 	}
+	s.MinID, s.MaxID = minID, maxID
 	for i := range hotSize {
 		s.HotLicenses = append(s.HotLicenses, minID+int64(i)*max(1, (maxID-minID)/hotSize))
 	}

@@ -84,7 +84,7 @@ func (h *api) createKey(w http.ResponseWriter, r *http.Request) error {
 	in.Description, _ = b.str("description")
 	if id, ok := b.integer("project_id"); ok {
 		if id <= 0 {
-			b.p.Add("project_id", "The selected project id is invalid.")
+			b.problems().Add("project_id", "The selected project id is invalid.")
 		}
 		in.ProjectID = id
 	}
@@ -167,7 +167,7 @@ func (h *api) updateKey(w http.ResponseWriter, r *http.Request) error {
 		if ok {
 			in.Scopes = &s
 		} else if b.isNull("scopes") {
-			b.p.Add("scopes", "The scopes field must hold at least one scope.")
+			b.problems().Add("scopes", "The scopes field must hold at least one scope.")
 		}
 	}
 	if b.has("expires_at") {

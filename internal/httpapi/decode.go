@@ -27,7 +27,7 @@ type body struct {
 
 // readBody reads a JSON (or form) body of at most max bytes.
 func readBody(w http.ResponseWriter, r *http.Request, max int64) (*body, error) {
-	b := &body{fields: map[string]json.RawMessage{}, p: core.Problems{}}
+	b := &body{}
 	if r.Body == nil || r.Body == http.NoBody {
 		return b, nil
 	}
@@ -49,14 +49,15 @@ func readBody(w http.ResponseWriter, r *http.Request, max int64) (*body, error) 
 		if err != nil {
 			return nil, core.Errorf(core.EBadRequest, "The request body is not valid form data.")
 		}
+		b.fields, b.p = map[string]json.RawMessage{}, core.Problems{}
 		for k, v := range vals {
 			enc, _ := json.Marshal(v)
 			b.fields[k] = enc
 		}
 		return b, nil
 	}
-	if len(trimmed) == 0 {
-		return b, nil
+	if len(trimmed) == 0 || string(trimmed) == "{}" || string(trimmed) == "[]" {
+		return b, nil // what SDKs send for "no fields"
 	}
 	if trimmed[0] == '[' {
 		var arr []json.RawMessage
@@ -68,6 +69,7 @@ func readBody(w http.ResponseWriter, r *http.Request, max int64) (*body, error) 
 		}
 		return nil, core.Errorf(core.EBadRequest, "The request body must be a JSON object.")
 	}
+	b.fields, b.p = map[string]json.RawMessage{}, core.Problems{}
 	if err := json.Unmarshal(trimmed, &b.fields); err != nil {
 		var syn *json.SyntaxError
 		if errors.As(err, &syn) {
@@ -94,6 +96,15 @@ func parseQuery(s string) (map[string]string, error) {
 		}
 	}
 	return out, nil
+}
+
+// problems returns the body's problem list, creating it on first use (an
+// empty body allocates nothing).
+func (b *body) problems() core.Problems {
+	if b.p == nil {
+		b.p = core.Problems{}
+	}
+	return b.p
 }
 
 // has reports whether the field was sent (even as null).
@@ -126,7 +137,7 @@ func (b *body) str(name string) (string, bool) {
 	if err := json.Unmarshal(v, &n); err == nil {
 		return n.String(), true
 	}
-	b.p.Add(name, "The "+label(name)+" field must be a string.")
+	b.problems().Add(name, "The "+label(name)+" field must be a string.")
 	return "", false
 }
 
@@ -163,7 +174,7 @@ func (b *body) boolean(name string) (bool, bool) {
 			return false, true
 		}
 	}
-	b.p.Add(name, "The "+label(name)+" field must be true or false.")
+	b.problems().Add(name, "The "+label(name)+" field must be true or false.")
 	return false, false
 }
 
@@ -190,7 +201,7 @@ func (b *body) integer(name string) (int64, bool) {
 	}
 	n, err := strconv.ParseInt(s, 10, 64)
 	if err != nil {
-		b.p.Add(name, "The "+label(name)+" field must be an integer.")
+		b.problems().Add(name, "The "+label(name)+" field must be an integer.")
 		return 0, false
 	}
 	return n, true
@@ -206,7 +217,7 @@ func (b *body) optInt(name string, min int64) (*int64, bool) {
 		return nil, true
 	}
 	if n < min {
-		b.p.Add(name, fmt.Sprintf("The %s field must be at least %d.", label(name), min))
+		b.problems().Add(name, fmt.Sprintf("The %s field must be at least %d.", label(name), min))
 		return nil, true
 	}
 	return &n, true
@@ -235,7 +246,7 @@ func (b *body) strList(name string) ([]string, bool) {
 		}
 		return out, true
 	}
-	b.p.Add(name, "The "+label(name)+" field must be an array of strings.")
+	b.problems().Add(name, "The "+label(name)+" field must be an array of strings.")
 	return nil, false
 }
 
@@ -252,7 +263,7 @@ func (b *body) object(name string) (json.RawMessage, bool) {
 	}
 	var obj map[string]any
 	if err := json.Unmarshal(v, &obj); err != nil || obj == nil {
-		b.p.Add(name, "The "+label(name)+" field must be a JSON object.")
+		b.problems().Add(name, "The "+label(name)+" field must be a JSON object.")
 		return nil, false
 	}
 	out, _ := json.Marshal(obj)
@@ -272,7 +283,7 @@ func (b *body) date(name string) (*time.Time, bool) {
 	}
 	t, err := parseTime(s)
 	if err != nil {
-		b.p.Add(name, "The "+label(name)+" field must be a valid date.")
+		b.problems().Add(name, "The "+label(name)+" field must be a valid date.")
 		return nil, true
 	}
 	return &t, true

@@ -84,7 +84,7 @@ func (h *api) readInjectable(w http.ResponseWriter, r *http.Request) (*body, *se
 	if files := r.MultipartForm.File["file"]; len(files) > 0 {
 		fh := files[0]
 		if fh.Size > service.MaxInjectableFile {
-			b.p.Add("file", "The file field must not be greater than 5120 kilobytes.")
+			b.problems().Add("file", "The file field must not be greater than 5120 kilobytes.")
 		} else {
 			f, err := fh.Open()
 			if err != nil {

@@ -77,7 +77,7 @@ func licenseInput(b *body) service.LicenseInput {
 	if b.has("domain_id") {
 		id, ok := b.integer("domain_id")
 		if ok && id <= 0 {
-			b.p.Add("domain_id", "The selected domain id is invalid.")
+			b.problems().Add("domain_id", "The selected domain id is invalid.")
 		}
 		in.DomainID = service.Some(id)
 	}

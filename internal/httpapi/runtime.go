@@ -293,13 +293,13 @@ func (h *api) nativeValidate(w http.ResponseWriter, r *http.Request) error {
 	ttl := 24 * time.Hour
 	if n, sent := b.integer("proof_ttl"); sent {
 		if n < 60 || time.Duration(n)*time.Second > MaxProofTTL {
-			b.p.Add("proof_ttl", "The proof ttl field must be between 60 and 2592000 seconds.")
+			b.problems().Add("proof_ttl", "The proof ttl field must be between 60 and 2592000 seconds.")
 		}
 		ttl = time.Duration(n) * time.Second
 	}
 	projectID, _ := b.integer("project_id")
 	if rr.key == "" {
-		b.p.Add("license", "The license field is required: send the key in X-LICENSE-KEY or as license.")
+		b.problems().Add("license", "The license field is required: send the key in X-LICENSE-KEY or as license.")
 	}
 	if err := b.err(); err != nil {
 		return err

@@ -226,7 +226,7 @@ func observe(next http.Handler, log *slog.Logger, m *metrics.Metrics) http.Handl
 		if route == "" {
 			route = "unmatched"
 		}
-		m.HTTPRequests.WithLabelValues(route, r.Method, strconv.Itoa(sw.status)).Inc()
+		m.HTTPRequests.WithLabelValues(route, r.Method, statusText(sw.status)).Inc()
 		m.HTTPDuration.WithLabelValues(route).Observe(d.Seconds())
 		level := slog.LevelDebug
 		if sw.status >= 500 {
@@ -240,4 +240,20 @@ func observe(next http.Handler, log *slog.Logger, m *metrics.Metrics) http.Handl
 				slog.String("request_id", core.RequestID(r.Context())))
 		}
 	})
+}
+
+// statusTexts holds the decimal form of every status code, so that
+// counting a request does not format one.
+var statusTexts = func() (t [600]string) {
+	for i := range t {
+		t[i] = strconv.Itoa(i)
+	}
+	return
+}()
+
+func statusText(code int) string {
+	if code >= 0 && code < len(statusTexts) {
+		return statusTexts[code]
+	}
+	return strconv.Itoa(code)
 }

@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/latchkey/latchkey/internal/core"
@@ -130,7 +131,7 @@ func (s *Service) ListLicenses(ctx context.Context, actor *core.Actor, projectID
 // License returns one license. DevPayr checks that the license belongs to
 // the project (404) before it checks the key (403).
 func (s *Service) License(ctx context.Context, actor *core.Actor, projectID, id int64) (*core.License, error) {
-	l, err := s.store.License(ctx, id)
+	l, err := s.licenses.get(ctx, s, id)
 	if err != nil {
 		return nil, err
 	}
@@ -143,7 +144,57 @@ func (s *Service) License(ctx context.Context, actor *core.Actor, projectID, id 
 	if err := actor.Require(core.ScopeLicensesRead); err != nil {
 		return nil, err
 	}
-	return l, s.reveal(l)
+	return l, nil
+}
+
+// licenseCache keeps licenses by ID, with their key decrypted, for the API
+// and dashboard reads of one license. Any change to the license, its
+// project or the project's domains (a deleted domain unpins licenses)
+// drops it.
+type licenseCache struct {
+	mu  sync.RWMutex
+	m   map[int64]*core.License
+	gen uint64
+}
+
+func (c *licenseCache) get(ctx context.Context, s *Service, id int64) (*core.License, error) {
+	c.mu.RLock()
+	l, gen := c.m[id], c.gen
+	c.mu.RUnlock()
+	if l != nil {
+		cp := *l
+		return &cp, nil
+	}
+	l, err := s.store.License(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.reveal(l); err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	if c.gen == gen {
+		if len(c.m) >= 100_000 {
+			clear(c.m) // a cache, not a store: start over rather than grow
+		}
+		c.m[id] = l
+	}
+	c.mu.Unlock()
+	cp := *l
+	return &cp, nil
+}
+
+func (c *licenseCache) invalidate(ch core.Change) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch ch.Kind {
+	case core.ChangeLicense:
+		delete(c.m, ch.ID)
+		c.gen++
+	case core.ChangeAll, core.ChangeProject, core.ChangeDomain:
+		clear(c.m) // rare: not worth an index by project
+		c.gen++
+	}
 }
 
 // CreateLicense issues a license; its key is l.UUID.

@@ -41,6 +41,7 @@ type Service struct {
 	dummyHash    []byte
 	listeners    []func(core.Change)
 	projects     projectCache
+	licenses     licenseCache
 }
 
 // New returns a Service.
@@ -61,6 +62,8 @@ func New(cfg Config) *Service {
 	}
 	s.projects.m = map[int64]*core.Project{}
 	s.OnChange(s.projects.invalidate)
+	s.licenses.m = map[int64]*core.License{}
+	s.OnChange(s.licenses.invalidate)
 	if s.passwordCost == 0 {
 		s.passwordCost = bcrypt.DefaultCost
 	}

@@ -247,8 +247,10 @@ func (v *Validator) Validate(ctx context.Context, in ValidateInput) (*ValidateRe
 		res.Code = licensing.CodeNotFound
 		return res, nil
 	}
-	lic, proj := snap.License, snap.Project
-	res.License, res.Project = &lic, &proj
+	// The snapshot is never changed once cached (copy-on-write), so the
+	// result may point into it: no copy of two large structs per request.
+	lic := &snap.License
+	res.License, res.Project = lic, &snap.Project
 	if in.ProjectID != 0 && in.ProjectID != lic.ProjectID {
 		res.Code = licensing.CodeProjectMismatch
 		return res, nil
