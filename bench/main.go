@@ -229,6 +229,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	rep.rss, _ = lk.PeakRSS()
+	if o.profile != "" {
+		// What the server holds after the run: the heap in use.
+		st, body, err := do(ctx, client, "GET", "http://127.0.0.1:6061/debug/pprof/heap", nil, nil)
+		if err == nil && st == 200 {
+			_ = os.WriteFile(filepath.Join(o.profile, "heap.pprof"), []byte(body), 0o644)
+		}
+	}
 	text := rep.markdown()
 	fmt.Fprint(stdout, text)
 	if o.out != "" {

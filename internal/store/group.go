@@ -2,9 +2,10 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
-	"strconv"
+	"runtime"
 	"sync"
 
 	"github.com/latchkey/latchkey/internal/core"
@@ -12,8 +13,8 @@ import (
 
 // committer runs the transactions of a single-writer database (SQLite) in
 // groups: every transaction waiting when the writer becomes free runs
-// inside one database transaction, each in a savepoint of its own so that
-// one failing rolls back only itself, and the group commits once. Each
+// inside one database transaction, and the group commits once (a failing
+// one makes the group run again one by one, so it rolls back only itself). Each
 // caller gets its answer only after that commit, so an acknowledged write
 // is as durable as before; the commit's cost (writing the changed pages to
 // the WAL) is shared by the group, which is what bounds write throughput on
@@ -92,6 +93,12 @@ func (c *committer) loop() {
 			return
 		}
 		group := []*job{first}
+		if len(c.jobs) == 0 {
+			// Let the goroutines that are about to write enqueue first: on
+			// a busy server this turns groups of one into groups of several
+			// for the cost of one scheduler pass.
+			runtime.Gosched()
+		}
 	more:
 		for len(group) < maxGroup {
 			select {
@@ -105,13 +112,22 @@ func (c *committer) loop() {
 	}
 }
 
-// commit runs one group in one transaction.
+// commit runs one group in one transaction. Most transactions succeed, so
+// the group runs without savepoints (SQLite parses each one, which cost
+// more than the writes being grouped); if one fails, the group is rolled
+// back and every job runs again alone, in a transaction of its own, which
+// gives each job exactly the outcome it would have had alone. The service's
+// transaction functions are written to be run again (they reset what they
+// collect).
 func (c *committer) commit(group []*job) {
+	if len(group) == 1 {
+		c.alone(group[0])
+		return
+	}
 	s := c.s
 	// Not a caller's context: one caller giving up must not roll back the
 	// others' work.
 	ctx := context.Background()
-	results := make([]error, len(group))
 	tx, err := s.writer.db.BeginTx(ctx, nil)
 	if err != nil {
 		for _, j := range group {
@@ -119,54 +135,62 @@ func (c *committer) commit(group []*job) {
 		}
 		return
 	}
-	ok := 0
-	for i, j := range group {
-		sp := "g" + strconv.Itoa(i)
-		if _, err := tx.ExecContext(ctx, "SAVEPOINT "+sp); err != nil {
-			results[i] = fmt.Errorf("store: savepoint: %w", err)
-			continue
-		}
-		child := *s
-		child.tx = tx
-		child.misses = &j.misses
-		if err := j.ctx.Err(); err != nil {
-			results[i] = err
-		} else {
-			results[i] = j.fn(&child)
-		}
-		if results[i] != nil {
-			if _, err := tx.ExecContext(ctx, "ROLLBACK TO "+sp); err != nil {
-				// The transaction is in an unknown state: fail the group.
-				_ = tx.Rollback()
-				for k, jj := range group {
-					if k == i {
-						jj.done <- results[i]
-					} else {
-						jj.done <- fmt.Errorf("store: rollback to savepoint: %w", err)
-					}
-				}
-				return
+	for _, j := range group {
+		if err := c.runIn(tx, j); err != nil {
+			_ = tx.Rollback()
+			for _, jj := range group {
+				jj.misses = jj.misses[:0]
+				c.alone(jj)
 			}
-		} else {
-			ok++
-		}
-		if _, err := tx.ExecContext(ctx, "RELEASE "+sp); err != nil && results[i] == nil {
-			results[i] = fmt.Errorf("store: release savepoint: %w", err)
+			return
 		}
 	}
-	if ok == 0 {
+	err = tx.Commit()
+	if err != nil {
+		err = fmt.Errorf("store: commit: %w", err)
+	}
+	for _, j := range group {
+		c.prepareMisses(j)
+		j.done <- err
+	}
+}
+
+// runIn runs one job's function inside tx.
+func (c *committer) runIn(tx *sql.Tx, j *job) error {
+	if err := j.ctx.Err(); err != nil {
+		return err
+	}
+	child := *c.s
+	child.tx = tx
+	child.misses = &j.misses
+	return j.fn(&child)
+}
+
+// alone runs one job in a transaction of its own and answers it.
+func (c *committer) alone(j *job) {
+	tx, err := c.s.writer.db.BeginTx(context.Background(), nil)
+	if err != nil {
+		j.done <- fmt.Errorf("store: begin: %w", err)
+		return
+	}
+	if err := c.runIn(tx, j); err != nil {
 		_ = tx.Rollback()
-	} else if err := tx.Commit(); err != nil {
-		for i := range results {
-			if results[i] == nil {
-				results[i] = fmt.Errorf("store: commit: %w", err)
-			}
-		}
+		c.prepareMisses(j)
+		j.done <- err
+		return
 	}
-	for i, j := range group {
-		for _, q := range j.misses {
-			_, _ = s.writer.stmt(ctx, q)
-		}
-		j.done <- results[i]
+	if err := tx.Commit(); err != nil {
+		j.done <- fmt.Errorf("store: commit: %w", err)
+		return
+	}
+	c.prepareMisses(j)
+	j.done <- nil
+}
+
+// prepareMisses prepares, now that the write connection is free, the
+// statements the job ran unprepared.
+func (c *committer) prepareMisses(j *job) {
+	for _, q := range j.misses {
+		_, _ = c.s.writer.stmt(context.Background(), q)
 	}
 }
