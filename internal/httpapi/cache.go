@@ -46,9 +46,9 @@ type respEntry struct {
 }
 
 func newRespCache(ttl time.Duration, now func() time.Time) *respCache {
-	// 32 MB of rendered bodies at most: clients choose query strings, so
-	// the bound is on bytes, not entries.
-	return &respCache{ttl: ttl, now: now, maxBytes: 32 << 20, gens: map[int64]uint64{}, entries: map[respKey]respEntry{}}
+	// 8 MB of rendered bodies at most: clients choose query strings, so the
+	// bound is on bytes, not entries, and a body is cheap to render again.
+	return &respCache{ttl: ttl, now: now, maxBytes: 8 << 20, gens: map[int64]uint64{}, entries: map[respKey]respEntry{}}
 }
 
 // generation returns the current generations for a project.

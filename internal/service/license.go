@@ -147,6 +147,10 @@ func (s *Service) License(ctx context.Context, actor *core.Actor, projectID, id 
 	return l, nil
 }
 
+// maxCachedLicenses bounds the license cache: the hot set of reads, not the
+// catalogue (20,000 licenses are about 15 MB).
+const maxCachedLicenses = 20_000
+
 // licenseCache keeps licenses by ID, with their key decrypted, for the API
 // and dashboard reads of one license. Any change to the license, its
 // project or the project's domains (a deleted domain unpins licenses)
@@ -174,7 +178,7 @@ func (c *licenseCache) get(ctx context.Context, s *Service, id int64) (*core.Lic
 	}
 	c.mu.Lock()
 	if c.gen == gen {
-		if len(c.m) >= 100_000 {
+		if len(c.m) >= maxCachedLicenses {
 			clear(c.m) // a cache, not a store: start over rather than grow
 		}
 		c.m[id] = l

@@ -61,9 +61,10 @@ func dsn(path string, writer bool) string {
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "synchronous(NORMAL)")
 	q.Add("_pragma", "foreign_keys(ON)")
-	// 8 MB of page cache per connection (a writer and a few readers): the
-	// hot paths answer from Latchkey's own caches, not SQLite's.
-	q.Add("_pragma", "cache_size(-8000)")
+	// 4 MB of page cache per connection (a writer and a few readers): the
+	// hot paths answer from Latchkey's own caches, not SQLite's, and the
+	// index pages a lookup walks stay in the operating system's file cache.
+	q.Add("_pragma", "cache_size(-4000)")
 	q.Add("_time_format", "sqlite")
 	if writer {
 		// One writer connection, and IMMEDIATE transactions so that another
