@@ -65,43 +65,42 @@ func SystemActor(orgID int64, label string) *Actor {
 	return &Actor{Type: ActorSystem, OrgID: orgID, Role: RoleOwner, Scopes: allScopeSet, Label: label}
 }
 
-type requestIDKey struct{}
+// Request describes the HTTP request a context belongs to: its ID, the
+// client's address as decided by the trusted-proxy rules, and whether it
+// came through a trusted proxy, whose headers (country, scheme) may be
+// believed. One value rather than three keeps the request middleware to a
+// single context and request copy.
+type Request struct {
+	ID       string
+	ClientIP netip.Addr
+	ViaProxy bool
+}
 
-// WithRequestID returns ctx carrying a request ID.
-func WithRequestID(ctx context.Context, id string) context.Context {
-	return context.WithValue(ctx, requestIDKey{}, id)
+type requestKey struct{}
+
+// WithRequest returns ctx carrying r.
+func WithRequest(ctx context.Context, r Request) context.Context {
+	return context.WithValue(ctx, requestKey{}, r)
+}
+
+func requestOf(ctx context.Context) Request {
+	r, _ := ctx.Value(requestKey{}).(Request)
+	return r
+}
+
+// WithClientIP returns ctx carrying the client's address, keeping the rest
+// of the request's description.
+func WithClientIP(ctx context.Context, ip netip.Addr) context.Context {
+	r := requestOf(ctx)
+	r.ClientIP = ip
+	return WithRequest(ctx, r)
 }
 
 // RequestID returns the request ID carried by ctx, or "".
-func RequestID(ctx context.Context) string {
-	id, _ := ctx.Value(requestIDKey{}).(string)
-	return id
-}
-
-type clientIPKey struct{}
-
-// WithClientIP returns ctx carrying the client's address, as decided by the
-// server's trusted-proxy rules.
-func WithClientIP(ctx context.Context, ip netip.Addr) context.Context {
-	return context.WithValue(ctx, clientIPKey{}, ip)
-}
+func RequestID(ctx context.Context) string { return requestOf(ctx).ID }
 
 // ClientIP returns the client address carried by ctx.
-func ClientIP(ctx context.Context) netip.Addr {
-	ip, _ := ctx.Value(clientIPKey{}).(netip.Addr)
-	return ip
-}
-
-type viaProxyKey struct{}
-
-// WithTrustedProxy returns ctx marked as having arrived through a trusted
-// proxy, whose headers (country, scheme) may be believed.
-func WithTrustedProxy(ctx context.Context) context.Context {
-	return context.WithValue(ctx, viaProxyKey{}, true)
-}
+func ClientIP(ctx context.Context) netip.Addr { return requestOf(ctx).ClientIP }
 
 // ViaTrustedProxy reports whether the request came through a trusted proxy.
-func ViaTrustedProxy(ctx context.Context) bool {
-	v, _ := ctx.Value(viaProxyKey{}).(bool)
-	return v
-}
+func ViaTrustedProxy(ctx context.Context) bool { return requestOf(ctx).ViaProxy }

@@ -5,12 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"mime"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/latchkey/latchkey/internal/core"
@@ -25,13 +25,34 @@ type body struct {
 	p      core.Problems
 }
 
+var bodyBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// query returns the URL's query values, without allocating when there are
+// none (the usual case on the runtime routes).
+func query(r *http.Request) url.Values {
+	if r.URL.RawQuery == "" {
+		return nil
+	}
+	return r.URL.Query()
+}
+
 // readBody reads a JSON (or form) body of at most max bytes.
 func readBody(w http.ResponseWriter, r *http.Request, max int64) (*body, error) {
 	b := &body{}
 	if r.Body == nil || r.Body == http.NoBody {
 		return b, nil
 	}
-	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, max))
+	// The buffer goes back to a pool: every decoded field is a copy of its
+	// bytes, so nothing below keeps a reference to it.
+	buf := bodyBufs.Get().(*bytes.Buffer)
+	buf.Reset()
+	defer func() {
+		if buf.Cap() <= 64<<10 {
+			bodyBufs.Put(buf)
+		}
+	}()
+	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, max))
+	raw := buf.Bytes()
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {

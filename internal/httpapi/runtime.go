@@ -56,7 +56,7 @@ func (h *api) readRuntime(w http.ResponseWriter, r *http.Request) (*runtimeReque
 	if err != nil {
 		return nil, err
 	}
-	q := r.URL.Query()
+	q := query(r)
 	rr := &runtimeRequest{body: b}
 	rr.key = strings.TrimSpace(r.Header.Get("X-License-Key"))
 	if rr.key == "" {
@@ -216,7 +216,7 @@ func (h *api) keyHasPaid(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	q := r.URL.Query()
+	q := query(r)
 	paid, p, err := h.svc.PaymentStatus(r.Context(), actorFrom(r), pid, r.Header.Get("X-Devpayr-Domain"), q.Get("action") == "check_project")
 	if err != nil {
 		return err

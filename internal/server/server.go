@@ -59,8 +59,7 @@ func Handler(cfg Config) http.Handler {
 	var h http.Handler = mux
 	h = recoverPanics(h, cfg.Logger)
 	h = observe(h, cfg.Logger, cfg.Metrics)
-	h = clientIP(h, cfg.TrustedProxies)
-	h = requestID(h)
+	h = describe(h, cfg.TrustedProxies)
 	return h
 }
 
@@ -103,17 +102,32 @@ func newBootID() string {
 	return hex.EncodeToString(b[:])
 }
 
-// requestID gives every request an ID: the caller's X-Request-ID when it is
-// short and plain, else this process's boot ID and a counter (cheaper than
-// random bytes on every request, and still unique across nodes).
-func requestID(next http.Handler) http.Handler {
+// describe gives every request an ID and decides the client's address,
+// in one context value (see core.Request).
+//
+// The ID is the caller's X-Request-ID when it is short and plain, else this
+// process's boot ID and a counter (cheaper than random bytes on every
+// request, and still unique across nodes).
+//
+// The address is the socket peer, unless the peer is a trusted proxy, in
+// which case the right-most X-Forwarded-For entry that is not itself a
+// trusted proxy. Headers from anyone else are ignored, so a client cannot
+// choose its own address.
+func describe(next http.Handler, trusted []netip.Prefix) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := r.Header.Get("X-Request-ID")
 		if !plainID(id) {
 			id = bootID + "-" + strconv.FormatUint(reqSeen.Add(1), 36)
 		}
 		w.Header().Set("X-Request-ID", id)
-		next.ServeHTTP(w, r.WithContext(core.WithRequestID(r.Context(), id)))
+		info := core.Request{ID: id, ClientIP: peerAddr(r.RemoteAddr)}
+		if len(trusted) > 0 && isTrusted(info.ClientIP, trusted) {
+			info.ViaProxy = true
+			if xff := r.Header.Values("X-Forwarded-For"); len(xff) > 0 {
+				info.ClientIP = fromForwarded(xff, trusted, info.ClientIP)
+			}
+		}
+		next.ServeHTTP(w, r.WithContext(core.WithRequest(r.Context(), info)))
 	})
 }
 
@@ -128,24 +142,6 @@ func plainID(s string) bool {
 		}
 	}
 	return true
-}
-
-// clientIP decides the client's address: the socket peer, unless the peer is
-// a trusted proxy, in which case the right-most X-Forwarded-For entry that
-// is not itself a trusted proxy. Headers from anyone else are ignored, so a
-// client cannot choose its own address.
-func clientIP(next http.Handler, trusted []netip.Prefix) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ip := peerAddr(r.RemoteAddr)
-		ctx := r.Context()
-		if len(trusted) > 0 && isTrusted(ip, trusted) {
-			ctx = core.WithTrustedProxy(ctx)
-			if xff := r.Header.Values("X-Forwarded-For"); len(xff) > 0 {
-				ip = fromForwarded(xff, trusted, ip)
-			}
-		}
-		next.ServeHTTP(w, r.WithContext(core.WithClientIP(ctx, ip)))
-	})
 }
 
 func peerAddr(remote string) netip.Addr {

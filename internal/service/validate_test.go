@@ -1,0 +1,105 @@
+package service_test
+
+import (
+	"context"
+	"net/netip"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/latchkey/latchkey/internal/core"
+	"github.com/latchkey/latchkey/internal/secret"
+	"github.com/latchkey/latchkey/internal/service"
+	"github.com/latchkey/latchkey/internal/store/storetest"
+)
+
+// clock is a settable clock for tests.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// TestActivationLastSeenResolution checks that uncapped validations are
+// all counted, that a new activation is stored at the first flush, and
+// that its last-seen time is rewritten at most once per minute.
+func TestActivationLastSeenResolution(t *testing.T) {
+	clk := &clock{t: time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)}
+	st, _ := storetest.OpenSQLite(t, clk.Now)
+	key, _ := secret.FromString("test-secret-0123456789abcdefghijklmnop")
+	svc := service.New(service.Config{Store: st, Secret: key, PasswordCost: 4, Now: clk.Now})
+	ctx := context.Background()
+	u, org, err := svc.CreateUser(ctx, nil, service.CreateUserInput{Email: "t@example.com", Password: "test password", OrgName: "T"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	actor := core.SystemActor(org.ID, "test")
+	actor.UserID = u.ID
+	p, err := svc.CreateProject(ctx, actor, service.ProjectInput{Name: service.Some("P"), HasPaid: service.Some(true)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := svc.CreateLicense(ctx, actor, p.ID, service.LicenseInput{Title: service.Some("L")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := svc.NewValidator(service.ValidatorConfig{TTL: time.Hour})
+	validate := func(n int) {
+		t.Helper()
+		for range n {
+			r, err := v.Validate(ctx, service.ValidateInput{Key: l.UUID, Identifier: "shop.example.com",
+				IP: netip.MustParseAddr("192.0.2.1"), Count: true})
+			if err != nil || r.Code != "VALID" {
+				t.Fatalf("validate: %+v, %v", r, err)
+			}
+		}
+		if err := v.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	lastSeen := func() time.Time {
+		t.Helper()
+		acts, err := st.ListActivations(ctx, l.ID)
+		if err != nil || len(acts) != 1 {
+			t.Fatalf("activations: %+v, %v", acts, err)
+		}
+		return acts[0].LastSeenAt.UTC()
+	}
+	start := clk.Now()
+
+	steps := []struct {
+		advance  time.Duration
+		wantSeen time.Time
+	}{
+		{0, start},                                      // first sighting: stored at once
+		{30 * time.Second, start},                       // within the minute: not rewritten
+		{29 * time.Second, start},                       // still within it
+		{2 * time.Second, start.Add(61 * time.Second)},  // a minute after the last write
+		{10 * time.Second, start.Add(61 * time.Second)}, // within the new minute
+	}
+	for i, s := range steps {
+		clk.Add(s.advance)
+		validate(3)
+		if got := lastSeen(); !got.Equal(s.wantSeen) {
+			t.Errorf("step %d: last seen %v, want %v", i, got, s.wantSeen)
+		}
+	}
+	days, err := st.LicenseUsage(ctx, l.ID, "2026-11-23", "2026-11-23")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := int64(3 * len(steps)); len(days) != 1 || days[0].Count != want {
+		t.Errorf("usage %+v, want %d uses", days, want)
+	}
+}
