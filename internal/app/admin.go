@@ -54,6 +54,7 @@ func newAdminCmd(env Env) *cobra.Command {
 a running server. Use them to create the first user and key.`,
 	}
 	cmd.AddCommand(newCreateUserCmd(env), newCreateKeyCmd(env))
+	requireVerb(cmd)
 	return cmd
 }
 

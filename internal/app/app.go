@@ -40,6 +40,21 @@ func Run(ctx context.Context, args []string, env Env) error {
 	return root.ExecuteContext(ctx)
 }
 
+// requireVerb makes a noun without a verb show its help, and an unknown
+// verb an error: cobra checks subcommand names only at the root.
+func requireVerb(cmd *cobra.Command) {
+	if !cmd.HasSubCommands() || cmd.RunE != nil {
+		return
+	}
+	cmd.Args = cobra.ArbitraryArgs
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		if len(args) > 0 {
+			return fmt.Errorf("unknown command %q for %q; see %q", args[0], cmd.CommandPath(), cmd.CommandPath()+" --help")
+		}
+		return cmd.Help()
+	}
+}
+
 func newRoot(env Env) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "latchkey",

@@ -220,6 +220,7 @@ func TestAdminBadInputChangesNothing(t *testing.T) {
 				{"bad expiry", []string{"admin", "create-key", "--email", "alice@example.com", "--expires", "tomorrow"}, "not an RFC 3339 time"},
 				{"bad cidr", []string{"admin", "create-key", "--email", "alice@example.com", "--allowed-ips", "10.0.0.0/33"}, "invalid IP address or CIDR"},
 				{"bad database url", []string{"admin", "create-key", "--email", "alice@example.com", "--database-url", "mysql://x"}, "--database-url"},
+				{"unknown admin command", []string{"admin", "create-usr"}, `unknown command "create-usr" for "latchkey admin"`},
 				{"bad log format", []string{"migrate", "--log-format", "xml"}, "--log-format"},
 			}
 			for _, tc := range tests {

@@ -50,15 +50,7 @@ func newClientCmds(env Env) []*cobra.Command {
 // an error (cobra checks subcommand names only at the root), and turns
 // every failure into the one line main prints.
 func finish(cmd *cobra.Command) {
-	if cmd.HasSubCommands() && cmd.RunE == nil {
-		cmd.Args = cobra.ArbitraryArgs
-		cmd.RunE = func(cmd *cobra.Command, args []string) error {
-			if len(args) > 0 {
-				return fmt.Errorf("unknown command %q for %q; see %q", args[0], cmd.CommandPath(), cmd.CommandPath()+" --help")
-			}
-			return cmd.Help()
-		}
-	}
+	requireVerb(cmd)
 	if run := cmd.RunE; run != nil {
 		cmd.RunE = func(cmd *cobra.Command, args []string) error { return cliError(run(cmd, args)) }
 	}
