@@ -198,6 +198,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			}
 		}
 		rep.add(sc.Name, lkRuns, ceilRuns)
+		if rss, err := lk.PeakRSS(); err == nil {
+			logf(sc.Name, "peak_rss_mb", rss>>20)
+		}
 		if st, body, err := do(ctx, client, "GET", "http://"+lk.Addr+"/metrics", nil, nil); err == nil && st == 200 {
 			for line := range strings.SplitSeq(body, "\n") {
 				if strings.HasPrefix(line, "latchkey_cache_events_total") || strings.HasPrefix(line, "latchkey_cache_invalidations_total") {

@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -42,6 +43,10 @@ type Config struct {
 	SecureCookies    string
 	PublicURL        string
 	DebugAddr        string
+	// MemoryLimit is the Go runtime's soft memory limit, as given
+	// ("200MiB", "0" for none); MemoryLimitBytes is it parsed by Validate.
+	MemoryLimit      string
+	MemoryLimitBytes int64
 }
 
 // Defaults returns the configuration used when nothing is set.
@@ -60,6 +65,7 @@ func Defaults() Config {
 		CacheTTL:         15 * time.Minute,
 		UsageFlush:       2 * time.Second,
 		SecureCookies:    "auto",
+		MemoryLimit:      "200MiB",
 	}
 }
 
@@ -97,6 +103,7 @@ func (c *Config) AddServeFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&c.UsageFlush, "usage-flush", c.UsageFlush, "how often API-key usage counters are written to the store")
 	fs.StringVar(&c.SecureCookies, "secure-cookies", c.SecureCookies, "mark dashboard cookies Secure: auto (when served over TLS or behind a trusted proxy that says https), always, never")
 	fs.StringVar(&c.PublicURL, "public-url", c.PublicURL, "the URL people reach this server at, for links in the dashboard")
+	fs.StringVar(&c.MemoryLimit, "memory-limit", c.MemoryLimit, "soft limit of the Go runtime's memory (e.g. 200MiB, 1GiB; 0: none); GOMEMLIMIT, when set, wins")
 	fs.StringVar(&c.DebugAddr, "debug-addr", c.DebugAddr, "serve Go's pprof profiles on this separate address (keep it on loopback); empty: off")
 }
 
@@ -198,6 +205,13 @@ func (c *Config) Validate() error {
 	if c.PasswordCost != 0 && (c.PasswordCost < 4 || c.PasswordCost > 31) {
 		bad("password-cost", "must be between 4 and 31")
 	}
+	if n, err := ParseSize(c.MemoryLimit); err != nil {
+		bad("memory-limit", "%s", err.Error())
+	} else if n != 0 && n < 32<<20 {
+		bad("memory-limit", "must be 0 (none) or at least 32MiB")
+	} else {
+		c.MemoryLimitBytes = n
+	}
 	switch c.SecureCookies {
 	case "auto", "always", "never":
 	default:
@@ -284,4 +298,25 @@ func NewLogger(w io.Writer, format, level string) *slog.Logger {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// ParseSize reads a byte count: a plain number of bytes, or a number with
+// a binary unit (KiB, MiB, GiB).
+func ParseSize(s string) (int64, error) {
+	t := strings.TrimSpace(s)
+	mult := int64(1)
+	for _, u := range []struct {
+		suffix string
+		mult   int64
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"B", 1}} {
+		if rest, ok := strings.CutSuffix(t, u.suffix); ok {
+			t, mult = strings.TrimSpace(rest), u.mult
+			break
+		}
+	}
+	n, err := strconv.ParseInt(t, 10, 64)
+	if err != nil || n < 0 || n > (1<<62)/mult {
+		return 0, fmt.Errorf("%q is not a size such as 200MiB, 1GiB or 0", s)
+	}
+	return n * mult, nil
 }

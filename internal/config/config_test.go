@@ -91,3 +91,40 @@ func TestDatabaseURLFile(t *testing.T) {
 		t.Fatalf("url = %q, %v", c.DatabaseURL, err)
 	}
 }
+
+func TestMemoryLimit(t *testing.T) {
+	tests := []struct {
+		value string
+		want  int64
+		err   string
+	}{
+		{"", 200 << 20, ""}, // the default
+		{"1GiB", 1 << 30, ""},
+		{"512MiB", 512 << 20, ""},
+		{"65536KiB", 64 << 20, ""},
+		{"104857600", 100 << 20, ""},
+		{"0", 0, ""},
+		{"1MiB", 0, "at least 32MiB"},
+		{"lots", 0, `"lots" is not a size`},
+		{"-5MiB", 0, "is not a size"},
+		{"2TB", 0, "is not a size"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.value, func(t *testing.T) {
+			var args []string
+			if tc.value != "" {
+				args = []string{"--memory-limit", tc.value}
+			}
+			c, err := parse(t, args, nil)
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), "--memory-limit") || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("error %v, want one naming --memory-limit and saying %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil || c.MemoryLimitBytes != tc.want {
+				t.Fatalf("limit %d, %v; want %d", c.MemoryLimitBytes, err, tc.want)
+			}
+		})
+	}
+}
