@@ -3,57 +3,48 @@ package service_test
 import (
 	"context"
 	"net/netip"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/latchkey/latchkey/internal/core"
 	"github.com/latchkey/latchkey/internal/secret"
 	"github.com/latchkey/latchkey/internal/service"
+	"github.com/latchkey/latchkey/internal/store"
 	"github.com/latchkey/latchkey/internal/store/storetest"
 )
 
-// clock is a settable clock for tests.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
+// licenseFixture creates, on a fresh SQLite store, a user, their
+// organization, a paid project and one uncapped license.
+func licenseFixture(tb testing.TB, now func() time.Time) (*service.Service, *store.Store, *core.License) {
+	tb.Helper()
+	st, _ := storetest.OpenSQLite(tb, now)
+	key, _ := secret.FromString("test-secret-0123456789abcdefghijklmnop")
+	svc := service.New(service.Config{Store: st, Secret: key, PasswordCost: 4, Now: now})
+	ctx := context.Background()
+	u, org, err := svc.CreateUser(ctx, nil, service.CreateUserInput{Email: "t@example.com", Password: "test password", OrgName: "T"})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	actor := core.SystemActor(org.ID, "test")
+	actor.UserID = u.ID
+	p, err := svc.CreateProject(ctx, actor, service.ProjectInput{Name: service.Some("P"), HasPaid: service.Some(true)})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	l, err := svc.CreateLicense(ctx, actor, p.ID, service.LicenseInput{Title: service.Some("L")})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return svc, st, l
 }
 
 // TestActivationLastSeenResolution checks that uncapped validations are
 // all counted, that a new activation is stored at the first flush, and
 // that its last-seen time is rewritten at most once per minute.
 func TestActivationLastSeenResolution(t *testing.T) {
-	clk := &clock{t: time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)}
-	st, _ := storetest.OpenSQLite(t, clk.Now)
-	key, _ := secret.FromString("test-secret-0123456789abcdefghijklmnop")
-	svc := service.New(service.Config{Store: st, Secret: key, PasswordCost: 4, Now: clk.Now})
+	clk := storetest.NewClock(time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC))
+	svc, st, l := licenseFixture(t, clk.Now)
 	ctx := context.Background()
-	u, org, err := svc.CreateUser(ctx, nil, service.CreateUserInput{Email: "t@example.com", Password: "test password", OrgName: "T"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	actor := core.SystemActor(org.ID, "test")
-	actor.UserID = u.ID
-	p, err := svc.CreateProject(ctx, actor, service.ProjectInput{Name: service.Some("P"), HasPaid: service.Some(true)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, err := svc.CreateLicense(ctx, actor, p.ID, service.LicenseInput{Title: service.Some("L")})
-	if err != nil {
-		t.Fatal(err)
-	}
 	v := svc.NewValidator(service.ValidatorConfig{TTL: time.Hour})
 	validate := func(n int) {
 		t.Helper()
@@ -89,7 +80,7 @@ func TestActivationLastSeenResolution(t *testing.T) {
 		{10 * time.Second, start.Add(61 * time.Second)}, // within the new minute
 	}
 	for i, s := range steps {
-		clk.Add(s.advance)
+		clk.Advance(s.advance)
 		validate(3)
 		if got := lastSeen(); !got.Equal(s.wantSeen) {
 			t.Errorf("step %d: last seen %v, want %v", i, got, s.wantSeen)
