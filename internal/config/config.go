@@ -31,7 +31,6 @@ type Config struct {
 	TrustedProxies   []string
 	GeoIPDB          string
 	CountryHeader    string
-	RedisURL         string
 	ShutdownTimeout  time.Duration
 	KeyRateLimit     int
 	IPRateLimit      int
