@@ -238,6 +238,42 @@ func take[T any](seq iter.Seq2[T, error], limit int) ([]T, error) {
 }
 
 // argID reads the ID argument.
+// oneCmd builds a verb that acts on one resource named by its ID argument.
+// With project not nil, --project must be given too (it is read when the
+// command runs, after the flags are parsed).
+func (c *conn) oneCmd(what string, project *int64, use, short, example string, run func(cmd *cobra.Command, cl *client.Client, id int64) error) *cobra.Command {
+	return &cobra.Command{
+		Use: use, Short: short, Example: example, Args: idArg(what),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if project != nil {
+				if err := requireProject(cmd, *project); err != nil {
+					return err
+				}
+			}
+			id, err := argID(args, what)
+			if err != nil {
+				return err
+			}
+			cl, err := c.client(true)
+			if err != nil {
+				return err
+			}
+			return run(cmd, cl, id)
+		},
+	}
+}
+
+// printing turns a run that returns a value into one that prints it.
+func (c *conn) printing(run func(cmd *cobra.Command, cl *client.Client, id int64) (any, error)) func(cmd *cobra.Command, cl *client.Client, id int64) error {
+	return func(cmd *cobra.Command, cl *client.Client, id int64) error {
+		v, err := run(cmd, cl, id)
+		if err != nil {
+			return err
+		}
+		return c.printer(cmd).object(v)
+	}
+}
+
 func argID(args []string, what string) (int64, error) {
 	n, err := strconv.ParseInt(args[0], 10, 64)
 	if err != nil || n <= 0 {

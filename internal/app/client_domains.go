@@ -45,23 +45,7 @@ func newDomainsCmd(env Env) *cobra.Command {
 	listCmd.Flags().IntVar(&limit, "limit", 0, "show at most this many (default: all)")
 
 	oneDomain := func(use, short, example string, run func(cmd *cobra.Command, cl *client.Client, id int64) error) *cobra.Command {
-		return &cobra.Command{
-			Use: use, Short: short, Example: example, Args: idArg("domain"),
-			RunE: func(cmd *cobra.Command, args []string) error {
-				if err := requireProject(cmd, project); err != nil {
-					return err
-				}
-				id, err := argID(args, "domain")
-				if err != nil {
-					return err
-				}
-				cl, err := c.client(true)
-				if err != nil {
-					return err
-				}
-				return run(cmd, cl, id)
-			},
-		}
+		return c.oneCmd("domain", &project, use, short, example, run)
 	}
 	showCmd := oneDomain("show ID --project ID", "Show a domain", "  latchkey domains show 3 --project 7",
 		func(cmd *cobra.Command, cl *client.Client, id int64) error {

@@ -57,23 +57,7 @@ encrypted by the server for a secret it never stores. Keep the secret: copies ne
 	listCmd.Flags().IntVar(&limit, "limit", 0, "show at most this many (default: all)")
 
 	oneInjectable := func(use, short, example string, run func(cmd *cobra.Command, cl *client.Client, id int64) error) *cobra.Command {
-		return &cobra.Command{
-			Use: use, Short: short, Example: example, Args: idArg("injectable"),
-			RunE: func(cmd *cobra.Command, args []string) error {
-				if err := requireProject(cmd, project); err != nil {
-					return err
-				}
-				id, err := argID(args, "injectable")
-				if err != nil {
-					return err
-				}
-				cl, err := c.client(true)
-				if err != nil {
-					return err
-				}
-				return run(cmd, cl, id)
-			},
-		}
+		return c.oneCmd("injectable", &project, use, short, example, run)
 	}
 	showCmd := oneInjectable("show ID --project ID", "Show an injectable, with its encrypted content", "  latchkey injectables show 5 --project 7",
 		func(cmd *cobra.Command, cl *client.Client, id int64) error {

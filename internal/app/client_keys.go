@@ -46,24 +46,7 @@ first key directly in the store.` + connectionHelp,
 	listCmd.Flags().IntVar(&limit, "limit", 0, "show at most this many (default: all)")
 
 	oneKey := func(use, short, example string, run func(cmd *cobra.Command, cl *client.Client, id int64) (any, error)) *cobra.Command {
-		return &cobra.Command{
-			Use: use, Short: short, Example: example, Args: idArg("API key"),
-			RunE: func(cmd *cobra.Command, args []string) error {
-				id, err := argID(args, "API key")
-				if err != nil {
-					return err
-				}
-				cl, err := c.client(true)
-				if err != nil {
-					return err
-				}
-				v, err := run(cmd, cl, id)
-				if err != nil {
-					return err
-				}
-				return c.printer(cmd).object(v)
-			},
-		}
+		return c.oneCmd("API key", nil, use, short, example, c.printing(run))
 	}
 	showCmd := oneKey("show ID", "Show an API key (never its secret)", "  latchkey keys show 3",
 		func(cmd *cobra.Command, cl *client.Client, id int64) (any, error) {

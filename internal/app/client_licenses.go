@@ -50,27 +50,7 @@ is its uuid.` + connectionHelp,
 	_ = listCmd.RegisterFlagCompletionFunc("status", fixedCompletion(client.LicenseActive, client.LicenseRevoked, client.LicenseSuspended))
 
 	oneLicense := func(use, short, example string, run func(cmd *cobra.Command, cl *client.Client, id int64) (any, error)) *cobra.Command {
-		return &cobra.Command{
-			Use: use, Short: short, Example: example, Args: idArg("license"),
-			RunE: func(cmd *cobra.Command, args []string) error {
-				if err := requireProject(cmd, project); err != nil {
-					return err
-				}
-				id, err := argID(args, "license")
-				if err != nil {
-					return err
-				}
-				cl, err := c.client(true)
-				if err != nil {
-					return err
-				}
-				v, err := run(cmd, cl, id)
-				if err != nil {
-					return err
-				}
-				return c.printer(cmd).object(v)
-			},
-		}
+		return c.oneCmd("license", &project, use, short, example, c.printing(run))
 	}
 	showCmd := oneLicense("show ID --project ID", "Show a license, with its key (uuid)", "  latchkey licenses show 42 --project 7",
 		func(cmd *cobra.Command, cl *client.Client, id int64) (any, error) {
