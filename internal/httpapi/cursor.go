@@ -80,6 +80,18 @@ func perPage(r *http.Request, def, max int) int {
 	return min(n, max)
 }
 
+// itemIDs reads the project ID and the ID of the named item within it, in
+// that order, so a bad project ID answers first.
+func itemIDs(r *http.Request, name, what string) (project, id int64, err error) {
+	if project, err = pathID(r, "project", "Project"); err != nil {
+		return 0, 0, err
+	}
+	if id, err = pathID(r, name, what); err != nil {
+		return 0, 0, err
+	}
+	return project, id, nil
+}
+
 // pathID reads a numeric path value; anything else is 404, as DevPayr's
 // integer route constraints answer.
 func pathID(r *http.Request, name, what string) (int64, error) {

@@ -88,11 +88,7 @@ func (h *api) listDomains(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *api) showDomain(w http.ResponseWriter, r *http.Request) error {
-	pid, err := pathID(r, "project", "Project")
-	if err != nil {
-		return err
-	}
-	id, err := pathID(r, "domain", "Domain")
+	pid, id, err := itemIDs(r, "domain", "Domain")
 	if err != nil {
 		return err
 	}
@@ -121,11 +117,7 @@ func (h *api) createDomain(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *api) updateDomain(w http.ResponseWriter, r *http.Request) error {
-	pid, err := pathID(r, "project", "Project")
-	if err != nil {
-		return err
-	}
-	id, err := pathID(r, "domain", "Domain")
+	pid, id, err := itemIDs(r, "domain", "Domain")
 	if err != nil {
 		return err
 	}
@@ -142,11 +134,7 @@ func (h *api) updateDomain(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *api) deleteDomain(w http.ResponseWriter, r *http.Request) error {
-	pid, err := pathID(r, "project", "Project")
-	if err != nil {
-		return err
-	}
-	id, err := pathID(r, "domain", "Domain")
+	pid, id, err := itemIDs(r, "domain", "Domain")
 	if err != nil {
 		return err
 	}

@@ -159,11 +159,7 @@ func (h *api) listInjectables(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *api) showInjectable(w http.ResponseWriter, r *http.Request) error {
-	pid, err := pathID(r, "project", "Project")
-	if err != nil {
-		return err
-	}
-	id, err := pathID(r, "injectable", "Injectable")
+	pid, id, err := itemIDs(r, "injectable", "Injectable")
 	if err != nil {
 		return err
 	}
@@ -193,11 +189,7 @@ func (h *api) createInjectable(w http.ResponseWriter, r *http.Request) error {
 // updateInjectable serves PUT and PATCH, and POST with _method=PUT (the
 // Laravel way to send a multipart update).
 func (h *api) updateInjectable(w http.ResponseWriter, r *http.Request) error {
-	pid, err := pathID(r, "project", "Project")
-	if err != nil {
-		return err
-	}
-	id, err := pathID(r, "injectable", "Injectable")
+	pid, id, err := itemIDs(r, "injectable", "Injectable")
 	if err != nil {
 		return err
 	}
@@ -220,11 +212,7 @@ func (h *api) updateInjectable(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *api) deleteInjectable(w http.ResponseWriter, r *http.Request) error {
-	pid, err := pathID(r, "project", "Project")
-	if err != nil {
-		return err
-	}
-	id, err := pathID(r, "injectable", "Injectable")
+	pid, id, err := itemIDs(r, "injectable", "Injectable")
 	if err != nil {
 		return err
 	}

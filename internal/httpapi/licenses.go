@@ -148,11 +148,7 @@ func (h *api) listLicenses(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *api) showLicense(w http.ResponseWriter, r *http.Request) error {
-	pid, err := pathID(r, "project", "Project")
-	if err != nil {
-		return err
-	}
-	id, err := pathID(r, "license", "License")
+	pid, id, err := itemIDs(r, "license", "License")
 	if err != nil {
 		return err
 	}
@@ -181,11 +177,7 @@ func (h *api) createLicense(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *api) updateLicense(w http.ResponseWriter, r *http.Request) error {
-	pid, err := pathID(r, "project", "Project")
-	if err != nil {
-		return err
-	}
-	id, err := pathID(r, "license", "License")
+	pid, id, err := itemIDs(r, "license", "License")
 	if err != nil {
 		return err
 	}
@@ -206,11 +198,7 @@ func (h *api) updateLicense(w http.ResponseWriter, r *http.Request) error {
 // both at the top and in data, as DevPayr's reactivate does.
 func (h *api) licenseTransition(do func(ctx context.Context, a *core.Actor, p, id int64) (*core.License, error), msg string) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		pid, err := pathID(r, "project", "Project")
-		if err != nil {
-			return err
-		}
-		id, err := pathID(r, "license", "License")
+		pid, id, err := itemIDs(r, "license", "License")
 		if err != nil {
 			return err
 		}
@@ -228,11 +216,7 @@ func (h *api) licenseTransition(do func(ctx context.Context, a *core.Actor, p, i
 }
 
 func (h *api) deleteLicense(w http.ResponseWriter, r *http.Request) error {
-	pid, err := pathID(r, "project", "Project")
-	if err != nil {
-		return err
-	}
-	id, err := pathID(r, "license", "License")
+	pid, id, err := itemIDs(r, "license", "License")
 	if err != nil {
 		return err
 	}
