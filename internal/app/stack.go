@@ -64,16 +64,20 @@ func NewStack(sc StackConfig) *Stack {
 	cfg := sc.Config
 	log := sc.Logger
 	m := metrics.New()
-	svc := service.New(service.Config{Store: sc.Store, Secret: sc.Secret, Logger: log, Now: sc.Now, PasswordCost: cfg.PasswordCost})
-	auth := keys.NewAuthenticator(sc.Store, cfg.CacheTTL, sc.Now)
-	authEvents := m.CacheEvents.MustCurryWith(map[string]string{"cache": "api_key"})
-	auth.OnEvent = func(e string) { authEvents.WithLabelValues(e).Inc() }
-	svc.OnChange(auth.Invalidate)
+	svc := service.New(service.Config{Store: sc.Store, Secret: sc.Secret, Logger: log, Now: sc.Now, PasswordCost: cfg.PasswordCost,
+		CacheTTL: cfg.CacheTTL})
+	caches := svc.Caches()
+	m.WatchCaches(func() []metrics.CacheStats {
+		var out []metrics.CacheStats
+		for _, s := range caches.Stats() {
+			out = append(out, metrics.CacheStats{Name: s.Name, Hits: s.Hits, Misses: s.Misses, Evictions: s.Evictions, Entries: s.Entries, Bytes: s.Bytes})
+		}
+		return out
+	})
+	auth := keys.NewAuthenticator(sc.Store, caches, cfg.CacheTTL, sc.Now)
 	usage := keys.NewUsage()
 	limiter := ratelimit.New()
 	validator := svc.NewValidator(service.ValidatorConfig{TTL: cfg.CacheTTL, Limiter: limiter, LicenseLimit: cfg.LicenseRateLimit})
-	licEvents := m.CacheEvents.MustCurryWith(map[string]string{"cache": "license"})
-	validator.OnEvent = func(e string) { licEvents.WithLabelValues(e).Inc() }
 	proxies, _ := cfg.Proxies()
 
 	node := keys.RandomToken(12)
@@ -84,6 +88,11 @@ func NewStack(sc StackConfig) *Stack {
 			m.Invalidations.WithLabelValues("peer").Inc()
 			svc.Invalidate(c)
 		})
+		// Until the listener listens, and whenever it has lost its
+		// connection, other nodes' changes may be missed: serve nothing
+		// from memory then.
+		caches.Suspend()
+		listener.Down, listener.Up = caches.Suspend, caches.Resume
 	}
 	svc.OnChange(func(core.Change) { m.Invalidations.WithLabelValues("local").Inc() })
 

@@ -38,7 +38,7 @@ func BenchmarkAuthenticate(b *testing.B) {
 	}
 	counted := &countingStore{OwnerLookup: st}
 	au := &authenticator{
-		keys: keys.NewAuthenticator(counted, time.Hour, time.Now), usage: keys.NewUsage(), limiter: ratelimit.New(),
+		keys: keys.NewAuthenticator(counted, nil, time.Hour, time.Now), usage: keys.NewUsage(), limiter: ratelimit.New(),
 		keyLimit: 1 << 30, ipLimit: 600, now: time.Now,
 	}
 	ad := adapter{log: slog.New(slog.NewTextHandler(io.Discard, nil))}

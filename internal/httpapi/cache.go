@@ -4,111 +4,46 @@ import (
 	"bytes"
 	"net/http"
 	"strconv"
-	"sync"
 	"time"
 
+	"github.com/latchkey/latchkey/internal/cache"
 	"github.com/latchkey/latchkey/internal/core"
 )
 
 // respCache keeps rendered management reads (show and list under a
-// project) per API key, path and query, as DevPayr documents (15 minutes),
-// but never serves one after a write: every write under a project bumps the
-// project's generation, synchronously on this node and through the change
-// feed on the others, and an entry of an older generation is a miss.
+// project), as DevPayr documents (15 minutes), but never serves one after a
+// write: every write under a project publishes core.ChangeCatalog for it,
+// synchronously on this node and through the change feed on the others,
+// and entries are tagged with it (core.CatalogDeps).
 //
-// An entry is per API key, and a key's organization and project binding
-// never change, so the access checks that produced a 200 still hold; the
-// scope is checked again on every hit, since the owner's role may change.
+// Only 200 answers are kept, and an entry is keyed by everything the
+// service's decision to answer 200 used: the organization, the project the
+// key is bound to (0: none), the key's effective scopes (its own ∩ its
+// owner's current role), the path and the query. A request that presents
+// the same of these gets the answer the service would give it, so keys of
+// one owner share entries, and the service stays the one place that
+// decides: a miss runs the handler, and a hit is a request whose decision
+// is already known.
 type respCache struct {
-	ttl      time.Duration
-	now      func() time.Time
-	maxBytes int
-	bytes    int
-
-	mu      sync.RWMutex
-	global  uint64
-	gens    map[int64]uint64
-	entries map[respKey]respEntry
+	c *cache.Cache[respKey, []byte]
 }
 
 type respKey struct {
-	keyID int64
-	path  string
-	query string
+	org, binding int64
+	scopes       core.ScopeSet
+	path, query  string
 }
 
-type respEntry struct {
-	project int64
-	gen     uint64
-	global  uint64
-	expires time.Time
-	body    []byte
-}
+// maxRespBytes bounds the rendered bodies kept: clients choose query
+// strings, so the bound is on bytes, not entries, and a body is cheap to
+// render again.
+const maxRespBytes = 16 << 20
 
-func newRespCache(ttl time.Duration, now func() time.Time) *respCache {
-	// 8 MB of rendered bodies at most: clients choose query strings, so the
-	// bound is on bytes, not entries, and a body is cheap to render again.
-	return &respCache{ttl: ttl, now: now, maxBytes: 8 << 20, gens: map[int64]uint64{}, entries: map[respKey]respEntry{}}
-}
-
-// generation returns the current generations for a project.
-func (c *respCache) generation(project int64) (uint64, uint64) {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	return c.gens[project], c.global
-}
-
-func (c *respCache) get(k respKey, project int64) ([]byte, bool) {
-	c.mu.RLock()
-	e, ok := c.entries[k]
-	fresh := ok && e.project == project && e.gen == c.gens[project] && e.global == c.global && c.now().Before(e.expires)
-	c.mu.RUnlock()
-	if !fresh {
-		return nil, false
-	}
-	return e.body, true
-}
-
-func (c *respCache) put(k respKey, project int64, gen, global uint64, body []byte) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if gen != c.gens[project] || global != c.global {
-		return // a write happened while this read ran
-	}
-	size := len(body) + len(k.path) + len(k.query) + 128
-	if size > c.maxBytes/16 {
-		return // one huge page is not worth a sixteenth of the cache
-	}
-	if old, ok := c.entries[k]; ok {
-		c.bytes -= len(old.body) + len(k.path) + len(k.query) + 128
-	}
-	// Forget arbitrary entries until the new one fits: cheap, and this is a
-	// cache, not a store.
-	for key, e := range c.entries {
-		if c.bytes+size <= c.maxBytes {
-			break
-		}
-		delete(c.entries, key)
-		c.bytes -= len(e.body) + len(key.path) + len(key.query) + 128
-	}
-	c.entries[k] = respEntry{project: project, gen: gen, global: global, expires: c.now().Add(c.ttl), body: body}
-	c.bytes += size
-}
-
-// Invalidate makes the reads a change touches stale.
-func (c *respCache) Invalidate(ch core.Change) {
-	switch ch.Kind {
-	case core.ChangeCatalog, core.ChangeProject:
-		c.mu.Lock()
-		c.gens[ch.ID]++
-		c.mu.Unlock()
-	case core.ChangeAll:
-		c.mu.Lock()
-		c.global++
-		clear(c.entries)
-		c.bytes = 0
-		c.mu.Unlock()
-	}
+func newRespCache(set *cache.Set, ttl time.Duration, now func() time.Time) *respCache {
+	return &respCache{cache.NewIn(set, cache.Config[respKey, []byte]{Name: "response", MaxBytes: maxRespBytes, TTL: ttl, Now: now,
+		Weigh: func(k respKey, body []byte) uint32 {
+			return uint32(min(len(body)+len(k.path)+len(k.query)+48, 1<<30))
+		}})}
 }
 
 // recorder captures a handler's response so it can be cached.
@@ -135,12 +70,12 @@ func (h *api) cached(scope core.Scope, f handlerFunc) handlerFunc {
 		if err != nil || a == nil || !a.Can(scope) {
 			return f(w, r)
 		}
-		k := respKey{keyID: a.KeyID, path: r.URL.Path, query: r.URL.RawQuery}
-		if body, ok := h.cache.get(k, project); ok {
+		k := respKey{org: a.OrgID, binding: a.ProjectID, scopes: a.Scopes, path: r.URL.Path, query: r.URL.RawQuery}
+		if body, ok := h.cache.c.Get(k); ok {
 			writeBody(w, http.StatusOK, body)
 			return nil
 		}
-		gen, global := h.cache.generation(project)
+		t := h.cache.c.Begin()
 		rec := &recorder{header: http.Header{}}
 		if err := f(rec, r); err != nil {
 			return err
@@ -149,8 +84,8 @@ func (h *api) cached(scope core.Scope, f handlerFunc) handlerFunc {
 			rec.status = http.StatusOK
 		}
 		body := rec.body.Bytes()
-		if rec.status == http.StatusOK {
-			h.cache.put(k, project, gen, global, bytes.Clone(body))
+		if rec.status == http.StatusOK && len(body) <= maxRespBytes/16 {
+			h.cache.c.Put(t, k, bytes.Clone(body), core.CatalogDeps(project)...)
 		}
 		writeBody(w, rec.status, body)
 		return nil

@@ -71,7 +71,7 @@ func Register(mux *http.ServeMux, d Deps) []string {
 	h := &api{
 		svc:     d.Service,
 		cursors: cursors{key: d.CursorKey},
-		cache:   newRespCache(d.CacheTTL, d.Now),
+		cache:   newRespCache(d.Service.Caches(), d.CacheTTL, d.Now),
 
 		validator: d.Validator, geo: d.Geo, countryHeader: d.CountryHeader, signing: d.Signing,
 		maxBody: d.MaxBodyBytes,
@@ -85,7 +85,6 @@ func Register(mux *http.ServeMux, d Deps) []string {
 		h.auth.onResult = func(r string) { d.Metrics.AuthResults.WithLabelValues(r).Inc() }
 		h.onValidation = func(code string) { d.Metrics.Validations.WithLabelValues(code).Inc() }
 	}
-	d.Service.OnChange(h.cache.Invalidate)
 	key := func(f handlerFunc) http.Handler { return a.wrap(h.auth.requireKey(f)) }
 	cachedKey := func(scope core.Scope, f handlerFunc) http.Handler { return key(h.cached(scope, f)) }
 

@@ -3,10 +3,9 @@ package keys
 import (
 	"context"
 	"net/netip"
-	"sync"
-	"sync/atomic"
 	"time"
 
+	"github.com/latchkey/latchkey/internal/cache"
 	"github.com/latchkey/latchkey/internal/core"
 )
 
@@ -25,57 +24,30 @@ type OwnerLookup interface {
 	APIKeyOwnerByDigest(ctx context.Context, digest []byte) (*core.KeyOwner, error)
 }
 
-const shards = 64
-
 // Authenticator finds the key record for a presented secret. In steady
 // state it answers from memory: records are cached by digest, unknown
-// digests too (so guessing costs the database nothing), and malformed
-// secrets are refused by their checksum before any lookup. Invalidate drops
-// records synchronously; entries also expire after the TTL as a safety net
-// should a notification from another node be lost.
+// digests too for a short while (so guessing costs the database nothing),
+// and malformed secrets are refused by their checksum before any lookup.
+// Records are tagged with what they depend on (core.APIKeyDeps), so a change
+// to the key, its owner, the owner's role or its project drops them
+// synchronously; the TTL is a safety net should a notification from another
+// node be lost.
 type Authenticator struct {
-	store OwnerLookup
-	ttl   time.Duration
-	now   func() time.Time
-	// gen counts invalidations. A miss records gen before it reads the
-	// store and caches its result only if gen has not moved, so a read that
-	// raced with a revocation cannot put the revoked record back.
-	gen    atomic.Uint64
-	shards [shards]authShard
-	// OnEvent, when set, is told "hit", "miss" or "negative_hit".
-	OnEvent func(event string)
+	store  OwnerLookup
+	ttl    time.Duration
+	negTTL time.Duration
+	cache  *cache.Cache[[32]byte, *core.KeyOwner]
 }
 
-type authShard struct {
-	mu        sync.RWMutex
-	entries   map[[32]byte]authEntry
-	negatives int
-}
+// MaxCachedKeys bounds the API-key cache: 200,000 records of about 200
+// bytes each.
+const MaxCachedKeys = 200_000
 
-type authEntry struct {
-	owner   *core.KeyOwner // nil: no such key
-	expires time.Time
-}
-
-// maxNegativesPerShard bounds memory spent remembering garbage.
-const maxNegativesPerShard = 4096
-
-// NewAuthenticator returns an Authenticator over store.
-func NewAuthenticator(store OwnerLookup, ttl time.Duration, now func() time.Time) *Authenticator {
-	if now == nil {
-		now = time.Now
-	}
-	a := &Authenticator{store: store, ttl: ttl, now: now}
-	for i := range a.shards {
-		a.shards[i].entries = make(map[[32]byte]authEntry)
-	}
-	return a
-}
-
-func (a *Authenticator) event(e string) {
-	if a.OnEvent != nil {
-		a.OnEvent(e)
-	}
+// NewAuthenticator returns an Authenticator over store whose cache is
+// registered in caches (which hands it every change).
+func NewAuthenticator(store OwnerLookup, caches *cache.Set, ttl time.Duration, now func() time.Time) *Authenticator {
+	return &Authenticator{store: store, ttl: ttl, negTTL: min(ttl, 30*time.Second),
+		cache: cache.NewIn(caches, cache.Config[[32]byte, *core.KeyOwner]{Name: "api_key", MaxEntries: MaxCachedKeys, Now: now})}
 }
 
 // Lookup returns the key whose secret is presented, with its owner's
@@ -86,81 +58,37 @@ func (a *Authenticator) Lookup(ctx context.Context, secret string) (*core.KeyOwn
 		return nil, ErrInvalid
 	}
 	d := Digest(secret)
-	sh := &a.shards[d[0]%shards]
-	now := a.now()
-	sh.mu.RLock()
-	e, ok := sh.entries[d]
-	sh.mu.RUnlock()
-	if ok && now.Before(e.expires) {
-		if e.owner == nil {
-			a.event("negative_hit")
+	if ko, ok := a.cache.Get(d); ok {
+		if ko == nil {
 			return nil, ErrInvalid
 		}
-		a.event("hit")
-		return e.owner, nil
+		return ko, nil
 	}
-	a.event("miss")
-	g := a.gen.Load()
+	t := a.cache.Begin()
 	// A copy for the store, so that d itself stays on the stack on hits.
-	owner, err := a.store.APIKeyOwnerByDigest(ctx, append([]byte(nil), d[:]...))
+	ko, err := a.store.APIKeyOwnerByDigest(ctx, append([]byte(nil), d[:]...))
 	if err != nil && !core.IsCode(err, core.ENotFound) {
 		return nil, err
 	}
-	sh.mu.Lock()
-	if a.gen.Load() == g {
-		if owner == nil {
-			if sh.negatives >= maxNegativesPerShard {
-				for k, v := range sh.entries {
-					if v.owner == nil {
-						delete(sh.entries, k)
-					}
-				}
-				sh.negatives = 0
-			}
-			sh.negatives++
-		}
-		sh.entries[d] = authEntry{owner: owner, expires: now.Add(a.ttl)}
-	}
-	sh.mu.Unlock()
-	if owner == nil {
+	if ko == nil {
+		a.cache.PutFor(t, d, nil, a.negTTL)
 		return nil, ErrInvalid
 	}
-	return owner, nil
+	ko = slim(ko)
+	a.cache.PutFor(t, d, ko, a.ttl, core.APIKeyDeps(&ko.Key)...)
+	return ko, nil
 }
 
-// Invalidate drops the cached records c names.
-func (a *Authenticator) Invalidate(c core.Change) {
-	var match func(ko *core.KeyOwner) bool
-	switch c.Kind {
-	case core.ChangeAll:
-		match = func(*core.KeyOwner) bool { return true }
-	case core.ChangeAPIKey:
-		match = func(ko *core.KeyOwner) bool { return ko.Key.ID == c.ID }
-	case core.ChangeUser:
-		match = func(ko *core.KeyOwner) bool { return ko.Key.UserID == c.ID }
-	case core.ChangeMembership:
-		match = func(ko *core.KeyOwner) bool { return ko.Key.OrgID == c.ID && ko.Key.UserID == c.ID2 }
-	case core.ChangeProject:
-		match = func(ko *core.KeyOwner) bool { return ko.Key.ProjectID == c.ID }
-	default:
-		return
-	}
-	a.gen.Add(1)
-	for i := range a.shards {
-		sh := &a.shards[i]
-		sh.mu.Lock()
-		if c.Kind == core.ChangeAll {
-			clear(sh.entries)
-			sh.negatives = 0
-		} else {
-			for k, e := range sh.entries {
-				if e.owner != nil && match(e.owner) {
-					delete(sh.entries, k)
-				}
-			}
-		}
-		sh.mu.Unlock()
-	}
+// slim returns the part of a key record that authentication uses: a cached
+// record costs memory for as long as its key is in use, and the names,
+// description and last use are read from the store when shown.
+func slim(ko *core.KeyOwner) *core.KeyOwner {
+	k := &ko.Key
+	return &core.KeyOwner{Role: ko.Role, UserDisabled: ko.UserDisabled, Key: core.APIKey{
+		ID: k.ID, OrgID: k.OrgID, UserID: k.UserID, ProjectID: k.ProjectID, PublicID: k.PublicID, Env: k.Env,
+		Scopes: k.Scopes, AllowedIPs: k.AllowedIPs, RateLimit: k.RateLimit, ExpiresAt: k.ExpiresAt,
+		RevokedAt: k.RevokedAt, RotatedTo: k.RotatedTo,
+	}}
 }
 
 // Authorize decides whether ko may act now from ip, and returns the actor

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/latchkey/latchkey/internal/cache"
 	"github.com/latchkey/latchkey/internal/core"
 	"github.com/latchkey/latchkey/internal/keys"
 	"github.com/latchkey/latchkey/internal/store/storetest"
@@ -28,7 +29,7 @@ func (c *counting) APIKeyOwnerByDigest(ctx context.Context, d []byte) (*core.Key
 	return ko, err
 }
 
-func setup(t *testing.T) (*counting, *keys.Authenticator, *storetest.Clock, string, *core.APIKey) {
+func setup(t *testing.T) (*counting, *keys.Authenticator, *cache.Set, *storetest.Clock, string, *core.APIKey) {
 	t.Helper()
 	clock := storetest.NewClock(storetest.T0)
 	st, _ := storetest.OpenSQLite(t, clock.Now)
@@ -40,11 +41,12 @@ func setup(t *testing.T) (*counting, *keys.Authenticator, *storetest.Clock, stri
 		t.Fatal(err)
 	}
 	c := &counting{OwnerLookup: st}
-	return c, keys.NewAuthenticator(c, time.Minute, clock.Now), clock, m.Secret, k
+	set := &cache.Set{}
+	return c, keys.NewAuthenticator(c, set, time.Minute, clock.Now), set, clock, m.Secret, k
 }
 
 func TestLookupServesFromMemory(t *testing.T) {
-	c, a, clock, secret, k := setup(t)
+	c, a, _, clock, secret, k := setup(t)
 	ctx := context.Background()
 	for range 100 {
 		ko, err := a.Lookup(ctx, secret)
@@ -102,12 +104,12 @@ func TestInvalidate(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			c, a, _, secret, k := setup(t)
+			c, a, set, _, secret, k := setup(t)
 			ctx := context.Background()
 			if _, err := a.Lookup(ctx, secret); err != nil {
 				t.Fatal(err)
 			}
-			a.Invalidate(tc.change(k))
+			set.Invalidate(tc.change(k))
 			if _, err := a.Lookup(ctx, secret); err != nil {
 				t.Fatal(err)
 			}
@@ -125,11 +127,11 @@ func TestInvalidate(t *testing.T) {
 // A lookup that read the store before a revocation must not put its stale
 // answer into the cache after the revocation's invalidation.
 func TestInvalidationDuringLookup(t *testing.T) {
-	c, a, _, secret, k := setup(t)
+	c, a, set, _, secret, k := setup(t)
 	ctx := context.Background()
 	c.during = func() {
 		c.during = nil
-		a.Invalidate(core.Change{Kind: core.ChangeAPIKey, ID: k.ID})
+		set.Invalidate(core.Change{Kind: core.ChangeAPIKey, ID: k.ID})
 	}
 	if _, err := a.Lookup(ctx, secret); err != nil {
 		t.Fatal(err)

@@ -21,6 +21,9 @@ type Usage struct {
 	shards [shards]usageShard
 }
 
+// shards splits the counters so that concurrent requests rarely share a lock.
+const shards = 64
+
 type usageShard struct {
 	mu      sync.Mutex
 	pending map[usageKey]*usageCount

@@ -43,3 +43,27 @@ func KeyDigest(key string) []byte {
 	d := sha256.Sum256([]byte(NormalizeKey(key)))
 	return d[:]
 }
+
+// WellFormedKey reports whether a normalized key has the form of the keys
+// this server issues: a UUID in its canonical 8-4-4-4-12 lower-case
+// hexadecimal form. Anything else cannot be a license and is refused
+// without a lookup.
+func WellFormedKey(key string) bool {
+	if len(key) != 36 {
+		return false
+	}
+	for i := range len(key) {
+		c := key[i]
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+				return false
+			}
+		}
+	}
+	return true
+}

@@ -17,7 +17,6 @@ type Metrics struct {
 	HTTPDuration  *prometheus.HistogramVec
 	AuthResults   *prometheus.CounterVec
 	Validations   *prometheus.CounterVec
-	CacheEvents   *prometheus.CounterVec
 	UsageFlushes  prometheus.Counter
 	Invalidations *prometheus.CounterVec
 }
@@ -39,9 +38,6 @@ func New() *Metrics {
 		Validations: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "latchkey_license_validations_total", Help: "Runtime license validations by result code.",
 		}, []string{"code"}),
-		CacheEvents: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "latchkey_cache_events_total", Help: "Cache hits and misses by cache.",
-		}, []string{"cache", "event"}),
 		UsageFlushes: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "latchkey_usage_flushes_total", Help: "Batches of API-key usage written to the store.",
 		}),
@@ -52,7 +48,7 @@ func New() *Metrics {
 	m.Registry.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		m.HTTPRequests, m.HTTPDuration, m.AuthResults, m.Validations, m.CacheEvents, m.UsageFlushes, m.Invalidations,
+		m.HTTPRequests, m.HTTPDuration, m.AuthResults, m.Validations, m.UsageFlushes, m.Invalidations,
 	)
 	return m
 }
@@ -60,4 +56,48 @@ func New() *Metrics {
 // Handler serves the registry in the Prometheus text format.
 func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{Registry: m.Registry})
+}
+
+// CacheStats is one cache's counters, as the cache package keeps them.
+type CacheStats struct {
+	Name                    string
+	Hits, Misses, Evictions uint64
+	Entries                 int
+	Bytes                   uint64
+}
+
+var (
+	cacheEventsDesc = prometheus.NewDesc("latchkey_cache_events_total",
+		"Cache hits, misses and evictions (for size) by cache.", []string{"cache", "event"}, nil)
+	cacheEntriesDesc = prometheus.NewDesc("latchkey_cache_entries",
+		"Entries held by each cache (fresh or not yet collected).", []string{"cache"}, nil)
+	cacheBytesDesc = prometheus.NewDesc("latchkey_cache_bytes",
+		"Estimated bytes held by each cache bounded by size.", []string{"cache"}, nil)
+)
+
+// cacheCollector reads the caches' own counters at scrape time, so that a
+// cache hit costs one atomic add, not a metric lookup.
+type cacheCollector func() []CacheStats
+
+func (f cacheCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- cacheEventsDesc
+	ch <- cacheEntriesDesc
+	ch <- cacheBytesDesc
+}
+
+func (f cacheCollector) Collect(ch chan<- prometheus.Metric) {
+	for _, s := range f() {
+		ch <- prometheus.MustNewConstMetric(cacheEventsDesc, prometheus.CounterValue, float64(s.Hits), s.Name, "hit")
+		ch <- prometheus.MustNewConstMetric(cacheEventsDesc, prometheus.CounterValue, float64(s.Misses), s.Name, "miss")
+		ch <- prometheus.MustNewConstMetric(cacheEventsDesc, prometheus.CounterValue, float64(s.Evictions), s.Name, "eviction")
+		ch <- prometheus.MustNewConstMetric(cacheEntriesDesc, prometheus.GaugeValue, float64(s.Entries), s.Name)
+		if s.Bytes > 0 {
+			ch <- prometheus.MustNewConstMetric(cacheBytesDesc, prometheus.GaugeValue, float64(s.Bytes), s.Name)
+		}
+	}
+}
+
+// WatchCaches exports the counters stats returns.
+func (m *Metrics) WatchCaches(stats func() []CacheStats) {
+	m.Registry.MustRegister(cacheCollector(stats))
 }

@@ -2,7 +2,6 @@ package service
 
 import (
 	"context"
-	"sync"
 
 	"github.com/latchkey/latchkey/internal/core"
 )
@@ -59,50 +58,4 @@ func (s *Service) Project(ctx context.Context, actor *core.Actor, id int64) (*co
 // stale.
 func catalogChanged(changed func(core.Change), projectID int64) {
 	changed(core.Change{Kind: core.ChangeCatalog, ID: projectID})
-}
-
-// projectCache keeps projects by ID for the access checks that every
-// project route makes. A project changes rarely and every change
-// (update, delete) invalidates it, on this node and through the change feed
-// on the others.
-type projectCache struct {
-	mu  sync.RWMutex
-	m   map[int64]*core.Project
-	gen uint64 // counts invalidations: a read that raced with one is not kept
-}
-
-func (c *projectCache) get(ctx context.Context, st core.Store, id int64) (*core.Project, error) {
-	c.mu.RLock()
-	p, gen := c.m[id], c.gen
-	c.mu.RUnlock()
-	if p != nil {
-		cp := *p
-		return &cp, nil
-	}
-	p, err := st.Project(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	c.mu.Lock()
-	if c.gen == gen && len(c.m) < 100_000 {
-		c.m[id] = p
-	}
-	c.mu.Unlock()
-	cp := *p
-	return &cp, nil
-}
-
-func (c *projectCache) invalidate(ch core.Change) {
-	switch ch.Kind {
-	case core.ChangeProject:
-		c.mu.Lock()
-		delete(c.m, ch.ID)
-		c.gen++
-		c.mu.Unlock()
-	case core.ChangeAll:
-		c.mu.Lock()
-		clear(c.m)
-		c.gen++
-		c.mu.Unlock()
-	}
 }

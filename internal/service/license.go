@@ -3,7 +3,6 @@ package service
 import (
 	"context"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/latchkey/latchkey/internal/core"
@@ -145,60 +144,6 @@ func (s *Service) License(ctx context.Context, actor *core.Actor, projectID, id 
 		return nil, err
 	}
 	return l, nil
-}
-
-// maxCachedLicenses bounds the license cache: the hot set of reads, not the
-// catalogue (20,000 licenses are about 15 MB).
-const maxCachedLicenses = 20_000
-
-// licenseCache keeps licenses by ID, with their key decrypted, for the API
-// and dashboard reads of one license. Any change to the license, its
-// project or the project's domains (a deleted domain unpins licenses)
-// drops it.
-type licenseCache struct {
-	mu  sync.RWMutex
-	m   map[int64]*core.License
-	gen uint64
-}
-
-func (c *licenseCache) get(ctx context.Context, s *Service, id int64) (*core.License, error) {
-	c.mu.RLock()
-	l, gen := c.m[id], c.gen
-	c.mu.RUnlock()
-	if l != nil {
-		cp := *l
-		return &cp, nil
-	}
-	l, err := s.store.License(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	if err := s.reveal(l); err != nil {
-		return nil, err
-	}
-	c.mu.Lock()
-	if c.gen == gen {
-		if len(c.m) >= maxCachedLicenses {
-			clear(c.m) // a cache, not a store: start over rather than grow
-		}
-		c.m[id] = l
-	}
-	c.mu.Unlock()
-	cp := *l
-	return &cp, nil
-}
-
-func (c *licenseCache) invalidate(ch core.Change) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	switch ch.Kind {
-	case core.ChangeLicense:
-		delete(c.m, ch.ID)
-		c.gen++
-	case core.ChangeAll, core.ChangeProject, core.ChangeDomain:
-		clear(c.m) // rare: not worth an index by project
-		c.gen++
-	}
 }
 
 // CreateLicense issues a license; its key is l.UUID.

@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/latchkey/latchkey/internal/cache"
 	"github.com/latchkey/latchkey/internal/core"
 	"github.com/latchkey/latchkey/internal/secret"
 )
@@ -24,6 +25,12 @@ type Config struct {
 	// PasswordCost is the bcrypt cost; 0 means bcrypt.DefaultCost. Tests
 	// lower it.
 	PasswordCost int
+	// Caches is the node's set of caches: the service registers its own
+	// there and hands it every change. Nil means a set of its own.
+	Caches *cache.Set
+	// CacheTTL bounds how long a cached record is served should a change
+	// notification be lost; 0 means 15 minutes.
+	CacheTTL time.Duration
 }
 
 // LicenseBoxPurpose names the key that encrypts license keys at rest; the
@@ -40,6 +47,8 @@ type Service struct {
 	webhookBox   *secret.Box
 	dummyHash    []byte
 	listeners    []func(core.Change)
+	caches       *cache.Set
+	cacheTTL     time.Duration
 	projects     projectCache
 	licenses     licenseCache
 }
@@ -60,10 +69,16 @@ func New(cfg Config) *Service {
 	if s.now == nil {
 		s.now = time.Now
 	}
-	s.projects.m = map[int64]*core.Project{}
-	s.OnChange(s.projects.invalidate)
-	s.licenses.m = map[int64]*core.License{}
-	s.OnChange(s.licenses.invalidate)
+	s.caches, s.cacheTTL = cfg.Caches, cfg.CacheTTL
+	if s.caches == nil {
+		s.caches = &cache.Set{}
+	}
+	if s.cacheTTL == 0 {
+		s.cacheTTL = 15 * time.Minute
+	}
+	s.OnChange(s.caches.Invalidate)
+	s.projects = newProjectCache(s.caches, s.cacheTTL, s.now)
+	s.licenses = newLicenseCache(s.caches, s.cacheTTL, s.now)
 	if s.passwordCost == 0 {
 		s.passwordCost = bcrypt.DefaultCost
 	}
@@ -72,6 +87,9 @@ func New(cfg Config) *Service {
 	s.dummyHash, _ = bcrypt.GenerateFromPassword([]byte("latchkey-dummy-password"), s.passwordCost)
 	return s
 }
+
+// Caches returns the node's set of caches.
+func (s *Service) Caches() *cache.Set { return s.caches }
 
 // Store returns the store, for read paths that need no rules.
 func (s *Service) Store() core.Store { return s.store }

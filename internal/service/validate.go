@@ -5,9 +5,9 @@ import (
 	"crypto/sha256"
 	"net/netip"
 	"sync"
-	"sync/atomic"
 	"time"
 
+	"github.com/latchkey/latchkey/internal/cache"
 	"github.com/latchkey/latchkey/internal/core"
 	"github.com/latchkey/latchkey/internal/licensing"
 	"github.com/latchkey/latchkey/internal/ratelimit"
@@ -60,26 +60,12 @@ type Validator struct {
 	limiter      *ratelimit.Limiter
 	licenseLimit int
 
-	gen       atomic.Uint64
-	mu        sync.RWMutex
-	byDigest  map[[32]byte]*vEntry
-	byLicense map[int64][32]byte
-	// projGen counts changes per project (its fields, its domains): an
-	// entry loaded under an older generation is stale. One increment
-	// invalidates every cached license of the project, without a scan.
-	projGen map[int64]uint64
-	injMu   sync.RWMutex
-	inj     map[int64][]core.Injectable
+	// snaps holds license snapshots by key digest (nil: no such license),
+	// tagged with core.LicenseDeps; inj a project's active injectables.
+	snaps *cache.Cache[[32]byte, *licensing.Snapshot]
+	inj   *cache.Cache[int64, []core.Injectable]
 
 	pending pendingUses
-	// OnEvent, when set, is told of cache hits and misses.
-	OnEvent func(event string)
-}
-
-type vEntry struct {
-	snap    *licensing.Snapshot // nil: no such license
-	expires time.Time
-	projGen uint64
 }
 
 // ValidatorConfig configures a Validator.
@@ -89,94 +75,69 @@ type ValidatorConfig struct {
 	LicenseLimit int // validations per minute per license
 }
 
-// NewValidator returns a validator over the service's store, and registers
-// it for invalidation.
+// Bounds of the validator's caches, in bytes: a snapshot holds its
+// project's domains, and an injectable its encrypted content.
+const (
+	maxSnapshotBytes   = 64 << 20
+	maxInjectableBytes = 32 << 20
+)
+
+// NewValidator returns a validator over the service's store, with its
+// caches registered in the service's set.
 func (s *Service) NewValidator(cfg ValidatorConfig) *Validator {
+	ttl := cfg.TTL
+	if ttl == 0 {
+		ttl = s.cacheTTL
+	}
 	v := &Validator{
-		store: s.store, now: s.now, ttl: cfg.TTL, negativeTTL: min(cfg.TTL, 30*time.Second),
+		store: s.store, now: s.now, ttl: ttl, negativeTTL: min(ttl, 30*time.Second),
 		limiter: cfg.Limiter, licenseLimit: cfg.LicenseLimit,
-		byDigest: map[[32]byte]*vEntry{}, byLicense: map[int64][32]byte{}, projGen: map[int64]uint64{}, inj: map[int64][]core.Injectable{},
+		snaps: cache.NewIn(s.caches, cache.Config[[32]byte, *licensing.Snapshot]{Name: "license_snapshot",
+			MaxBytes: maxSnapshotBytes, Weigh: weighSnapshot, Now: s.now}),
+		inj: cache.NewIn(s.caches, cache.Config[int64, []core.Injectable]{Name: "injectables",
+			MaxBytes: maxInjectableBytes, Weigh: weighInjectables, TTL: ttl, Now: s.now}),
 	}
 	v.pending.m = map[pendingKey]*pendingUse{}
-	s.OnChange(v.Invalidate)
 	return v
 }
 
-func (v *Validator) event(e string) {
-	if v.OnEvent != nil {
-		v.OnEvent(e)
+// weighSnapshot estimates a snapshot's memory: the structs, and what grows
+// with the project's domains and the license's activations.
+func weighSnapshot(_ [32]byte, s *licensing.Snapshot) uint32 {
+	if s == nil {
+		return 32
 	}
+	n := 1200 + 200*len(s.Domains) + 128*len(s.Activations) + 48*len(s.IPs) + 16*len(s.Countries)
+	return uint32(min(n, 1<<30))
 }
 
-// Invalidate drops what a change makes stale. A change under a project
-// that touches no snapshot (a new license, an API key) is ignored.
-func (v *Validator) Invalidate(c core.Change) {
-	switch c.Kind {
-	case core.ChangeAll:
-		v.gen.Add(1)
-		v.mu.Lock()
-		clear(v.byDigest)
-		clear(v.byLicense)
-		v.mu.Unlock()
-		v.injMu.Lock()
-		clear(v.inj)
-		v.injMu.Unlock()
-	case core.ChangeLicense:
-		v.gen.Add(1)
-		v.mu.Lock()
-		if d, ok := v.byLicense[c.ID]; ok {
-			delete(v.byDigest, d)
-			delete(v.byLicense, c.ID)
-		}
-		v.mu.Unlock()
-	case core.ChangeProject, core.ChangeDomain:
-		v.gen.Add(1)
-		v.mu.Lock()
-		v.projGen[c.ID]++
-		v.mu.Unlock()
-		v.injMu.Lock()
-		delete(v.inj, c.ID)
-		v.injMu.Unlock()
-	case core.ChangeInjectable:
-		v.injMu.Lock()
-		delete(v.inj, c.ID)
-		v.injMu.Unlock()
+func weighInjectables(_ int64, list []core.Injectable) uint32 {
+	n := 64
+	for i := range list {
+		in := &list[i]
+		n += 400 + len(in.EncryptedContent) + len(in.Signature) + len(in.Meta) + len(in.Slug) + len(in.TargetPath) + len(in.ContentHash)
 	}
+	return uint32(min(n, 1<<30))
 }
 
-// snapshot returns the cached snapshot for a key, loading it on a miss.
-// It returns nil for an unknown key.
-func (v *Validator) snapshot(ctx context.Context, key string, now time.Time) (*licensing.Snapshot, error) {
-	d := sha256.Sum256([]byte(licensing.NormalizeKey(key)))
-	v.mu.RLock()
-	e, ok := v.byDigest[d]
-	fresh := ok && now.Before(e.expires) && (e.snap == nil || e.projGen == v.projGen[e.snap.License.ProjectID])
-	v.mu.RUnlock()
-	if fresh {
-		v.event("hit")
-		return e.snap, nil
+// snapshot returns the cached snapshot for a key, loading it on a miss,
+// and the key's digest. It returns nil for an unknown key.
+func (v *Validator) snapshot(ctx context.Context, key string) (*licensing.Snapshot, [32]byte, error) {
+	d := sha256.Sum256([]byte(key))
+	if snap, ok := v.snaps.Get(d); ok {
+		return snap, d, nil
 	}
-	v.event("miss")
-	g := v.gen.Load()
+	t := v.snaps.Begin()
 	snap, err := v.load(ctx, d[:])
 	if err != nil {
-		return nil, err
+		return nil, d, err
 	}
-	ttl := v.ttl
 	if snap == nil {
-		ttl = v.negativeTTL
+		v.snaps.PutFor(t, d, nil, v.negativeTTL)
+	} else {
+		v.snaps.PutFor(t, d, snap, v.ttl, core.LicenseDeps(&snap.License)...)
 	}
-	v.mu.Lock()
-	if v.gen.Load() == g { // no invalidation raced with the load
-		e := &vEntry{snap: snap, expires: now.Add(ttl)}
-		if snap != nil {
-			e.projGen = v.projGen[snap.License.ProjectID]
-			v.byLicense[snap.License.ID] = d
-		}
-		v.byDigest[d] = e
-	}
-	v.mu.Unlock()
-	return snap, nil
+	return snap, d, nil
 }
 
 func (v *Validator) load(ctx context.Context, digest []byte) (*licensing.Snapshot, error) {
@@ -208,26 +169,19 @@ func (v *Validator) load(ctx context.Context, digest []byte) (*licensing.Snapsho
 // forget drops one license's cached snapshot on this node (when the
 // database knows activations the snapshot does not).
 func (v *Validator) forget(licenseID int64) {
-	v.Invalidate(core.Change{Kind: core.ChangeLicense, ID: licenseID})
+	v.snaps.Invalidate(core.Change{Kind: core.ChangeLicense, ID: licenseID})
 }
 
 // learn adds an activation this node just wrote to the license's cached
 // snapshot, copy-on-write (snapshots are read without locks), so the next
 // validation needs no reload.
-func (v *Validator) learn(licenseID int64, identifier, base string) {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	d, ok := v.byLicense[licenseID]
-	if !ok {
-		return
-	}
-	e := v.byDigest[d]
-	if e == nil || e.snap == nil {
-		return
-	}
-	ne := *e
-	ne.snap = e.snap.WithActivation(identifier, base)
-	v.byDigest[d] = &ne
+func (v *Validator) learn(digest [32]byte, identifier, base string) {
+	v.snaps.Update(digest, func(s *licensing.Snapshot) *licensing.Snapshot {
+		if s == nil {
+			return nil
+		}
+		return s.WithActivation(identifier, base)
+	})
 }
 
 // Validate runs one validation.
@@ -239,7 +193,13 @@ func (v *Validator) Validate(ctx context.Context, in ValidateInput) (*ValidateRe
 		res.Code = licensing.CodeKeyMissing
 		return res, nil
 	}
-	snap, err := v.snapshot(ctx, key, now)
+	if !licensing.WellFormedKey(key) {
+		// Not a key this server issues: refused before any lookup, so a
+		// client sending garbage costs no cache entry and no query.
+		res.Code = licensing.CodeNotFound
+		return res, nil
+	}
+	snap, digest, err := v.snapshot(ctx, key)
 	if err != nil {
 		return nil, err
 	}
@@ -326,7 +286,7 @@ func (v *Validator) Validate(ctx context.Context, in ValidateInput) (*ValidateRe
 	}
 	res.UsedToday = count
 	if act != nil {
-		v.learn(lic.ID, act.Identifier, act.Base)
+		v.learn(digest, act.Identifier, act.Base)
 	} else if res.Identifier != "" && !dec.Local {
 		v.pending.add(lic.ID, day, false, nil, res.Identifier, in.IP, now) // last-seen time only
 	}
@@ -353,18 +313,15 @@ func (v *Validator) usedToday(ctx context.Context, licenseID int64, day string) 
 // Injectables returns the active injectables of a project that may be
 // delivered: those marked only_if_paid only when paid.
 func (v *Validator) Injectables(ctx context.Context, projectID int64, paid bool) ([]core.Injectable, error) {
-	v.injMu.RLock()
-	list, ok := v.inj[projectID]
-	v.injMu.RUnlock()
+	list, ok := v.inj.Get(projectID)
 	if !ok {
+		t := v.inj.Begin()
 		var err error
 		list, err = v.store.ListInjectables(ctx, core.InjectableFilter{ProjectID: projectID, OnlyActive: true, Limit: 10000})
 		if err != nil {
 			return nil, err
 		}
-		v.injMu.Lock()
-		v.inj[projectID] = list
-		v.injMu.Unlock()
+		v.inj.Put(t, projectID, list, core.InjectablesDeps(projectID)...)
 	}
 	if paid {
 		return list, nil

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/latchkey/latchkey/internal/cache"
 	"github.com/latchkey/latchkey/internal/core"
 	"github.com/latchkey/latchkey/internal/secret"
 	"github.com/latchkey/latchkey/internal/service"
@@ -93,4 +94,16 @@ func TestActivationLastSeenResolution(t *testing.T) {
 	if want := int64(3 * len(steps)); len(days) != 1 || days[0].Count != want {
 		t.Errorf("usage %+v, want %d uses", days, want)
 	}
+}
+
+// cacheStats returns the counters of the service's cache called name.
+func cacheStats(tb testing.TB, svc *service.Service, name string) cache.Stats {
+	tb.Helper()
+	for _, s := range svc.Caches().Stats() {
+		if s.Name == name {
+			return s
+		}
+	}
+	tb.Fatalf("no cache %q", name)
+	return cache.Stats{}
 }

@@ -22,6 +22,12 @@ type Listener struct {
 	onChange func(core.Change)
 	ready    chan struct{}
 	once     sync.Once
+	// Down and Up, when set, are called when the connection is lost and
+	// when it listens again: a node that may be missing changes must not
+	// serve from its caches in between (the caller suspends them).
+	Down, Up func()
+	// MaxBackoff caps the wait between reconnection attempts (10 s if 0).
+	MaxBackoff time.Duration
 }
 
 // NewListener returns a listener that calls onChange for every change
@@ -34,13 +40,29 @@ func NewListener(url, node string, log *slog.Logger, onChange func(core.Change))
 // Ready is closed once the listener listens for the first time.
 func (l *Listener) Ready() <-chan struct{} { return l.ready }
 
+// firstBackoff is the first wait after a lost connection; it doubles on
+// each failed attempt and starts over once a connection listened.
+const firstBackoff = 100 * time.Millisecond
+
 // Run listens until ctx ends, reconnecting with backoff.
 func (l *Listener) Run(ctx context.Context) {
-	backoff := 100 * time.Millisecond
+	maxBackoff := l.MaxBackoff
+	if maxBackoff == 0 {
+		maxBackoff = 10 * time.Second
+	}
+	backoff := firstBackoff
 	for ctx.Err() == nil {
-		err := l.listen(ctx)
+		listened, err := l.listen(ctx)
 		if ctx.Err() != nil {
 			return
+		}
+		if listened {
+			// The connection was good: the next failure is a new outage,
+			// not the continuation of this one.
+			backoff = firstBackoff
+			if l.Down != nil {
+				l.Down()
+			}
 		}
 		l.log.Warn("change listener disconnected; reconnecting", "err", err, "in", backoff)
 		select {
@@ -48,26 +70,31 @@ func (l *Listener) Run(ctx context.Context) {
 			return
 		case <-time.After(backoff):
 		}
-		backoff = min(2*backoff, 10*time.Second)
+		backoff = min(2*backoff, maxBackoff)
 	}
 }
 
-func (l *Listener) listen(ctx context.Context) error {
+// listen holds one connection until it fails; listened reports whether
+// it got as far as listening.
+func (l *Listener) listen(ctx context.Context) (listened bool, err error) {
 	conn, err := pgx.Connect(ctx, l.url)
 	if err != nil {
-		return err
+		return false, err
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
 	if _, err := conn.Exec(ctx, "LISTEN "+store.ChangeChannel); err != nil {
-		return err
+		return false, err
 	}
 	// Whatever changed while no one listened is unknown: drop everything.
 	l.onChange(core.Change{Kind: core.ChangeAll})
+	if l.Up != nil {
+		l.Up()
+	}
 	l.once.Do(func() { close(l.ready) })
 	for {
 		n, err := conn.WaitForNotification(ctx)
 		if err != nil {
-			return err
+			return true, err
 		}
 		node, payload, ok := strings.Cut(n.Payload, "|")
 		if !ok || node == l.node {
