@@ -586,8 +586,9 @@ func TestRateLimits(t *testing.T) {
 		if r.Header.Get("Retry-After") == "" {
 			t.Fatal("no Retry-After on the IP limit")
 		}
-		// A valid key is still served: the IP limit counts only failures.
-		wantStatus(t, n.Do(t, "GET", "/api/v1/api-keys", nil, apptest.Key(f.ownerKey)...), 200)
+		// The budget counts only failures, but once it is spent the
+		// address is refused whatever it presents (TestThrottleBeforeWork).
+		wantStatus(t, n.Do(t, "GET", "/api/v1/api-keys", nil, apptest.Key(f.ownerKey)...), 429)
 	})
 }
 

@@ -45,8 +45,8 @@ type authenticator struct {
 	keys      *keys.Authenticator
 	usage     *keys.Usage
 	limiter   *ratelimit.Limiter
+	ip        *ipGuard
 	keyLimit  int
-	ipLimit   int
 	now       func() time.Time
 	onResult  func(result string)
 	errWriter adapter
@@ -55,17 +55,22 @@ type authenticator struct {
 // requireKey authenticates the request and runs next with the actor in
 // the context. Failures answer DevPayr's exact bodies: 401 when no key is
 // sent, 403 "Invalid or expired API key." for anything unusable.
-// Unauthenticated failures count against the client IP's limit, so that
-// guessing is throttled; authenticated requests count against the key's.
+// Unauthenticated failures count against the client IP's budget, and an
+// address over it is refused before any lookup (ipGuard); authenticated
+// requests count against the key's limit.
 func (au *authenticator) requireKey(next handlerFunc) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
+		if err := au.ip.check(w, r); err != nil {
+			au.result("refused")
+			return err
+		}
 		ctx := r.Context()
 		ip := core.ClientIP(ctx)
 		now := au.now()
 		secret, publicID := credential(r)
 		fail := func(err error) error {
 			au.result("refused")
-			if res := au.limiter.Allow(ratelimit.Key{Kind: "ip", Addr: ip}, au.ipLimit, now); !res.Allowed {
+			if res, ok := au.ip.fail(r); !ok {
 				return limited(w, res, now)
 			}
 			return err

@@ -37,9 +37,10 @@ func BenchmarkAuthenticate(b *testing.B) {
 		b.Fatal(err)
 	}
 	counted := &countingStore{OwnerLookup: st}
+	lim := ratelimit.New()
 	au := &authenticator{
-		keys: keys.NewAuthenticator(counted, nil, time.Hour, time.Now), usage: keys.NewUsage(), limiter: ratelimit.New(),
-		keyLimit: 1 << 30, ipLimit: 600, now: time.Now,
+		keys: keys.NewAuthenticator(counted, nil, time.Hour, time.Now), usage: keys.NewUsage(), limiter: lim,
+		ip: &ipGuard{limiter: lim, limit: 600, now: time.Now}, keyLimit: 1 << 30, now: time.Now,
 	}
 	ad := adapter{log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	h := ad.wrap(au.requireKey(func(w http.ResponseWriter, r *http.Request) error {

@@ -44,6 +44,7 @@ type Deps struct {
 type api struct {
 	svc     *service.Service
 	auth    *authenticator
+	ip      *ipGuard
 	cursors cursors
 	cache   *respCache
 	maxBody int64
@@ -68,6 +69,7 @@ func Register(mux *http.ServeMux, d Deps) []string {
 		d.Now = time.Now
 	}
 	a := adapter{log: d.Logger}
+	ip := &ipGuard{limiter: d.Limiter, limit: d.IPRateLimit, now: d.Now}
 	h := &api{
 		svc:     d.Service,
 		cursors: cursors{key: d.CursorKey},
@@ -76,9 +78,10 @@ func Register(mux *http.ServeMux, d Deps) []string {
 		validator: d.Validator, geo: d.Geo, countryHeader: d.CountryHeader, signing: d.Signing,
 		maxBody: d.MaxBodyBytes,
 		now:     d.Now,
+		ip: ip,
 		auth: &authenticator{
-			keys: d.Keys, usage: d.Usage, limiter: d.Limiter,
-			keyLimit: d.KeyRateLimit, ipLimit: d.IPRateLimit, now: d.Now,
+			keys: d.Keys, usage: d.Usage, limiter: d.Limiter, ip: ip,
+			keyLimit: d.KeyRateLimit, now: d.Now,
 		},
 	}
 	if d.Metrics != nil {
@@ -92,13 +95,15 @@ func Register(mux *http.ServeMux, d Deps) []string {
 	handle("GET /api/v1/openapi.json", cors(a.wrap(handleOpenAPI())))
 
 	// Runtime (license key): called by customers' copies, from browsers too.
+	// The license checks are throttled per client IP before any work.
 	runtime := func(f handlerFunc) http.Handler { return cors(a.wrap(f)) }
-	handle("POST /api/v1/project/has-paid", runtime(h.runtimeHasPaid))
+	check := func(f handlerFunc) http.Handler { return runtime(ip.gate(f)) }
+	handle("POST /api/v1/project/has-paid", check(h.runtimeHasPaid))
 	handle("OPTIONS /api/v1/project/has-paid", runtime(nil))
-	handle("GET /api/v1/injectable/stream", runtime(h.stream))
-	handle("POST /api/v1/injectable/stream", runtime(h.stream))
+	handle("GET /api/v1/injectable/stream", check(h.stream))
+	handle("POST /api/v1/injectable/stream", check(h.stream))
 	handle("OPTIONS /api/v1/injectable/stream", runtime(nil))
-	handle("POST /api/v1/licenses/validate", runtime(h.nativeValidate))
+	handle("POST /api/v1/licenses/validate", check(h.nativeValidate))
 	handle("OPTIONS /api/v1/licenses/validate", runtime(nil))
 	handle("GET /api/v1/keys/license-signing", runtime(h.signingKey))
 	handle("OPTIONS /api/v1/keys/license-signing", runtime(nil))

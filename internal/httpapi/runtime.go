@@ -11,7 +11,6 @@ import (
 
 	"github.com/latchkey/latchkey/internal/core"
 	"github.com/latchkey/latchkey/internal/licensing"
-	"github.com/latchkey/latchkey/internal/ratelimit"
 	"github.com/latchkey/latchkey/internal/service"
 )
 
@@ -94,6 +93,15 @@ func (h *api) validate(r *http.Request, rr *runtimeRequest, projectID int64, cou
 	if h.onValidation != nil {
 		h.onValidation(res.Code)
 	}
+	// An unknown or missing key counts against the client IP, so that
+	// guessing license keys is throttled like guessing API keys; past the
+	// budget the answer is a rate limit (and ipGuard.gate refuses the
+	// address's next requests before any work).
+	if res.Code == licensing.CodeNotFound || res.Code == licensing.CodeKeyMissing {
+		if lim, ok := h.ip.fail(r); !ok {
+			res.Code, res.RateLimit = licensing.CodeRateLimited, lim
+		}
+	}
 	return res, nil
 }
 
@@ -122,14 +130,6 @@ func (h *api) runtimeError(w http.ResponseWriter, r *http.Request, res *service.
 		return limited(w, res.RateLimit, h.now())
 	default:
 		e.Code = core.EForbidden
-	}
-	// Unknown keys count against the client IP, so that guessing license
-	// keys is throttled like guessing API keys.
-	if code == licensing.CodeNotFound || code == licensing.CodeKeyMissing {
-		now := h.now()
-		if lim := h.auth.limiter.Allow(ratelimit.Key{Kind: "ip", Addr: core.ClientIP(r.Context())}, h.auth.ipLimit, now); !lim.Allowed {
-			return limited(w, lim, now)
-		}
 	}
 	return e
 }
@@ -310,11 +310,6 @@ func (h *api) nativeValidate(w http.ResponseWriter, r *http.Request) error {
 	}
 	if res.Code == licensing.CodeRateLimited {
 		return limited(w, res.RateLimit, h.now())
-	}
-	if res.Code == licensing.CodeNotFound {
-		if lim := h.auth.limiter.Allow(ratelimit.Key{Kind: "ip", Addr: core.ClientIP(r.Context())}, h.auth.ipLimit, h.now()); !lim.Allowed {
-			return limited(w, lim, h.now())
-		}
 	}
 	if res.RateLimit.Limit > 0 {
 		setLimitHeaders(w, res.RateLimit)

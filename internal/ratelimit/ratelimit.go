@@ -102,3 +102,19 @@ func (s *shard) sweep(current time.Time) {
 		}
 	}
 }
+
+// Peek reports what Allow would answer for key now, without counting a
+// request: for a check made before any work, whose request is counted only
+// if it turns out to fail.
+func (l *Limiter) Peek(key Key, limit int, now time.Time) Result {
+	start := now.Truncate(Window)
+	sh := &l.shards[maphash.Comparable(l.seed, key)%uint64(len(l.shards))]
+	r := Result{Limit: limit, Reset: start.Add(Window), Remaining: limit}
+	sh.mu.Lock()
+	if w := sh.windows[key]; w != nil && w.start.Equal(start) {
+		r.Remaining = max(limit-w.count, 0)
+	}
+	sh.mu.Unlock()
+	r.Allowed = r.Remaining > 0
+	return r
+}
