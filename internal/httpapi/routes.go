@@ -78,7 +78,7 @@ func Register(mux *http.ServeMux, d Deps) []string {
 		validator: d.Validator, geo: d.Geo, countryHeader: d.CountryHeader, signing: d.Signing,
 		maxBody: d.MaxBodyBytes,
 		now:     d.Now,
-		ip: ip,
+		ip:      ip,
 		auth: &authenticator{
 			keys: d.Keys, usage: d.Usage, limiter: d.Limiter, ip: ip,
 			keyLimit: d.KeyRateLimit, now: d.Now,

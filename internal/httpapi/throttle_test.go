@@ -124,5 +124,3 @@ func toUpper(s string) []byte {
 	}
 	return b
 }
-
-
