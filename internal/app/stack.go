@@ -47,6 +47,8 @@ type Stack struct {
 	Validator *service.Validator
 	Metrics   *metrics.Metrics
 	Listener  *postgres.Listener // nil on SQLite
+	// Node is this node's ID in change notifications.
+	Node string
 	// APIRoutes lists the API route patterns.
 	APIRoutes []string
 
@@ -117,7 +119,7 @@ func NewStack(sc StackConfig) *Stack {
 			},
 		},
 	})
-	return &Stack{Handler: handler, Service: svc, Keys: auth, Usage: usage, Validator: validator, Metrics: m, Listener: listener,
+	return &Stack{Handler: handler, Service: svc, Keys: auth, Usage: usage, Validator: validator, Metrics: m, Listener: listener, Node: node,
 		APIRoutes: routes, cfg: sc}
 }
 

@@ -6,12 +6,15 @@ package apptest
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/binary"
 	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -37,6 +40,9 @@ type Node struct {
 	Backend string
 	dbURL   string
 	tb      testing.TB
+
+	mu   sync.Mutex
+	seen map[core.Change]chan struct{} // markers awaited by Sync
 }
 
 // Option adjusts a node's configuration.
@@ -89,8 +95,13 @@ func start(tb testing.TB, backend string, st *store.Store, dbURL string, clock *
 		DatabaseURL: dbURLFor(backend, dbURL),
 		Geo:         geo,
 	})
+	n := &Node{Stack: stack, Store: st, Clock: clock, Backend: backend, dbURL: dbURL, tb: tb, seen: map[core.Change]chan struct{}{}}
+	if stack.Listener != nil {
+		stack.Listener.Observe = n.observe
+	}
 	stack.Start()
 	srv := httptest.NewServer(stack.Handler)
+	n.URL = srv.URL
 	tb.Cleanup(func() {
 		srv.Close()
 		stack.Stop()
@@ -102,7 +113,47 @@ func start(tb testing.TB, backend string, st *store.Store, dbURL string, clock *
 			tb.Fatal("apptest: change listener did not start")
 		}
 	}
-	return &Node{URL: srv.URL, Stack: stack, Store: st, Clock: clock, Backend: backend, dbURL: dbURL, tb: tb}
+	return n
+}
+
+func (n *Node) observe(c core.Change) {
+	n.mu.Lock()
+	ch := n.seen[c]
+	delete(n.seen, c)
+	n.mu.Unlock()
+	if ch != nil {
+		close(ch)
+	}
+}
+
+// markerKind is what Sync's markers are: a catalog change of a project
+// that cannot exist, which drops nothing.
+const markerKind = core.ChangeCatalog
+
+// Sync returns once n has applied every change that from published before
+// the call: it publishes a marker on from and waits for n's listener to
+// see it, since PostgreSQL delivers notifications in commit order. It
+// waits at most 10 s, as a failure bound, not a measure.
+func (n *Node) Sync(tb testing.TB, from *Node) {
+	tb.Helper()
+	if n.Stack.Listener == nil {
+		tb.Fatal("apptest: Sync needs a PostgreSQL peer")
+	}
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	marker := core.Change{Kind: markerKind, ID: -1 - int64(binary.BigEndian.Uint32(b[:]))}
+	ch := make(chan struct{})
+	n.mu.Lock()
+	n.seen[marker] = ch
+	n.mu.Unlock()
+	if err := from.Store.Publish(context.Background(), marker); err != nil {
+		tb.Fatal(err)
+	}
+	select {
+	case <-ch:
+	case <-time.After(10 * time.Second):
+		tb.Fatal("apptest: the peer did not receive a change within 10 s")
+	}
 }
 
 func dbURLFor(backend, url string) string {

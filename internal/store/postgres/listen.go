@@ -28,6 +28,9 @@ type Listener struct {
 	Down, Up func()
 	// MaxBackoff caps the wait between reconnection attempts (10 s if 0).
 	MaxBackoff time.Duration
+	// Observe, when set, is called with every change after it was applied
+	// (tests use it to know what a node has seen).
+	Observe func(core.Change)
 }
 
 // NewListener returns a listener that calls onChange for every change
@@ -36,6 +39,10 @@ type Listener struct {
 func NewListener(url, node string, log *slog.Logger, onChange func(core.Change)) *Listener {
 	return &Listener{url: url, node: node, log: log, onChange: onChange, ready: make(chan struct{})}
 }
+
+// ApplicationName is the PostgreSQL application_name of a node's listener
+// connection.
+func ApplicationName(node string) string { return "latchkey-listener-" + node }
 
 // Ready is closed once the listener listens for the first time.
 func (l *Listener) Ready() <-chan struct{} { return l.ready }
@@ -77,7 +84,14 @@ func (l *Listener) Run(ctx context.Context) {
 // listen holds one connection until it fails; listened reports whether
 // it got as far as listening.
 func (l *Listener) listen(ctx context.Context) (listened bool, err error) {
-	conn, err := pgx.Connect(ctx, l.url)
+	cfg, err := pgx.ParseConfig(l.url)
+	if err != nil {
+		return false, err
+	}
+	// Named, so that an operator (or a test) can tell the listener's
+	// connection in pg_stat_activity.
+	cfg.RuntimeParams["application_name"] = ApplicationName(l.node)
+	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
 		return false, err
 	}
@@ -102,6 +116,9 @@ func (l *Listener) listen(ctx context.Context) (listened bool, err error) {
 		}
 		if c, ok := core.ParseChange(payload); ok {
 			l.onChange(c)
+			if l.Observe != nil {
+				l.Observe(c)
+			}
 		}
 	}
 }
