@@ -462,6 +462,54 @@ func TestUncappedCountsFlushed(t *testing.T) {
 	})
 }
 
+// TestDomainLimitedUsesCounted checks that every validation answered VALID
+// is counted in the day's usage, also the one that first activates a domain
+// of a license with max_domains or max_subdomains (those activations are
+// written at once, the count with the uncapped others at the next flush).
+func TestDomainLimitedUsesCounted(t *testing.T) {
+	tests := []struct {
+		license string
+		domains []string
+	}{
+		{"basic", []string{"a.example.org", "a.example.org"}},
+		{"one-domain", []string{"a.example.org", "a.example.org", "b.example.net", "www.a.example.org"}},
+		{"one-subdomain", []string{"x.example.org", "x.example.org", "y.example.org", "example.org", "z.example.net"}},
+	}
+	forEachBackend(t, func(t *testing.T, b storetest.Backend) {
+		rt := newRuntime(t, b)
+		ctx := context.Background()
+		for _, tt := range tests {
+			t.Run(tt.license, func(t *testing.T) {
+				lid := licenseID(t, rt, tt.license)
+				var valid int64
+				for _, d := range tt.domains {
+					r := rt.devpayr(t, check{license: tt.license, domain: d})
+					if r.Status == 200 {
+						valid++
+					}
+				}
+				if valid < 2 {
+					t.Fatalf("only %d validations passed: the case tests nothing", valid)
+				}
+				if err := rt.n.Stack.Validator.Flush(ctx); err != nil {
+					t.Fatal(err)
+				}
+				u, err := rt.n.Store.LicenseUsage(ctx, lid, "2000-01-01", "2100-01-01")
+				if err != nil {
+					t.Fatal(err)
+				}
+				var got int64
+				for _, d := range u {
+					got += d.Count
+				}
+				if got != valid {
+					t.Errorf("%d validations answered VALID, %d counted", valid, got)
+				}
+			})
+		}
+	})
+}
+
 func TestOfflineProof(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b storetest.Backend) {
 		rt := newRuntime(t, b)

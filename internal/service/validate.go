@@ -327,6 +327,11 @@ func (v *Validator) Validate(ctx context.Context, in ValidateInput) (*ValidateRe
 	res.UsedToday = count
 	if act != nil {
 		v.learn(lic.ID, act.Identifier, act.Base)
+		if in.Count && capN == 0 {
+			// Without a cap the write stored only the activation: the use
+			// is counted with the other uncapped ones at the next flush.
+			v.pending.add(lic.ID, day, true, nil, "", in.IP, now)
+		}
 	} else if res.Identifier != "" && !dec.Local {
 		v.pending.add(lic.ID, day, false, nil, res.Identifier, in.IP, now) // last-seen time only
 	}
