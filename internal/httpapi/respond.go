@@ -32,11 +32,17 @@ type adapter struct {
 	log *slog.Logger
 }
 
+// wrap makes a handlerFunc an http.Handler that writes its error.
+// Every answer is marked no-store first: most carry license keys, secrets
+// or data only their caller may see, and a shared proxy or a browser's disk
+// cache must keep none of them. The two public documents (the OpenAPI
+// document, the signing public key) override it.
 func (a adapter) wrap(h handlerFunc) http.Handler {
 	if h == nil { // a route that only answers CORS preflights
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Header().Set("Cache-Control", "no-store") })
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-store")
 		if err := h(w, r); err != nil {
 			a.writeError(w, r, err)
 		}
