@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/latchkey/latchkey/client"
 	"github.com/latchkey/latchkey/internal/apptest"
 	"github.com/latchkey/latchkey/internal/config"
 	"github.com/latchkey/latchkey/internal/core"
@@ -529,12 +530,12 @@ func TestOfflineProof(t *testing.T) {
 		if v.Proof == nil {
 			t.Fatal("no proof")
 		}
-		p, err := licensing.VerifyProof(pub, v.Proof.Token, rt.n.Clock.Now())
+		p, err := client.VerifyProof(pub, v.Proof.Token, rt.n.Clock.Now())
 		if err != nil || p.LicenseID != v.License.ID || p.ProjectID != rt.paid || p.Domain != "shop.example.com" || p.KeyID != key.KID ||
-			p.ExpiresAt != rt.n.Clock.Now().Add(time.Hour).Unix() {
+			p.ExpiresAt.Unix() != rt.n.Clock.Now().Add(time.Hour).Unix() {
 			t.Fatalf("proof %+v, %v", p, err)
 		}
-		if _, err := licensing.VerifyProof(pub, v.Proof.Token, rt.n.Clock.Now().Add(time.Hour)); err == nil {
+		if _, err := client.VerifyProof(pub, v.Proof.Token, rt.n.Clock.Now().Add(time.Hour)); err == nil {
 			t.Fatal("an expired proof verifies")
 		}
 		// No proof for a failed validation; a bad ttl is 422.
