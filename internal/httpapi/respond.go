@@ -49,30 +49,6 @@ func (a adapter) wrap(h handlerFunc) http.Handler {
 	})
 }
 
-var statusOf = map[string]int{
-	core.EInvalid:      http.StatusUnprocessableEntity,
-	core.EBadRequest:   http.StatusBadRequest,
-	core.EUnauthorized: http.StatusUnauthorized,
-	core.EForbidden:    http.StatusForbidden,
-	core.ENotFound:     http.StatusNotFound,
-	core.EConflict:     http.StatusConflict,
-	core.ETooLarge:     http.StatusRequestEntityTooLarge,
-	core.ERateLimited:  http.StatusTooManyRequests,
-	core.EUnavailable:  http.StatusServiceUnavailable,
-}
-
-var defaultCode = map[string]string{
-	core.EInvalid:      "VALIDATION_ERROR",
-	core.EBadRequest:   "BAD_REQUEST",
-	core.EUnauthorized: "UNAUTHENTICATED",
-	core.EForbidden:    "FORBIDDEN",
-	core.ENotFound:     "NOT_FOUND",
-	core.EConflict:     "CONFLICT",
-	core.ETooLarge:     "PAYLOAD_TOO_LARGE",
-	core.ERateLimited:  "RATE_LIMITED",
-	core.EUnavailable:  "UNAVAILABLE",
-}
-
 // writeError answers with the envelope for err. Internal errors are logged
 // with the request ID and shown to the client only as that ID.
 func (a adapter) writeError(w http.ResponseWriter, r *http.Request, err error) {
@@ -91,14 +67,11 @@ func (a adapter) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		env.Message = "Internal server error."
 		env.Code = "INTERNAL"
 	} else {
-		status = statusOf[ce.Code]
-		if status == 0 {
-			status = http.StatusInternalServerError
-		}
+		status = core.HTTPStatus(ce.Code)
 		env.Message = ce.Message
 		env.Code = ce.Reason
 		if env.Code == "" {
-			env.Code = defaultCode[ce.Code]
+			env.Code = core.DefaultReason(ce.Code)
 		}
 		if len(ce.Fields) > 0 {
 			env.Errors = ce.Fields

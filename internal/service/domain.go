@@ -23,7 +23,7 @@ type DomainInput struct {
 	IsActive    Opt[bool]
 }
 
-var errDomainNotInProject = &core.Error{Code: core.EForbidden, Reason: "DOMAIN_NOT_IN_PROJECT",
+var errDomainNotInProject = &core.Error{Code: core.EForbidden, Reason: core.ReasonDomainNotInProject,
 	Message: "The domain does not belong to this project."}
 
 func validateDomain(in *DomainInput, create bool) error {

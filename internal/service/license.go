@@ -280,7 +280,7 @@ func (s *Service) licenseIn(ctx context.Context, st core.Store, actor *core.Acto
 	return l, nil
 }
 
-var errLicenseNotInProject = &core.Error{Code: core.EForbidden, Reason: "LICENSE_NOT_IN_PROJECT",
+var errLicenseNotInProject = &core.Error{Code: core.EForbidden, Reason: core.ReasonLicenseNotInProject,
 	Message: "The license does not belong to this project."}
 
 // UpdateLicense changes any field, under the create rules (native).
@@ -383,7 +383,7 @@ func (s *Service) transition(ctx context.Context, actor *core.Actor, projectID, 
 }
 
 func stateError(msg string) error {
-	return &core.Error{Code: core.EForbidden, Reason: "INVALID_STATE", Message: msg}
+	return &core.Error{Code: core.EForbidden, Reason: core.ReasonInvalidState, Message: msg}
 }
 
 // RevokeLicense revokes an active license; it fails validation from the

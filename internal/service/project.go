@@ -120,7 +120,7 @@ func uniqueSlug(ctx context.Context, st core.Store, orgID int64, base string) (s
 // setting has_paid needs payments:write.
 func (s *Service) CreateProject(ctx context.Context, actor *core.Actor, in ProjectInput) (*core.Project, error) {
 	if actor.ProjectID != 0 {
-		return nil, &core.Error{Code: core.EForbidden, Reason: "GLOBAL_KEY_REQUIRED",
+		return nil, &core.Error{Code: core.EForbidden, Reason: core.ReasonGlobalKeyRequired,
 			Message: "Only global API keys can create projects."}
 	}
 	if err := actor.Require(core.ScopeProjectsWrite); err != nil {
