@@ -93,7 +93,7 @@ func start(tb testing.TB, backend string, st *store.Store, dbURL string, clock *
 	srv := httptest.NewServer(stack.Handler)
 	tb.Cleanup(func() {
 		srv.Close()
-		stack.Stop()
+		_ = stack.Stop(context.Background())
 	})
 	if stack.Listener != nil {
 		select {
