@@ -70,14 +70,14 @@ type Server struct {
 	// Addr is the address it listens on.
 	Addr string
 
-	cfg    config.Config
-	log    *slog.Logger
-	http   *http.Server
-	store  *store.Store
-	stack  *Stack
-	debug  *http.Server
-	geo    *geoip.Resolver
-	ln     net.Listener
+	cfg   config.Config
+	log   *slog.Logger
+	http  *http.Server
+	store *store.Store
+	stack *Stack
+	debug *http.Server
+	geo   *geoip.Resolver
+	ln    net.Listener
 	// served is closed when http.Serve has returned, with serveErr.
 	served   chan struct{}
 	serveErr error
