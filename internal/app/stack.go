@@ -107,7 +107,7 @@ func NewStack(sc StackConfig) *Stack {
 			},
 			func(mux *http.ServeMux) {
 				web.Register(mux, web.Deps{Logger: log, Service: svc, Validator: validator, Usage: usage, Limiter: limiter,
-					SecureCookies: cfg.SecureCookies, PublicURL: cfg.PublicURL, Now: sc.Now})
+					SecureCookies: cfg.SecureCookies, PublicURL: cfg.PublicURL, Now: sc.Now, Reveal: sc.Secret.Box("dashboard reveal")})
 			},
 		},
 	})

@@ -31,6 +31,7 @@ type dashboard struct {
 	secure    string // SecureCookies
 	publicURL string // without a trailing slash; "" when not configured
 	publicTLS bool   // the public URL is https: cookies are always Secure
+	reveal    Sealer
 
 	// setupMu serialises first-run posts on this node, so two browsers
 	// racing on a fresh instance cannot both become its first owner. (Nodes
@@ -45,7 +46,10 @@ type dashboard struct {
 func newDashboard(deps Deps) *dashboard {
 	d := &dashboard{
 		svc: deps.Service, validator: deps.Validator, usage: deps.Usage, limiter: deps.Limiter,
-		log: deps.Logger, now: deps.Now, secure: deps.SecureCookies,
+		log: deps.Logger, now: deps.Now, secure: deps.SecureCookies, reveal: deps.Reveal,
+	}
+	if d.reveal == nil {
+		d.reveal = newProcessSealer()
 	}
 	if d.log == nil {
 		d.log = slog.New(slog.DiscardHandler)
