@@ -237,7 +237,6 @@ func take[T any](seq iter.Seq2[T, error], limit int) ([]T, error) {
 	return out, nil
 }
 
-// argID reads the ID argument.
 // oneCmd builds a verb that acts on one resource named by its ID argument.
 // With project not nil, --project must be given too (it is read when the
 // command runs, after the flags are parsed).
@@ -261,6 +260,59 @@ func (c *conn) oneCmd(what string, project *int64, use, short, example string, r
 			return run(cmd, cl, id)
 		},
 	}
+}
+
+// listing is what a list verb needs to know: its usage, and how to fetch
+// and print the items.
+type listing[T any] struct {
+	use, short, example string
+	// project, when not nil, is the noun's --project flag: it must be
+	// given (it is read when the command runs, after the flags are parsed).
+	project *int64
+	// prepare, when set, reads the verb's own flags before anything is
+	// sent.
+	prepare func() error
+	fetch   func(cmd *cobra.Command, cl *client.Client) iter.Seq2[T, error]
+	header  []string
+	row     func(T) []string
+	// limit is --limit's default; 0 lists everything.
+	limit int
+}
+
+// listCmd builds a verb that lists resources, with --limit, as oneCmd
+// builds the verbs that act on one.
+func listCmd[T any](c *conn, l listing[T]) *cobra.Command {
+	var limit int
+	cmd := &cobra.Command{
+		Use: l.use, Short: l.short, Example: l.example, Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if l.project != nil {
+				if err := requireProject(cmd, *l.project); err != nil {
+					return err
+				}
+			}
+			if l.prepare != nil {
+				if err := l.prepare(); err != nil {
+					return err
+				}
+			}
+			cl, err := c.client(true)
+			if err != nil {
+				return err
+			}
+			items, err := take(l.fetch(cmd, cl), limit)
+			if err != nil {
+				return err
+			}
+			return list(c.printer(cmd), items, l.header, l.row)
+		},
+	}
+	help := "show at most this many (default: all)"
+	if l.limit != 0 {
+		help = "show at most this many (0: all)"
+	}
+	cmd.Flags().IntVar(&limit, "limit", l.limit, help)
+	return cmd
 }
 
 // printing turns a run that returns a value into one that prints it.

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"iter"
 	"strconv"
 	"time"
 
@@ -18,14 +19,12 @@ func newAuditCmd(env Env) *cobra.Command {
 	c := addConnFlags(cmd, env)
 	var f client.AuditFilter
 	var since, until string
-	var limit int
-	listCmd := &cobra.Command{
-		Use:   "list [--action license.] [--project ID] [--since DATE] …",
-		Short: "List audit events, newest first",
-		Example: `  latchkey audit list --project 7 --action license.
+	listCmd := listCmd(c, listing[client.AuditEvent]{
+		use:   "list [--action license.] [--project ID] [--since DATE] …",
+		short: "List audit events, newest first",
+		example: `  latchkey audit list --project 7 --action license.
   latchkey audit list --actor-type api_key --since 2026-11-01 --output json`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
+		prepare: func() error {
 			for name, v := range map[string]struct {
 				s   string
 				dst *time.Time
@@ -38,20 +37,18 @@ func newAuditCmd(env Env) *cobra.Command {
 					*v.dst = t
 				}
 			}
-			cl, err := c.client(true)
-			if err != nil {
-				return err
-			}
-			es, err := take(cl.Audit.List(cmd.Context(), &f), limit)
-			if err != nil {
-				return err
-			}
-			return list(c.printer(cmd), es, []string{"TIME", "ACTION", "ACTOR", "TARGET", "PROJECT", "IP"}, func(e client.AuditEvent) []string {
-				return []string{timeText(&e.CreatedAt), e.Action, e.Actor, e.TargetType + " " + strconv.FormatInt(e.TargetID, 10),
-					optText(e.ProjectID), e.IP}
-			})
+			return nil
 		},
-	}
+		fetch: func(cmd *cobra.Command, cl *client.Client) iter.Seq2[client.AuditEvent, error] {
+			return cl.Audit.List(cmd.Context(), &f)
+		},
+		header: []string{"TIME", "ACTION", "ACTOR", "TARGET", "PROJECT", "IP"},
+		row: func(e client.AuditEvent) []string {
+			return []string{timeText(&e.CreatedAt), e.Action, e.Actor, e.TargetType + " " + strconv.FormatInt(e.TargetID, 10),
+				optText(e.ProjectID), e.IP}
+		},
+		limit: 100,
+	})
 	fs := listCmd.Flags()
 	fs.StringVar(&f.Action, "action", "", "an action (license.revoke), or a prefix ending in . (license.)")
 	fs.StringVar(&f.ActorType, "actor-type", "", "user, api_key or system")
@@ -61,7 +58,6 @@ func newAuditCmd(env Env) *cobra.Command {
 	fs.Int64Var(&f.ProjectID, "project", 0, "only events of this project")
 	fs.StringVar(&since, "since", "", "only events at or after this date or RFC 3339 time")
 	fs.StringVar(&until, "until", "", "only events before this date or RFC 3339 time")
-	fs.IntVar(&limit, "limit", 100, "show at most this many (0: all)")
 	_ = listCmd.RegisterFlagCompletionFunc("actor-type", fixedCompletion("user", "api_key", "system"))
 	_ = listCmd.RegisterFlagCompletionFunc("target-type", fixedCompletion("project", "domain", "license", "injectable", "api_key", "user"))
 	_ = listCmd.RegisterFlagCompletionFunc("project", projectCompletion(c))

@@ -2,6 +2,7 @@ package app
 
 import (
 	"fmt"
+	"iter"
 	"strconv"
 
 	"github.com/spf13/cobra"
@@ -18,31 +19,19 @@ func newDomainsCmd(env Env) *cobra.Command {
 	c := addConnFlags(cmd, env)
 	var project int64
 	addProjectFlag(cmd, c, &project)
-	var limit int
-
-	listCmd := &cobra.Command{
-		Use:     "list --project ID",
-		Short:   "List a project's domains",
-		Example: "  latchkey domains list --project 7",
-		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := requireProject(cmd, project); err != nil {
-				return err
-			}
-			cl, err := c.client(true)
-			if err != nil {
-				return err
-			}
-			ds, err := take(cl.Domains.List(cmd.Context(), project, nil), limit)
-			if err != nil {
-				return err
-			}
-			return list(c.printer(cmd), ds, []string{"ID", "DOMAIN", "PRIMARY", "PAID", "ACTIVE", "CREATED"}, func(d client.Domain) []string {
-				return []string{strconv.FormatInt(d.ID, 10), d.Domain, yesNo(d.IsPrimary), yesNo(d.HasPaid), yesNo(d.IsActive), timeText(&d.CreatedAt)}
-			})
+	listCmd := listCmd(c, listing[client.Domain]{
+		use:     "list --project ID",
+		short:   "List a project's domains",
+		example: "  latchkey domains list --project 7",
+		project: &project,
+		fetch: func(cmd *cobra.Command, cl *client.Client) iter.Seq2[client.Domain, error] {
+			return cl.Domains.List(cmd.Context(), project, nil)
 		},
-	}
-	listCmd.Flags().IntVar(&limit, "limit", 0, "show at most this many (default: all)")
+		header: []string{"ID", "DOMAIN", "PRIMARY", "PAID", "ACTIVE", "CREATED"},
+		row: func(d client.Domain) []string {
+			return []string{strconv.FormatInt(d.ID, 10), d.Domain, yesNo(d.IsPrimary), yesNo(d.HasPaid), yesNo(d.IsActive), timeText(&d.CreatedAt)}
+		},
+	})
 
 	oneDomain := func(use, short, example string, run func(cmd *cobra.Command, cl *client.Client, id int64) error) *cobra.Command {
 		return c.oneCmd("domain", &project, use, short, example, run)

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"iter"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -31,30 +32,19 @@ encrypted by the server for a secret it never stores. Keep the secret: copies ne
 	var project int64
 	addProjectFlag(cmd, c, &project)
 
-	var limit int
-	listCmd := &cobra.Command{
-		Use:     "list --project ID",
-		Short:   "List a project's injectables (without content)",
-		Example: "  latchkey injectables list --project 7",
-		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := requireProject(cmd, project); err != nil {
-				return err
-			}
-			cl, err := c.client(true)
-			if err != nil {
-				return err
-			}
-			is, err := take(cl.Injectables.List(cmd.Context(), project, nil), limit)
-			if err != nil {
-				return err
-			}
-			return list(c.printer(cmd), is, []string{"ID", "SLUG", "TYPE", "MODE", "TARGET", "ACTIVE", "ONLY_IF_PAID"}, func(i client.Injectable) []string {
-				return []string{strconv.FormatInt(i.ID, 10), i.Slug, i.Type, i.Mode, i.TargetPath, yesNo(i.IsActive), yesNo(i.OnlyIfPaid)}
-			})
+	listCmd := listCmd(c, listing[client.Injectable]{
+		use:     "list --project ID",
+		short:   "List a project's injectables (without content)",
+		example: "  latchkey injectables list --project 7",
+		project: &project,
+		fetch: func(cmd *cobra.Command, cl *client.Client) iter.Seq2[client.Injectable, error] {
+			return cl.Injectables.List(cmd.Context(), project, nil)
 		},
-	}
-	listCmd.Flags().IntVar(&limit, "limit", 0, "show at most this many (default: all)")
+		header: []string{"ID", "SLUG", "TYPE", "MODE", "TARGET", "ACTIVE", "ONLY_IF_PAID"},
+		row: func(i client.Injectable) []string {
+			return []string{strconv.FormatInt(i.ID, 10), i.Slug, i.Type, i.Mode, i.TargetPath, yesNo(i.IsActive), yesNo(i.OnlyIfPaid)}
+		},
+	})
 
 	oneInjectable := func(use, short, example string, run func(cmd *cobra.Command, cl *client.Client, id int64) error) *cobra.Command {
 		return c.oneCmd("injectable", &project, use, short, example, run)

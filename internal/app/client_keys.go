@@ -2,6 +2,7 @@ package app
 
 import (
 	"fmt"
+	"iter"
 	"strconv"
 	"strings"
 	"time"
@@ -22,28 +23,19 @@ first key directly in the store.` + connectionHelp,
 	}
 	c := addConnFlags(cmd, env)
 
-	var limit int
-	listCmd := &cobra.Command{
-		Use:     "list",
-		Short:   "List the API keys the caller may see, newest first",
-		Example: "  latchkey keys list",
-		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			cl, err := c.client(true)
-			if err != nil {
-				return err
-			}
-			ks, err := take(cl.APIKeys.List(cmd.Context(), nil), limit)
-			if err != nil {
-				return err
-			}
-			return list(c.printer(cmd), ks, []string{"ID", "NAME", "KEY", "PROJECT", "STATUS", "EXPIRES", "LAST_USED", "SCOPES"}, func(k client.APIKey) []string {
-				return []string{strconv.FormatInt(k.ID, 10), k.Name, k.Display, optText(k.ProjectID), k.Status, timeText(k.ExpiresAt),
-					timeText(k.LastUsedAt), strings.Join(k.Scopes, ",")}
-			})
+	listCmd := listCmd(c, listing[client.APIKey]{
+		use:     "list",
+		short:   "List the API keys the caller may see, newest first",
+		example: "  latchkey keys list",
+		fetch: func(cmd *cobra.Command, cl *client.Client) iter.Seq2[client.APIKey, error] {
+			return cl.APIKeys.List(cmd.Context(), nil)
 		},
-	}
-	listCmd.Flags().IntVar(&limit, "limit", 0, "show at most this many (default: all)")
+		header: []string{"ID", "NAME", "KEY", "PROJECT", "STATUS", "EXPIRES", "LAST_USED", "SCOPES"},
+		row: func(k client.APIKey) []string {
+			return []string{strconv.FormatInt(k.ID, 10), k.Name, k.Display, optText(k.ProjectID), k.Status, timeText(k.ExpiresAt),
+				timeText(k.LastUsedAt), strings.Join(k.Scopes, ",")}
+		},
+	})
 
 	oneKey := func(use, short, example string, run func(cmd *cobra.Command, cl *client.Client, id int64) (any, error)) *cobra.Command {
 		return c.oneCmd("API key", nil, use, short, example, c.printing(run))

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"iter"
 	"strconv"
 
 	"github.com/spf13/cobra"
@@ -19,32 +20,21 @@ is its uuid.` + connectionHelp,
 	var project int64
 	addProjectFlag(cmd, c, &project)
 
-	var limit int
 	var status, search string
-	listCmd := &cobra.Command{
-		Use:     "list --project ID [--status active|revoked|suspended] [--search TEXT]",
-		Short:   "List a project's licenses, newest first",
-		Example: "  latchkey licenses list --project 7 --status suspended",
-		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := requireProject(cmd, project); err != nil {
-				return err
-			}
-			cl, err := c.client(true)
-			if err != nil {
-				return err
-			}
-			ls, err := take(cl.Licenses.List(cmd.Context(), project, &client.LicenseFilter{Status: status, Search: search}), limit)
-			if err != nil {
-				return err
-			}
-			return list(c.printer(cmd), ls, []string{"ID", "TITLE", "STATUS", "KEY", "EXPIRES", "DOMAIN"}, func(l client.License) []string {
-				return []string{strconv.FormatInt(l.ID, 10), l.Title, l.Status, l.UUID, timeText(l.ExpiresAt), optText(l.DomainID)}
-			})
+	listCmd := listCmd(c, listing[client.License]{
+		use:     "list --project ID [--status active|revoked|suspended] [--search TEXT]",
+		short:   "List a project's licenses, newest first",
+		example: "  latchkey licenses list --project 7 --status suspended",
+		project: &project,
+		fetch: func(cmd *cobra.Command, cl *client.Client) iter.Seq2[client.License, error] {
+			return cl.Licenses.List(cmd.Context(), project, &client.LicenseFilter{Status: status, Search: search})
 		},
-	}
+		header: []string{"ID", "TITLE", "STATUS", "KEY", "EXPIRES", "DOMAIN"},
+		row: func(l client.License) []string {
+			return []string{strconv.FormatInt(l.ID, 10), l.Title, l.Status, l.UUID, timeText(l.ExpiresAt), optText(l.DomainID)}
+		},
+	})
 	lf := listCmd.Flags()
-	lf.IntVar(&limit, "limit", 0, "show at most this many (default: all)")
 	lf.StringVar(&status, "status", "", "only licenses in this status: active, revoked or suspended")
 	lf.StringVar(&search, "search", "", "only licenses whose title contains this")
 	_ = listCmd.RegisterFlagCompletionFunc("status", fixedCompletion(client.LicenseActive, client.LicenseRevoked, client.LicenseSuspended))

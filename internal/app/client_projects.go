@@ -3,6 +3,7 @@ package app
 import (
 	"encoding/json"
 	"fmt"
+	"iter"
 	"strconv"
 
 	"github.com/spf13/cobra"
@@ -17,27 +18,18 @@ func newProjectsCmd(env Env) *cobra.Command {
 		Long:  "Manage projects (the products you license) on a running server." + connectionHelp,
 	}
 	c := addConnFlags(cmd, env)
-	var limit int
-	listCmd := &cobra.Command{
-		Use:     "list",
-		Short:   "List the projects the API key may see",
-		Example: "  latchkey projects list\n  latchkey projects list --output json",
-		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			cl, err := c.client(true)
-			if err != nil {
-				return err
-			}
-			ps, err := take(cl.Projects.List(cmd.Context(), nil), limit)
-			if err != nil {
-				return err
-			}
-			return list(c.printer(cmd), ps, []string{"ID", "NAME", "SLUG", "PAID", "ACTIVE", "CREATED"}, func(p client.Project) []string {
-				return []string{strconv.FormatInt(p.ID, 10), p.Name, p.Slug, yesNo(p.HasPaid), yesNo(p.IsActive), timeText(&p.CreatedAt)}
-			})
+	listCmd := listCmd(c, listing[client.Project]{
+		use:     "list",
+		short:   "List the projects the API key may see",
+		example: "  latchkey projects list\n  latchkey projects list --output json",
+		fetch: func(cmd *cobra.Command, cl *client.Client) iter.Seq2[client.Project, error] {
+			return cl.Projects.List(cmd.Context(), nil)
 		},
-	}
-	listCmd.Flags().IntVar(&limit, "limit", 0, "show at most this many (default: all)")
+		header: []string{"ID", "NAME", "SLUG", "PAID", "ACTIVE", "CREATED"},
+		row: func(p client.Project) []string {
+			return []string{strconv.FormatInt(p.ID, 10), p.Name, p.Slug, yesNo(p.HasPaid), yesNo(p.IsActive), timeText(&p.CreatedAt)}
+		},
+	})
 
 	showCmd := &cobra.Command{
 		Use:               "show ID",

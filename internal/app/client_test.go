@@ -3,9 +3,14 @@ package app
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/spf13/cobra"
@@ -109,5 +114,83 @@ func TestCLIErrorWording(t *testing.T) {
 	}
 	if cliError(nil) != nil {
 		t.Fatal("nil")
+	}
+}
+
+// TestListVerbs checks the list verbs that listCmd builds: each fetches its
+// own path with its filters, takes no argument, requires --project where
+// the noun does, and stops at --limit (whose default is per verb).
+func TestListVerbs(t *testing.T) {
+	var mu sync.Mutex
+	var got []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		got = append(got, r.URL.Path+"?"+r.URL.RawQuery)
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		// Three items on every page and always a next page: only --limit
+		// ends a listing of more than one page.
+		_, _ = io.WriteString(w, `{"status":"success","message":"Success","errors":null,"data":{"data":[{"id":1},{"id":2},{"id":3}],"next_cursor":"c"}}`)
+	}))
+	t.Cleanup(srv.Close)
+	vars := map[string]string{"LATCHKEY_API_KEY": "k", "LATCHKEY_URL": srv.URL}
+	for _, tc := range []struct {
+		args  []string
+		path  string // the first request's path and a part of its query; "" when none is sent
+		fail  string // the error, when it fails
+		rows  int
+		limit string
+	}{
+		{[]string{"projects", "list", "--limit", "2"}, "/api/v1/projects?", "", 2, "0"},
+		{[]string{"keys", "list", "--limit", "4"}, "/api/v1/api-keys?", "", 4, "0"},
+		{[]string{"audit", "list", "--action", "license.", "--limit", "1"}, "/api/v1/audit?action=license.", "", 1, "100"},
+		{[]string{"audit", "list"}, "/api/v1/audit?", "", 100, "100"},
+		{[]string{"audit", "list", "--since", "soon"}, "", `--since: "soon" is not a date`, 0, "100"},
+		{[]string{"licenses", "list", "--project", "7", "--status", "revoked", "--limit", "3"}, "/api/v1/project/7/licenses?status=revoked", "", 3, "0"},
+		{[]string{"domains", "list", "--project", "7", "--limit", "1"}, "/api/v1/project/7/domains?", "", 1, "0"},
+		{[]string{"injectables", "list", "--project", "7", "--limit", "5"}, "/api/v1/project/7/injectables?", "", 5, "0"},
+		{[]string{"licenses", "list"}, "", "--project: give the project ID", 0, "0"},
+		{[]string{"domains", "list"}, "", "--project: give the project ID", 0, "0"},
+		{[]string{"injectables", "list"}, "", "--project: give the project ID", 0, "0"},
+		{[]string{"projects", "list", "7"}, "", "unknown command", 0, "0"},
+	} {
+		name := strings.Join(tc.args, " ")
+		mu.Lock()
+		got = nil
+		mu.Unlock()
+		var out, errb bytes.Buffer
+		err := Run(context.Background(), append(tc.args, "--output", "json"), Env{Getenv: func(k string) string { return vars[k] },
+			Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb})
+		switch {
+		case tc.fail != "":
+			if err == nil || !strings.Contains(ErrorLine(err), tc.fail) {
+				t.Errorf("latchkey %s: %v, want an error with %q", name, err, tc.fail)
+			}
+		case err != nil:
+			t.Errorf("latchkey %s: %v", name, err)
+		default:
+			var items []map[string]any
+			if jerr := json.Unmarshal(out.Bytes(), &items); jerr != nil || len(items) != tc.rows {
+				t.Errorf("latchkey %s: %d items (%v), want %d", name, len(items), jerr, tc.rows)
+			}
+		}
+		mu.Lock()
+		first := ""
+		if len(got) > 0 {
+			first = got[0]
+		}
+		mu.Unlock()
+		wantPath, wantQuery, _ := strings.Cut(tc.path, "?")
+		gotPath, gotQuery, _ := strings.Cut(first, "?")
+		if gotPath != wantPath || !strings.Contains(gotQuery, wantQuery) {
+			t.Errorf("latchkey %s: requested %q, want %q", name, first, tc.path)
+		}
+		cmd, _, ferr := newRoot(Env{Getenv: func(string) string { return "" }}).Find(tc.args[:2])
+		if ferr != nil {
+			t.Fatal(ferr)
+		}
+		if f := cmd.Flags().Lookup("limit"); f == nil || f.DefValue != tc.limit {
+			t.Errorf("latchkey %s: --limit %v, want default %s", name, f, tc.limit)
+		}
 	}
 }

@@ -44,8 +44,7 @@ Every flag can also be set through its environment variable: --addr is LATCHKEY_
 			if err != nil {
 				return err
 			}
-			<-cmd.Context().Done()
-			return srv.Shutdown()
+			return srv.Wait(cmd.Context())
 		},
 	}
 	cfg.AddStoreFlags(cmd.Flags())
@@ -71,14 +70,17 @@ type Server struct {
 	// Addr is the address it listens on.
 	Addr string
 
-	cfg    config.Config
-	log    *slog.Logger
-	http   *http.Server
-	store  *store.Store
-	stack  *Stack
-	debug  *http.Server
-	geo    *geoip.Resolver
-	served chan error
+	cfg   config.Config
+	log   *slog.Logger
+	http  *http.Server
+	store *store.Store
+	stack *Stack
+	debug *http.Server
+	geo   *geoip.Resolver
+	ln    net.Listener
+	// served is closed when http.Serve has returned, with serveErr.
+	served   chan struct{}
+	serveErr error
 }
 
 // Start opens the store, wires everything and starts serving. The server
@@ -127,12 +129,16 @@ func Start(ctx context.Context, cfg config.Config, env Env) (_ *Server, err erro
 			MaxHeaderBytes:    64 << 10,
 			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
 		},
-		served: make(chan error, 1),
+		served: make(chan struct{}),
 		stack:  stack,
 		geo:    geo,
+		ln:     ln,
 	}
 	stack.Start()
-	go func() { s.served <- s.http.Serve(ln) }()
+	go func() {
+		s.serveErr = s.http.Serve(ln)
+		close(s.served)
+	}()
 	if cfg.DebugAddr != "" {
 		// Profiles on their own listener, never on the public one.
 		dbg := http.NewServeMux()
@@ -144,7 +150,10 @@ func Start(ctx context.Context, cfg config.Config, env Env) (_ *Server, err erro
 		dln, err := net.Listen("tcp", cfg.DebugAddr)
 		if err != nil {
 			_ = s.http.Close()
-			stack.Stop()
+			<-s.served
+			sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+			defer cancel()
+			_ = stack.Stop(sctx)
 			return nil, fmt.Errorf("--debug-addr: %w", err)
 		}
 		s.debug = &http.Server{Handler: dbg, ReadHeaderTimeout: 10 * time.Second}
@@ -156,22 +165,47 @@ func Start(ctx context.Context, cfg config.Config, env Env) (_ *Server, err erro
 	return s, nil
 }
 
-// Shutdown stops accepting connections, lets in-flight requests finish for
-// at most the configured timeout, stops background work and closes the
-// store.
+// Wait serves until ctx ends or serving fails on its own (the listener
+// broke), then shuts down. It returns the serving failure, if any, with
+// the shutdown's.
+func (s *Server) Wait(ctx context.Context) error {
+	select {
+	case <-ctx.Done():
+	case <-s.served:
+		s.log.Error("serving stopped", "err", s.serveErr)
+	}
+	return s.Shutdown()
+}
+
+// Shutdown stops accepting connections, lets in-flight requests finish,
+// stops background work after a last usage flush and closes the store,
+// all within the configured timeout: a database that stopped answering
+// cannot hold the process past it (what was not flushed by then is lost,
+// and the error says so).
 func (s *Server) Shutdown() error {
 	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
 	defer cancel()
 	s.log.Info("shutting down", "timeout", s.cfg.ShutdownTimeout)
 	err := s.http.Shutdown(ctx)
-	if serr := <-s.served; serr != nil && !errors.Is(serr, http.ErrServerClosed) {
-		err = errors.Join(err, serr)
+	<-s.served
+	if s.serveErr != nil && !errors.Is(s.serveErr, http.ErrServerClosed) {
+		err = errors.Join(err, fmt.Errorf("serve: %w", s.serveErr))
 	}
 	if s.debug != nil {
 		_ = s.debug.Close()
 	}
-	s.stack.Stop()
-	return errors.Join(err, s.geo.Close(), s.store.Close())
+	err = errors.Join(err, s.stack.Stop(ctx))
+	// Closing waits for the statements still running; it too must not
+	// outlast the deadline.
+	closed := make(chan error, 1)
+	go func() { closed <- errors.Join(s.geo.Close(), s.store.Close()) }()
+	select {
+	case cerr := <-closed:
+		err = errors.Join(err, cerr)
+	case <-ctx.Done():
+		err = errors.Join(err, fmt.Errorf("close the store: %w", context.Cause(ctx)))
+	}
+	return err
 }
 
 // dbURL returns the PostgreSQL URL the change listener connects to.

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -53,8 +54,10 @@ type Stack struct {
 	APIRoutes []string
 
 	cfg    StackConfig
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	cancel context.CancelFunc // stops the loops
+	// abandon cancels the flushes still running: at the shutdown deadline.
+	abandon context.CancelFunc
+	wg      sync.WaitGroup
 }
 
 // NewStack wires a node. Call Start to run its background work and Stop to
@@ -115,7 +118,7 @@ func NewStack(sc StackConfig) *Stack {
 			},
 			func(mux *http.ServeMux) {
 				web.Register(mux, web.Deps{Logger: log, Service: svc, Validator: validator, Usage: usage, Limiter: limiter,
-					SecureCookies: cfg.SecureCookies, PublicURL: cfg.PublicURL, Now: sc.Now})
+					SecureCookies: cfg.SecureCookies, PublicURL: cfg.PublicURL, Now: sc.Now, Reveal: sc.Secret.Box("dashboard reveal")})
 			},
 		},
 	})
@@ -127,15 +130,16 @@ func NewStack(sc StackConfig) *Stack {
 // change listener.
 func (s *Stack) Start() {
 	ctx, cancel := context.WithCancel(context.Background())
-	s.cancel = cancel
+	flush, abandon := context.WithCancel(context.Background())
+	s.cancel, s.abandon = cancel, abandon
 	log := s.cfg.Logger
 	s.wg.Go(func() {
-		s.Usage.Run(ctx, s.cfg.Store, s.cfg.Config.UsageFlush, func(err error) {
+		s.Usage.Run(ctx, flush, s.cfg.Store, s.cfg.Config.UsageFlush, func(err error) {
 			log.Error("flush API-key usage", "err", err)
 		})
 	})
 	s.wg.Go(func() {
-		s.Validator.Run(ctx, s.cfg.Config.UsageFlush, func(err error) {
+		s.Validator.Run(ctx, flush, s.cfg.Config.UsageFlush, func(err error) {
 			log.Error("flush license usage", "err", err)
 		})
 	})
@@ -144,10 +148,25 @@ func (s *Stack) Start() {
 	}
 }
 
-// Stop ends the background work after a last usage flush.
-func (s *Stack) Stop() {
-	if s.cancel != nil {
-		s.cancel()
+// Stop ends the background work after a last usage flush, waiting for it
+// until ctx ends at the latest. Then the flushes still running are
+// cancelled (what they carried is lost: it was counted only in memory) and
+// Stop returns ctx's error without waiting for them.
+func (s *Stack) Stop(ctx context.Context) error {
+	if s.cancel == nil {
+		return nil
+	}
+	s.cancel()
+	done := make(chan struct{})
+	go func() {
 		s.wg.Wait()
+		close(done)
+	}()
+	defer s.abandon()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("the last usage flush did not finish: %w", context.Cause(ctx))
 	}
 }

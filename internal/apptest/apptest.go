@@ -104,7 +104,7 @@ func start(tb testing.TB, backend string, st *store.Store, dbURL string, clock *
 	n.URL = srv.URL
 	tb.Cleanup(func() {
 		srv.Close()
-		stack.Stop()
+		_ = stack.Stop(context.Background())
 	})
 	if stack.Listener != nil {
 		select {

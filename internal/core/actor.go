@@ -31,7 +31,7 @@ func (a *Actor) Require(scope Scope) error {
 	if a.Can(scope) {
 		return nil
 	}
-	return &Error{Code: EForbidden, Reason: "MISSING_SCOPE",
+	return &Error{Code: EForbidden, Reason: ReasonMissingScope,
 		Message: fmt.Sprintf("This API key is missing the required scope: %s.", scope)}
 }
 

@@ -3,12 +3,13 @@ package core
 import (
 	"errors"
 	"fmt"
+	"net/http"
 	"sort"
 	"strings"
 )
 
-// Error codes. Each maps to one HTTP status in httpapi; the dashboard shows
-// the message next to the form.
+// Error codes. Each maps to one HTTP status (HTTPStatus), the same for the
+// API and the dashboard; the dashboard shows the message next to the form.
 const (
 	EInvalid      = "invalid"      // 422: a field failed validation
 	EBadRequest   = "bad_request"  // 400: the request cannot be understood (malformed JSON, missing runtime domain)
@@ -20,6 +21,74 @@ const (
 	ERateLimited  = "rate_limited" // 429
 	EUnavailable  = "unavailable"  // 503
 	EInternal     = "internal"     // 500: never shown in detail to a client
+)
+
+// transport is what every transport answers for an error code: its HTTP
+// status, and the machine-readable code the API sends when the error has
+// no Reason. One table, so that the API and the dashboard cannot disagree.
+var transport = map[string]struct {
+	status int
+	reason string
+}{
+	EInvalid:      {http.StatusUnprocessableEntity, "VALIDATION_ERROR"},
+	EBadRequest:   {http.StatusBadRequest, "BAD_REQUEST"},
+	EUnauthorized: {http.StatusUnauthorized, "UNAUTHENTICATED"},
+	EForbidden:    {http.StatusForbidden, "FORBIDDEN"},
+	ENotFound:     {http.StatusNotFound, "NOT_FOUND"},
+	EConflict:     {http.StatusConflict, "CONFLICT"},
+	ETooLarge:     {http.StatusRequestEntityTooLarge, "PAYLOAD_TOO_LARGE"},
+	ERateLimited:  {http.StatusTooManyRequests, "RATE_LIMITED"},
+	EUnavailable:  {http.StatusServiceUnavailable, "UNAVAILABLE"},
+	EInternal:     {http.StatusInternalServerError, "INTERNAL"},
+}
+
+// HTTPStatus returns the HTTP status of an error code; an unknown code is
+// 500, as an internal error.
+func HTTPStatus(code string) int {
+	if t, ok := transport[code]; ok {
+		return t.status
+	}
+	return http.StatusInternalServerError
+}
+
+// DefaultReason returns the machine-readable code the API sends for an
+// error of this code without a Reason ("VALIDATION_ERROR", …).
+func DefaultReason(code string) string {
+	if t, ok := transport[code]; ok {
+		return t.reason
+	}
+	return transport[EInternal].reason
+}
+
+// Reasons (Error.Reason) that code outside the package that sets them
+// decides on: the dashboard masks some as 404 and rewords others, so they
+// are constants, and a renamed reason fails to compile instead of changing
+// what a page answers. The API sends them as the envelope's "code".
+const (
+	// The record exists but belongs to another organization, or to
+	// another project than the one in the path.
+	ReasonProjectMismatch     = "PROJECT_MISMATCH"
+	ReasonDomainNotInProject  = "DOMAIN_NOT_IN_PROJECT"
+	ReasonLicenseNotInProject = "LICENSE_NOT_IN_PROJECT"
+	// The actor lacks a scope (API key) or its role does not allow it.
+	ReasonMissingScope      = "MISSING_SCOPE"
+	ReasonBeyondOwnRights   = "BEYOND_OWN_RIGHTS"
+	ReasonScopeNotGrantable = "SCOPE_NOT_GRANTABLE"
+	ReasonOwnerRequired     = "OWNER_REQUIRED"
+	ReasonGlobalKeyRequired = "GLOBAL_KEY_REQUIRED"
+	ReasonInvalidState      = "INVALID_STATE"
+	// API-key authentication.
+	ReasonMissingAPIKey = "MISSING_API_KEY"
+	ReasonInvalidAPIKey = "INVALID_API_KEY"
+	ReasonIPNotAllowed  = "IP_NOT_ALLOWED"
+	ReasonRateLimited   = "RATE_LIMITED"
+	// Dashboard sessions.
+	ReasonNoSession          = "NO_SESSION"
+	ReasonInvalidCredentials = "INVALID_CREDENTIALS"
+	ReasonAlreadySetUp       = "ALREADY_SET_UP"
+	ReasonUserDisabled       = "USER_DISABLED"
+	ReasonNoOrganization     = "NO_ORGANIZATION"
+	ReasonCSRF               = "CSRF"
 )
 
 // Error is a failure that carries a public message safe to show to the

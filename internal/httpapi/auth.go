@@ -133,5 +133,5 @@ func limited(w http.ResponseWriter, res ratelimit.Result, now time.Time) error {
 	setLimitHeaders(w, res)
 	secs := int((res.RetryAfter(now) + time.Second - 1) / time.Second)
 	w.Header().Set("Retry-After", strconv.Itoa(max(secs, 1)))
-	return &core.Error{Code: core.ERateLimited, Reason: "RATE_LIMITED", Message: "Too Many Attempts."}
+	return &core.Error{Code: core.ERateLimited, Reason: core.ReasonRateLimited, Message: "Too Many Attempts."}
 }

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/latchkey/latchkey/client"
 	"github.com/latchkey/latchkey/internal/apptest"
 	"github.com/latchkey/latchkey/internal/core"
 	"github.com/latchkey/latchkey/internal/licensing"
@@ -117,7 +118,7 @@ func TestInjectables(t *testing.T) {
 		wantStatus(t, r, 201, `"file_path":"logo.png"`, `"type":"file"`)
 		var file injectableView
 		r.Decode(t, &file)
-		if plain, err := licensing.DecryptInjectable(injSecret, file.Content); err != nil || !bytes.Equal(plain, logo) {
+		if plain, err := client.DecryptInjectable(injSecret, file.Content); err != nil || !bytes.Equal(plain, logo) {
 			t.Fatalf("the stored file does not decrypt to the upload: %v", err)
 		}
 		big := bytes.Repeat([]byte("x"), 5<<20+1)
@@ -139,10 +140,10 @@ func TestInjectables(t *testing.T) {
 		show := n.Do(t, "GET", fmt.Sprintf("%s/%d", base, pg.Data[0].ID), nil, apptest.Key(rt.key)...)
 		var snip injectableView
 		show.Decode(t, &snip)
-		if !licensing.VerifyInjectableSignature(injSecret, snip.Content, snip.Signature) {
+		if !client.VerifyInjectableSignature(injSecret, snip.Content, snip.Signature) {
 			t.Fatal("signature does not verify")
 		}
-		if plain, err := licensing.DecryptInjectable(injSecret, snip.Content); err != nil || string(plain) != script {
+		if plain, err := client.DecryptInjectable(injSecret, snip.Content); err != nil || string(plain) != script {
 			t.Fatalf("decrypt: %q %v", plain, err)
 		}
 

@@ -32,39 +32,21 @@ type adapter struct {
 	log *slog.Logger
 }
 
+// wrap makes a handlerFunc an http.Handler that writes its error.
+// Every answer is marked no-store first: most carry license keys, secrets
+// or data only their caller may see, and a shared proxy or a browser's disk
+// cache must keep none of them. The two public documents (the OpenAPI
+// document, the signing public key) override it.
 func (a adapter) wrap(h handlerFunc) http.Handler {
 	if h == nil { // a route that only answers CORS preflights
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Header().Set("Cache-Control", "no-store") })
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-store")
 		if err := h(w, r); err != nil {
 			a.writeError(w, r, err)
 		}
 	})
-}
-
-var statusOf = map[string]int{
-	core.EInvalid:      http.StatusUnprocessableEntity,
-	core.EBadRequest:   http.StatusBadRequest,
-	core.EUnauthorized: http.StatusUnauthorized,
-	core.EForbidden:    http.StatusForbidden,
-	core.ENotFound:     http.StatusNotFound,
-	core.EConflict:     http.StatusConflict,
-	core.ETooLarge:     http.StatusRequestEntityTooLarge,
-	core.ERateLimited:  http.StatusTooManyRequests,
-	core.EUnavailable:  http.StatusServiceUnavailable,
-}
-
-var defaultCode = map[string]string{
-	core.EInvalid:      "VALIDATION_ERROR",
-	core.EBadRequest:   "BAD_REQUEST",
-	core.EUnauthorized: "UNAUTHENTICATED",
-	core.EForbidden:    "FORBIDDEN",
-	core.ENotFound:     "NOT_FOUND",
-	core.EConflict:     "CONFLICT",
-	core.ETooLarge:     "PAYLOAD_TOO_LARGE",
-	core.ERateLimited:  "RATE_LIMITED",
-	core.EUnavailable:  "UNAVAILABLE",
 }
 
 // writeError answers with the envelope for err. Internal errors are logged
@@ -85,14 +67,11 @@ func (a adapter) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		env.Message = "Internal server error."
 		env.Code = "INTERNAL"
 	} else {
-		status = statusOf[ce.Code]
-		if status == 0 {
-			status = http.StatusInternalServerError
-		}
+		status = core.HTTPStatus(ce.Code)
 		env.Message = ce.Message
 		env.Code = ce.Reason
 		if env.Code == "" {
-			env.Code = defaultCode[ce.Code]
+			env.Code = core.DefaultReason(ce.Code)
 		}
 		if len(ce.Fields) > 0 {
 			env.Errors = ce.Fields

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/latchkey/latchkey/client"
 	"github.com/latchkey/latchkey/internal/apptest"
 	"github.com/latchkey/latchkey/internal/config"
 	"github.com/latchkey/latchkey/internal/core"
@@ -462,6 +463,54 @@ func TestUncappedCountsFlushed(t *testing.T) {
 	})
 }
 
+// TestDomainLimitedUsesCounted checks that every validation answered VALID
+// is counted in the day's usage, also the one that first activates a domain
+// of a license with max_domains or max_subdomains (those activations are
+// written at once, the count with the uncapped others at the next flush).
+func TestDomainLimitedUsesCounted(t *testing.T) {
+	tests := []struct {
+		license string
+		domains []string
+	}{
+		{"basic", []string{"a.example.org", "a.example.org"}},
+		{"one-domain", []string{"a.example.org", "a.example.org", "b.example.net", "www.a.example.org"}},
+		{"one-subdomain", []string{"x.example.org", "x.example.org", "y.example.org", "example.org", "z.example.net"}},
+	}
+	forEachBackend(t, func(t *testing.T, b storetest.Backend) {
+		rt := newRuntime(t, b)
+		ctx := context.Background()
+		for _, tt := range tests {
+			t.Run(tt.license, func(t *testing.T) {
+				lid := licenseID(t, rt, tt.license)
+				var valid int64
+				for _, d := range tt.domains {
+					r := rt.devpayr(t, check{license: tt.license, domain: d})
+					if r.Status == 200 {
+						valid++
+					}
+				}
+				if valid < 2 {
+					t.Fatalf("only %d validations passed: the case tests nothing", valid)
+				}
+				if err := rt.n.Stack.Validator.Flush(ctx); err != nil {
+					t.Fatal(err)
+				}
+				u, err := rt.n.Store.LicenseUsage(ctx, lid, "2000-01-01", "2100-01-01")
+				if err != nil {
+					t.Fatal(err)
+				}
+				var got int64
+				for _, d := range u {
+					got += d.Count
+				}
+				if got != valid {
+					t.Errorf("%d validations answered VALID, %d counted", valid, got)
+				}
+			})
+		}
+	})
+}
+
 func TestOfflineProof(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b storetest.Backend) {
 		rt := newRuntime(t, b)
@@ -481,12 +530,12 @@ func TestOfflineProof(t *testing.T) {
 		if v.Proof == nil {
 			t.Fatal("no proof")
 		}
-		p, err := licensing.VerifyProof(pub, v.Proof.Token, rt.n.Clock.Now())
+		p, err := client.VerifyProof(pub, v.Proof.Token, rt.n.Clock.Now())
 		if err != nil || p.LicenseID != v.License.ID || p.ProjectID != rt.paid || p.Domain != "shop.example.com" || p.KeyID != key.KID ||
-			p.ExpiresAt != rt.n.Clock.Now().Add(time.Hour).Unix() {
+			p.ExpiresAt.Unix() != rt.n.Clock.Now().Add(time.Hour).Unix() {
 			t.Fatalf("proof %+v, %v", p, err)
 		}
-		if _, err := licensing.VerifyProof(pub, v.Proof.Token, rt.n.Clock.Now().Add(time.Hour)); err == nil {
+		if _, err := client.VerifyProof(pub, v.Proof.Token, rt.n.Clock.Now().Add(time.Hour)); err == nil {
 			t.Fatal("an expired proof verifies")
 		}
 		// No proof for a failed validation; a bad ttl is 422.

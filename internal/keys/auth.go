@@ -11,11 +11,11 @@ import (
 
 // Failures of authentication, with DevPayr's exact messages.
 var (
-	ErrMissing = &core.Error{Code: core.EUnauthorized, Reason: "MISSING_API_KEY",
+	ErrMissing = &core.Error{Code: core.EUnauthorized, Reason: core.ReasonMissingAPIKey,
 		Message: "Missing required X-API-KEY header."}
-	ErrInvalid = &core.Error{Code: core.EForbidden, Reason: "INVALID_API_KEY",
+	ErrInvalid = &core.Error{Code: core.EForbidden, Reason: core.ReasonInvalidAPIKey,
 		Message: "Invalid or expired API key."}
-	ErrIPNotAllowed = &core.Error{Code: core.EForbidden, Reason: "IP_NOT_ALLOWED",
+	ErrIPNotAllowed = &core.Error{Code: core.EForbidden, Reason: core.ReasonIPNotAllowed,
 		Message: "This API key may not be used from your IP address."}
 )
 

@@ -132,21 +132,24 @@ func (u *Usage) Flush(ctx context.Context, st UsageStore) error {
 	return nil
 }
 
-// Run flushes every interval until ctx ends, then once more.
-func (u *Usage) Run(ctx context.Context, st UsageStore, interval time.Duration, onErr func(error)) {
+// Run flushes every interval until ctx ends, then once more. Every flush
+// runs under flush, not ctx: a flush is short and must not be cut off when
+// the loop is told to stop (what it took from memory would be counted only
+// on the retry), but it must end when flush does, at the shutdown
+// deadline, so that a database that stopped answering cannot hold the
+// process.
+func (u *Usage) Run(ctx, flush context.Context, st UsageStore, interval time.Duration, onErr func(error)) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
-			if err := u.Flush(context.WithoutCancel(ctx), st); err != nil && onErr != nil {
+			if err := u.Flush(flush, st); err != nil && onErr != nil {
 				onErr(err)
 			}
 			return
 		case <-t.C:
-			// A flush is short and must not be cut off by shutdown: what it
-			// took from memory would otherwise be counted only on the retry.
-			if err := u.Flush(context.WithoutCancel(ctx), st); err != nil && onErr != nil {
+			if err := u.Flush(flush, st); err != nil && onErr != nil {
 				onErr(err)
 			}
 		}

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"testing/iotest"
+
+	"github.com/latchkey/latchkey/client"
 )
 
 // knownAnswers are fixed vectors produced once, outside Go, with OpenSSL
@@ -78,13 +80,13 @@ func TestInjectableKnownAnswers(t *testing.T) {
 			if sig := SignInjectable(kaSecret, tc.payload); sig != tc.signature {
 				t.Errorf("signature = %s, want %s", sig, tc.signature)
 			}
-			if !VerifyInjectableSignature(kaSecret, tc.payload, tc.signature) {
+			if !client.VerifyInjectableSignature(kaSecret, tc.payload, tc.signature) {
 				t.Errorf("VerifyInjectableSignature rejected the known signature")
 			}
 			if h := ContentHash([]byte(tc.plaintext)); h != tc.hash {
 				t.Errorf("ContentHash = %s, want %s", h, tc.hash)
 			}
-			pt, err := DecryptInjectable(kaSecret, tc.payload)
+			pt, err := client.DecryptInjectable(kaSecret, tc.payload)
 			if err != nil {
 				t.Fatalf("DecryptInjectable: %v", err)
 			}
@@ -135,7 +137,7 @@ func TestInjectableRoundTrip(t *testing.T) {
 		if got := string(decoded[16:18]); got != "::" {
 			t.Fatalf("run %d: bytes 16..18 = %q, want \"::\"", i, got)
 		}
-		got, err := DecryptInjectable(secret, payload)
+		got, err := client.DecryptInjectable(secret, payload)
 		if err != nil {
 			t.Fatalf("run %d (%s, %d bytes): DecryptInjectable: %v", i, kind, n, err)
 		}
@@ -161,7 +163,7 @@ func TestDecryptInjectableReadsHandBuiltPayload(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			payload := handEncrypt(t, tc.secret, mustHex(t, tc.ivHex), []byte(tc.plaintext))
-			got, err := DecryptInjectable(tc.secret, payload)
+			got, err := client.DecryptInjectable(tc.secret, payload)
 			if err != nil {
 				t.Fatalf("DecryptInjectable: %v", err)
 			}
@@ -277,31 +279,31 @@ func TestDecryptInjectableMalformed(t *testing.T) {
 		payload string
 		want    error
 	}{
-		{"empty", kaSecret, "", ErrMalformedPayload},
-		{"not base64", kaSecret, "!!not base64!!", ErrMalformedPayload},
-		{"bad base64 padding", kaSecret, "8OHSw7Sllod4aVpLPC0eDzo6U", ErrMalformedPayload},
-		{"url-safe alphabet", kaSecret, "8OHSw7Sllod4aVpLPC0eDzo6UWErRnR1WU51dGNFVWZSVXFZNHc4UT0_", ErrMalformedPayload},
-		{"no separator", kaSecret, b64(append(append([]byte{}, iv...), validCt...)), ErrMalformedPayload},
-		{"single colon", kaSecret, b64(append(append(append([]byte{}, iv...), ':'), validCt...)), ErrMalformedPayload},
-		{"IV too short", kaSecret, assemble(iv[:15], validCt), ErrMalformedPayload},
-		{"IV too long", kaSecret, assemble(append(append([]byte{}, iv...), 'x'), validCt), ErrMalformedPayload},
-		{"IV empty", kaSecret, assemble(nil, validCt), ErrMalformedPayload},
+		{"empty", kaSecret, "", client.ErrInjectableMalformed},
+		{"not base64", kaSecret, "!!not base64!!", client.ErrInjectableMalformed},
+		{"bad base64 padding", kaSecret, "8OHSw7Sllod4aVpLPC0eDzo6U", client.ErrInjectableMalformed},
+		{"url-safe alphabet", kaSecret, "8OHSw7Sllod4aVpLPC0eDzo6UWErRnR1WU51dGNFVWZSVXFZNHc4UT0_", client.ErrInjectableMalformed},
+		{"no separator", kaSecret, b64(append(append([]byte{}, iv...), validCt...)), client.ErrInjectableMalformed},
+		{"single colon", kaSecret, b64(append(append(append([]byte{}, iv...), ':'), validCt...)), client.ErrInjectableMalformed},
+		{"IV too short", kaSecret, assemble(iv[:15], validCt), client.ErrInjectableMalformed},
+		{"IV too long", kaSecret, assemble(append(append([]byte{}, iv...), 'x'), validCt), client.ErrInjectableMalformed},
+		{"IV empty", kaSecret, assemble(nil, validCt), client.ErrInjectableMalformed},
 		// PHP splits such a payload one byte early; so do we, and refuse it.
-		{"IV ending in colon", kaSecret, assemble([]byte("0123456789abcde:"), validCt), ErrMalformedPayload},
-		{"base64 IV layout of devpayr-crypto", kaSecret, b64([]byte(b64(iv) + "::" + validCt)), ErrMalformedPayload},
-		{"ciphertext not base64", kaSecret, assemble(iv, "@@@@"), ErrMalformedPayload},
+		{"IV ending in colon", kaSecret, assemble([]byte("0123456789abcde:"), validCt), client.ErrInjectableMalformed},
+		{"base64 IV layout of devpayr-crypto", kaSecret, b64([]byte(b64(iv) + "::" + validCt)), client.ErrInjectableMalformed},
+		{"ciphertext not base64", kaSecret, assemble(iv, "@@@@"), client.ErrInjectableMalformed},
 		// knownAnswers[0]'s ciphertext with '+' written URL-safe as '-'.
-		{"ciphertext url-safe alphabet", kaSecret, assemble(iv, "Qa-FtuYNutcEUfRUqY4w8Q=="), ErrMalformedPayload},
-		{"ciphertext empty", kaSecret, assemble(iv, ""), ErrMalformedPayload},
-		{"ciphertext 15 bytes", kaSecret, assemble(iv, b64(make([]byte, 15))), ErrMalformedPayload},
-		{"ciphertext 17 bytes", kaSecret, assemble(iv, b64(make([]byte, 17))), ErrMalformedPayload},
-		{"bad padding", kaSecret, assemble(iv, badPadCt), ErrDecrypt},
-		{"wrong secret", "wrong horse battery staple", knownAnswers[2].payload, ErrDecrypt},
-		{"empty secret", "", knownAnswers[0].payload, ErrDecrypt},
+		{"ciphertext url-safe alphabet", kaSecret, assemble(iv, "Qa-FtuYNutcEUfRUqY4w8Q=="), client.ErrInjectableMalformed},
+		{"ciphertext empty", kaSecret, assemble(iv, ""), client.ErrInjectableMalformed},
+		{"ciphertext 15 bytes", kaSecret, assemble(iv, b64(make([]byte, 15))), client.ErrInjectableMalformed},
+		{"ciphertext 17 bytes", kaSecret, assemble(iv, b64(make([]byte, 17))), client.ErrInjectableMalformed},
+		{"bad padding", kaSecret, assemble(iv, badPadCt), client.ErrInjectableDecrypt},
+		{"wrong secret", "wrong horse battery staple", knownAnswers[2].payload, client.ErrInjectableDecrypt},
+		{"empty secret", "", knownAnswers[0].payload, client.ErrInjectableDecrypt},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			pt, err := DecryptInjectable(tc.secret, tc.payload)
+			pt, err := client.DecryptInjectable(tc.secret, tc.payload)
 			t.Logf("error: %v", err)
 			if !errors.Is(err, tc.want) {
 				t.Fatalf("err = %v, want %v", err, tc.want)
@@ -313,7 +315,11 @@ func TestDecryptInjectableMalformed(t *testing.T) {
 	}
 }
 
-func TestUnpad(t *testing.T) {
+// TestPadding checks the PKCS#7 padding rules of the client's decryption
+// on hand-padded plaintext: every valid padding is stripped, every invalid
+// one is refused as ErrInjectableDecrypt.
+func TestPadding(t *testing.T) {
+	iv := mustHex(t, kaIVHex)
 	block := func(prefix string, pad byte, count int) []byte {
 		return append([]byte(prefix), bytes.Repeat([]byte{pad}, count)...)
 	}
@@ -340,11 +346,15 @@ func TestUnpad(t *testing.T) {
 			if len(tc.in)%aes.BlockSize != 0 {
 				t.Fatalf("bad test input: %d bytes", len(tc.in))
 			}
-			got, ok := unpad(tc.in)
-			if ok != tc.wantOK {
-				t.Fatalf("ok = %v, want %v", ok, tc.wantOK)
+			inner := string(iv) + "::" + base64.StdEncoding.EncodeToString(rawCBC(t, kaSecret, iv, tc.in))
+			got, err := client.DecryptInjectable(kaSecret, base64.StdEncoding.EncodeToString([]byte(inner)))
+			if ok := err == nil; ok != tc.wantOK {
+				t.Fatalf("err = %v, want ok %v", err, tc.wantOK)
 			}
-			if ok && string(got) != tc.want {
+			if err != nil && !errors.Is(err, client.ErrInjectableDecrypt) {
+				t.Fatalf("err = %v, want ErrInjectableDecrypt", err)
+			}
+			if err == nil && string(got) != tc.want {
 				t.Fatalf("got %q, want %q", got, tc.want)
 			}
 		})
@@ -372,7 +382,7 @@ func TestVerifyInjectableSignature(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := VerifyInjectableSignature(tc.secret, tc.payload, tc.sig); got != tc.want {
+			if got := client.VerifyInjectableSignature(tc.secret, tc.payload, tc.sig); got != tc.want {
 				t.Fatalf("VerifyInjectableSignature = %v, want %v", got, tc.want)
 			}
 		})
@@ -427,10 +437,10 @@ func FuzzDecryptInjectable(f *testing.F) {
 	f.Add("12345678", b64(append(iv, "::AAAAAAAAAAAAAAAAAAAAAA=="...)))
 
 	f.Fuzz(func(t *testing.T, secret, payload string) {
-		got, err := DecryptInjectable(secret, payload)
+		got, err := client.DecryptInjectable(secret, payload)
 		want, wantErr := phpStyleDecrypt(secret, payload)
 		if err != nil {
-			if !errors.Is(err, ErrMalformedPayload) && !errors.Is(err, ErrDecrypt) {
+			if !errors.Is(err, client.ErrInjectableMalformed) && !errors.Is(err, client.ErrInjectableDecrypt) {
 				t.Fatalf("undocumented error %v", err)
 			}
 			if got != nil {
@@ -461,10 +471,10 @@ func FuzzInjectableRoundTrip(f *testing.F) {
 		if err != nil {
 			t.Fatalf("EncryptInjectable: %v", err)
 		}
-		if !VerifyInjectableSignature(secret, payload, SignInjectable(secret, payload)) {
+		if !client.VerifyInjectableSignature(secret, payload, SignInjectable(secret, payload)) {
 			t.Fatalf("signature does not verify")
 		}
-		got, err := DecryptInjectable(secret, payload)
+		got, err := client.DecryptInjectable(secret, payload)
 		if err != nil {
 			t.Fatalf("DecryptInjectable: %v", err)
 		}
@@ -494,7 +504,7 @@ func BenchmarkDecryptInjectable(b *testing.B) {
 	b.SetBytes(int64(len(plaintext)))
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := DecryptInjectable(kaSecret, payload); err != nil {
+		if _, err := client.DecryptInjectable(kaSecret, payload); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -44,14 +44,7 @@ func (s *Service) projectFor(ctx context.Context, st core.Store, actor *core.Act
 
 // Project returns a project the actor may read.
 func (s *Service) Project(ctx context.Context, actor *core.Actor, id int64) (*core.Project, error) {
-	p, err := s.projectFor(ctx, s.store, actor, id)
-	if err != nil {
-		return nil, err
-	}
-	if err := actor.Require(core.ScopeProjectsRead); err != nil {
-		return nil, err
-	}
-	return p, nil
+	return s.projectAccess(ctx, s.store, actor, id, core.ScopeProjectsRead)
 }
 
 // catalogChanged reports a write under a project: cached reads of it are

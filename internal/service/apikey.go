@@ -106,7 +106,7 @@ func checkScopes(p core.Problems, names []string, allowed core.ScopeSet) (core.S
 		return 0, nil
 	}
 	if extra := set &^ allowed; extra != 0 {
-		return 0, &core.Error{Code: core.EForbidden, Reason: "SCOPE_NOT_GRANTABLE",
+		return 0, &core.Error{Code: core.EForbidden, Reason: core.ReasonScopeNotGrantable,
 			Message: "You cannot grant the scope " + extra.Strings()[0] + ": it is beyond your own rights."}
 	}
 	return set, nil
@@ -223,7 +223,7 @@ func keyAuditDetails(k *core.APIKey) map[string]any {
 
 // errProjectMismatch is DevPayr's answer when a key acts outside its
 // project or organization.
-var errProjectMismatch = &core.Error{Code: core.EForbidden, Reason: "PROJECT_MISMATCH",
+var errProjectMismatch = &core.Error{Code: core.EForbidden, Reason: core.ReasonProjectMismatch,
 	Message: "API key does not match project owner."}
 
 // visibleKey returns the key if the actor may see it: same organization;
@@ -292,7 +292,7 @@ func (s *Service) ownerGrantable(ctx context.Context, st core.Store, actor *core
 
 // errBeyondRights refuses a change that would leave a key (whose secret the
 // caller holds or could obtain) with rights the caller lacks.
-var errBeyondRights = &core.Error{Code: core.EForbidden, Reason: "BEYOND_OWN_RIGHTS",
+var errBeyondRights = &core.Error{Code: core.EForbidden, Reason: core.ReasonBeyondOwnRights,
 	Message: "This API key holds scopes beyond your own rights; you cannot change or rotate it."}
 
 // UpdateAPIKey changes a key. The result may never hold scopes beyond what

@@ -23,7 +23,7 @@ type DomainInput struct {
 	IsActive    Opt[bool]
 }
 
-var errDomainNotInProject = &core.Error{Code: core.EForbidden, Reason: "DOMAIN_NOT_IN_PROJECT",
+var errDomainNotInProject = &core.Error{Code: core.EForbidden, Reason: core.ReasonDomainNotInProject,
 	Message: "The domain does not belong to this project."}
 
 func validateDomain(in *DomainInput, create bool) error {
@@ -53,40 +53,18 @@ func validateDomain(in *DomainInput, create bool) error {
 
 // ListDomains returns a project's domains, oldest first.
 func (s *Service) ListDomains(ctx context.Context, actor *core.Actor, projectID, afterID int64, limit int) ([]core.Domain, error) {
-	p, err := s.projectFor(ctx, s.store, actor, projectID)
+	p, err := s.projectAccess(ctx, s.store, actor, projectID, core.ScopeDomainsRead)
 	if err != nil {
-		return nil, err
-	}
-	if err := actor.Require(core.ScopeDomainsRead); err != nil {
 		return nil, err
 	}
 	return s.store.ListDomains(ctx, core.DomainFilter{ProjectID: p.ID, AfterID: afterID, Limit: limit})
 }
 
-// domainIn loads a domain of the project; notInProject is what a domain of
-// another project answers (DevPayr: 403 for show and delete, 404 for
-// update).
-func domainIn(ctx context.Context, st core.Store, projectID, id int64, notInProject error) (*core.Domain, error) {
-	d, err := st.Domain(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	if d.ProjectID != projectID {
-		return nil, notInProject
-	}
-	return d, nil
-}
-
-// Domain returns one domain of a project.
+// Domain returns one domain of a project. A domain of another project is
+// 403 here and for delete, 404 for update, as DevPayr answers.
 func (s *Service) Domain(ctx context.Context, actor *core.Actor, projectID, id int64) (*core.Domain, error) {
-	p, err := s.projectFor(ctx, s.store, actor, projectID)
-	if err != nil {
-		return nil, err
-	}
-	if err := actor.Require(core.ScopeDomainsRead); err != nil {
-		return nil, err
-	}
-	return domainIn(ctx, s.store, p.ID, id, errDomainNotInProject)
+	_, d, err := recordAccess(ctx, s, s.store, actor, projectID, core.ScopeDomainsRead, domainRecord, id, errDomainNotInProject)
+	return d, err
 }
 
 // CreateDomain registers a domain on a project; setting has_paid needs
@@ -94,11 +72,8 @@ func (s *Service) Domain(ctx context.Context, actor *core.Actor, projectID, id i
 func (s *Service) CreateDomain(ctx context.Context, actor *core.Actor, projectID int64, in DomainInput) (*core.Domain, error) {
 	var d *core.Domain
 	err := s.write(ctx, func(st core.Store, changed func(core.Change)) error {
-		p, err := s.projectFor(ctx, st, actor, projectID)
+		p, err := s.projectAccess(ctx, st, actor, projectID, core.ScopeDomainsWrite)
 		if err != nil {
-			return err
-		}
-		if err := actor.Require(core.ScopeDomainsWrite); err != nil {
 			return err
 		}
 		if in.HasPaid.Set {
@@ -132,14 +107,7 @@ func (s *Service) CreateDomain(ctx context.Context, actor *core.Actor, projectID
 func (s *Service) UpdateDomain(ctx context.Context, actor *core.Actor, projectID, id int64, in DomainInput) (*core.Domain, error) {
 	var out *core.Domain
 	err := s.write(ctx, func(st core.Store, changed func(core.Change)) error {
-		p, err := s.projectFor(ctx, st, actor, projectID)
-		if err != nil {
-			return err
-		}
-		if err := actor.Require(core.ScopeDomainsWrite); err != nil {
-			return err
-		}
-		d, err := domainIn(ctx, st, p.ID, id, core.NotFound("Domain"))
+		p, d, err := recordAccess(ctx, s, st, actor, projectID, core.ScopeDomainsWrite, domainRecord, id, core.NotFound("Domain"))
 		if err != nil {
 			return err
 		}
@@ -186,14 +154,7 @@ func (s *Service) UpdateDomain(ctx context.Context, actor *core.Actor, projectID
 // DeleteDomain removes a domain; licenses pinned to it become unpinned.
 func (s *Service) DeleteDomain(ctx context.Context, actor *core.Actor, projectID, id int64) error {
 	return s.write(ctx, func(st core.Store, changed func(core.Change)) error {
-		p, err := s.projectFor(ctx, st, actor, projectID)
-		if err != nil {
-			return err
-		}
-		if err := actor.Require(core.ScopeDomainsWrite); err != nil {
-			return err
-		}
-		d, err := domainIn(ctx, st, p.ID, id, errDomainNotInProject)
+		p, d, err := recordAccess(ctx, s, st, actor, projectID, core.ScopeDomainsWrite, domainRecord, id, errDomainNotInProject)
 		if err != nil {
 			return err
 		}

@@ -46,11 +46,8 @@ type InjectableInput struct {
 
 // ListInjectables returns a project's injectables, oldest first.
 func (s *Service) ListInjectables(ctx context.Context, actor *core.Actor, projectID, afterID int64, limit int) ([]core.Injectable, error) {
-	p, err := s.projectFor(ctx, s.store, actor, projectID)
+	p, err := s.projectAccess(ctx, s.store, actor, projectID, core.ScopeInjectablesRead)
 	if err != nil {
-		return nil, err
-	}
-	if err := actor.Require(core.ScopeInjectablesRead); err != nil {
 		return nil, err
 	}
 	return s.store.ListInjectables(ctx, core.InjectableFilter{ProjectID: p.ID, AfterID: afterID, Limit: limit})
@@ -58,21 +55,8 @@ func (s *Service) ListInjectables(ctx context.Context, actor *core.Actor, projec
 
 // Injectable returns one injectable of a project.
 func (s *Service) Injectable(ctx context.Context, actor *core.Actor, projectID, id int64) (*core.Injectable, error) {
-	p, err := s.projectFor(ctx, s.store, actor, projectID)
-	if err != nil {
-		return nil, err
-	}
-	if err := actor.Require(core.ScopeInjectablesRead); err != nil {
-		return nil, err
-	}
-	i, err := s.store.Injectable(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	if i.ProjectID != p.ID {
-		return nil, core.NotFound("Injectable")
-	}
-	return i, nil
+	_, i, err := recordAccess(ctx, s, s.store, actor, projectID, core.ScopeInjectablesRead, injectableRecord, id, core.NotFound("Injectable"))
+	return i, err
 }
 
 func validateInjectable(in *InjectableInput, cur *core.Injectable) core.Problems {
@@ -184,11 +168,8 @@ func plaintextOf(in *InjectableInput) ([]byte, *string, bool) {
 func (s *Service) CreateInjectable(ctx context.Context, actor *core.Actor, projectID int64, in InjectableInput) (*core.Injectable, error) {
 	var out *core.Injectable
 	err := s.write(ctx, func(st core.Store, changed func(core.Change)) error {
-		p, err := s.projectFor(ctx, st, actor, projectID)
+		p, err := s.projectAccess(ctx, st, actor, projectID, core.ScopeInjectablesWrite)
 		if err != nil {
-			return err
-		}
-		if err := actor.Require(core.ScopeInjectablesWrite); err != nil {
 			return err
 		}
 		if err := validateInjectable(&in, nil).Err(); err != nil {
@@ -229,19 +210,9 @@ func (s *Service) CreateInjectable(ctx context.Context, actor *core.Actor, proje
 func (s *Service) UpdateInjectable(ctx context.Context, actor *core.Actor, projectID, id int64, in InjectableInput) (*core.Injectable, error) {
 	var out *core.Injectable
 	err := s.write(ctx, func(st core.Store, changed func(core.Change)) error {
-		p, err := s.projectFor(ctx, st, actor, projectID)
+		p, cur, err := recordAccess(ctx, s, st, actor, projectID, core.ScopeInjectablesWrite, injectableRecord, id, core.NotFound("Injectable"))
 		if err != nil {
 			return err
-		}
-		if err := actor.Require(core.ScopeInjectablesWrite); err != nil {
-			return err
-		}
-		cur, err := st.Injectable(ctx, id)
-		if err != nil {
-			return err
-		}
-		if cur.ProjectID != p.ID {
-			return core.NotFound("Injectable")
 		}
 		if err := validateInjectable(&in, cur).Err(); err != nil {
 			return err
@@ -295,19 +266,9 @@ func (s *Service) UpdateInjectable(ctx context.Context, actor *core.Actor, proje
 // DeleteInjectable removes an injectable.
 func (s *Service) DeleteInjectable(ctx context.Context, actor *core.Actor, projectID, id int64) error {
 	return s.write(ctx, func(st core.Store, changed func(core.Change)) error {
-		p, err := s.projectFor(ctx, st, actor, projectID)
+		p, cur, err := recordAccess(ctx, s, st, actor, projectID, core.ScopeInjectablesWrite, injectableRecord, id, core.NotFound("Injectable"))
 		if err != nil {
 			return err
-		}
-		if err := actor.Require(core.ScopeInjectablesWrite); err != nil {
-			return err
-		}
-		cur, err := st.Injectable(ctx, id)
-		if err != nil {
-			return err
-		}
-		if cur.ProjectID != p.ID {
-			return core.NotFound("Injectable")
 		}
 		if err := st.DeleteInjectable(ctx, cur.ID); err != nil {
 			return err
@@ -322,11 +283,8 @@ func (s *Service) DeleteInjectable(ctx context.Context, actor *core.Actor, proje
 // flag with checkProject, else the flag of the project domain named by
 // identifier (400 when there is none, 403 when it is not registered).
 func (s *Service) PaymentStatus(ctx context.Context, actor *core.Actor, projectID int64, identifier string, checkProject bool) (bool, *core.Project, error) {
-	p, err := s.projectFor(ctx, s.store, actor, projectID)
+	p, err := s.projectAccess(ctx, s.store, actor, projectID, core.ScopePaymentsRead)
 	if err != nil {
-		return false, nil, err
-	}
-	if err := actor.Require(core.ScopePaymentsRead); err != nil {
 		return false, nil, err
 	}
 	if checkProject {

@@ -107,11 +107,8 @@ func checkPinnedDomain(ctx context.Context, st core.Store, p core.Problems, proj
 
 // ListLicenses returns a project's licenses, newest first.
 func (s *Service) ListLicenses(ctx context.Context, actor *core.Actor, projectID int64, f core.LicenseFilter) ([]core.License, error) {
-	p, err := s.projectFor(ctx, s.store, actor, projectID)
+	p, err := s.projectAccess(ctx, s.store, actor, projectID, core.ScopeLicensesRead)
 	if err != nil {
-		return nil, err
-	}
-	if err := actor.Require(core.ScopeLicensesRead); err != nil {
 		return nil, err
 	}
 	f.ProjectID = p.ID
@@ -128,7 +125,8 @@ func (s *Service) ListLicenses(ctx context.Context, actor *core.Actor, projectID
 }
 
 // License returns one license. DevPayr checks that the license belongs to
-// the project (404) before it checks the key (403).
+// the project (404) before it checks the key (403): the one use case that
+// does not open with recordAccess.
 func (s *Service) License(ctx context.Context, actor *core.Actor, projectID, id int64) (*core.License, error) {
 	l, err := s.licenses.get(ctx, s, id)
 	if err != nil {
@@ -137,10 +135,7 @@ func (s *Service) License(ctx context.Context, actor *core.Actor, projectID, id 
 	if l.ProjectID != projectID {
 		return nil, core.NotFound("License")
 	}
-	if _, err := s.projectFor(ctx, s.store, actor, projectID); err != nil {
-		return nil, err
-	}
-	if err := actor.Require(core.ScopeLicensesRead); err != nil {
+	if _, err := s.projectAccess(ctx, s.store, actor, projectID, core.ScopeLicensesRead); err != nil {
 		return nil, err
 	}
 	return l, nil
@@ -150,11 +145,8 @@ func (s *Service) License(ctx context.Context, actor *core.Actor, projectID, id 
 func (s *Service) CreateLicense(ctx context.Context, actor *core.Actor, projectID int64, in LicenseInput) (*core.License, error) {
 	var l *core.License
 	err := s.write(ctx, func(st core.Store, changed func(core.Change)) error {
-		p, err := s.projectFor(ctx, st, actor, projectID)
+		p, err := s.projectAccess(ctx, st, actor, projectID, core.ScopeLicensesWrite)
 		if err != nil {
-			return err
-		}
-		if err := actor.Require(core.ScopeLicensesWrite); err != nil {
 			return err
 		}
 		probs := s.validateLicense(&in, true)
@@ -205,34 +197,14 @@ func licenseAudit(l *core.License) map[string]any {
 	return d
 }
 
-// licenseIn loads a license of the project for a write, after the
-// project and scope checks; a license of another project answers
-// notInProject.
-func (s *Service) licenseIn(ctx context.Context, st core.Store, actor *core.Actor, projectID, id int64, notInProject error) (*core.License, error) {
-	if _, err := s.projectFor(ctx, st, actor, projectID); err != nil {
-		return nil, err
-	}
-	if err := actor.Require(core.ScopeLicensesWrite); err != nil {
-		return nil, err
-	}
-	l, err := st.License(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	if l.ProjectID != projectID {
-		return nil, notInProject
-	}
-	return l, nil
-}
-
-var errLicenseNotInProject = &core.Error{Code: core.EForbidden, Reason: "LICENSE_NOT_IN_PROJECT",
+var errLicenseNotInProject = &core.Error{Code: core.EForbidden, Reason: core.ReasonLicenseNotInProject,
 	Message: "The license does not belong to this project."}
 
 // UpdateLicense changes any field, under the create rules (native).
 func (s *Service) UpdateLicense(ctx context.Context, actor *core.Actor, projectID, id int64, in LicenseInput) (*core.License, error) {
 	var out *core.License
 	err := s.write(ctx, func(st core.Store, changed func(core.Change)) error {
-		l, err := s.licenseIn(ctx, st, actor, projectID, id, core.NotFound("License"))
+		_, l, err := recordAccess(ctx, s, st, actor, projectID, core.ScopeLicensesWrite, licenseRecord, id, core.NotFound("License"))
 		if err != nil {
 			return err
 		}
@@ -304,7 +276,7 @@ func (s *Service) transition(ctx context.Context, actor *core.Actor, projectID, 
 	check func(l *core.License, now time.Time) error, apply func(now time.Time) core.LicenseUpdate) (*core.License, error) {
 	var out *core.License
 	err := s.write(ctx, func(st core.Store, changed func(core.Change)) error {
-		l, err := s.licenseIn(ctx, st, actor, projectID, id, errLicenseNotInProject)
+		_, l, err := recordAccess(ctx, s, st, actor, projectID, core.ScopeLicensesWrite, licenseRecord, id, errLicenseNotInProject)
 		if err != nil {
 			return err
 		}
@@ -328,7 +300,7 @@ func (s *Service) transition(ctx context.Context, actor *core.Actor, projectID, 
 }
 
 func stateError(msg string) error {
-	return &core.Error{Code: core.EForbidden, Reason: "INVALID_STATE", Message: msg}
+	return &core.Error{Code: core.EForbidden, Reason: core.ReasonInvalidState, Message: msg}
 }
 
 // RevokeLicense revokes an active license; it fails validation from the
@@ -389,7 +361,8 @@ func (s *Service) DeleteLicense(ctx context.Context, actor *core.Actor, projectI
 	var l *core.License
 	err := s.write(ctx, func(st core.Store, changed func(core.Change)) error {
 		var err error
-		l, err = s.licenseIn(ctx, st, actor, projectID, id, core.Invalid("license", "The selected license is invalid for this project."))
+		_, l, err = recordAccess(ctx, s, st, actor, projectID, core.ScopeLicensesWrite, licenseRecord, id,
+			core.Invalid("license", "The selected license is invalid for this project."))
 		if err != nil {
 			return err
 		}

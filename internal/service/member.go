@@ -6,7 +6,7 @@ import (
 	"github.com/latchkey/latchkey/internal/core"
 )
 
-var errOwnersOnly = &core.Error{Code: core.EForbidden, Reason: "OWNER_REQUIRED",
+var errOwnersOnly = &core.Error{Code: core.EForbidden, Reason: core.ReasonOwnerRequired,
 	Message: "Only an owner of the organization can manage its members."}
 
 func requireOwner(actor *core.Actor) error {

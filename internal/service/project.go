@@ -120,7 +120,7 @@ func uniqueSlug(ctx context.Context, st core.Store, orgID int64, base string) (s
 // setting has_paid needs payments:write.
 func (s *Service) CreateProject(ctx context.Context, actor *core.Actor, in ProjectInput) (*core.Project, error) {
 	if actor.ProjectID != 0 {
-		return nil, &core.Error{Code: core.EForbidden, Reason: "GLOBAL_KEY_REQUIRED",
+		return nil, &core.Error{Code: core.EForbidden, Reason: core.ReasonGlobalKeyRequired,
 			Message: "Only global API keys can create projects."}
 	}
 	if err := actor.Require(core.ScopeProjectsWrite); err != nil {
@@ -172,11 +172,8 @@ func slugOrDefault(name string) string {
 func (s *Service) UpdateProject(ctx context.Context, actor *core.Actor, id int64, in ProjectInput) (*core.Project, error) {
 	var out *core.Project
 	err := s.write(ctx, func(st core.Store, changed func(core.Change)) error {
-		p, err := s.projectFor(ctx, st, actor, id)
+		p, err := s.projectAccess(ctx, st, actor, id, core.ScopeProjectsWrite)
 		if err != nil {
-			return err
-		}
-		if err := actor.Require(core.ScopeProjectsWrite); err != nil {
 			return err
 		}
 		if in.HasPaid.Set {
@@ -277,11 +274,8 @@ func projectChanges(in ProjectInput) map[string]any {
 // injectables become inaccessible and its project-scoped keys are revoked.
 func (s *Service) DeleteProject(ctx context.Context, actor *core.Actor, id int64) error {
 	return s.write(ctx, func(st core.Store, changed func(core.Change)) error {
-		p, err := s.projectFor(ctx, st, actor, id)
+		p, err := s.projectAccess(ctx, st, actor, id, core.ScopeProjectsWrite)
 		if err != nil {
-			return err
-		}
-		if err := actor.Require(core.ScopeProjectsWrite); err != nil {
 			return err
 		}
 		if err := st.DeleteProject(ctx, p.ID, s.now()); err != nil {

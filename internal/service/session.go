@@ -30,11 +30,11 @@ const (
 )
 
 // ErrNoSession is what every unknown, expired or ended session answers.
-var ErrNoSession = &core.Error{Code: core.EUnauthorized, Reason: "NO_SESSION", Message: "Please sign in."}
+var ErrNoSession = &core.Error{Code: core.EUnauthorized, Reason: core.ReasonNoSession, Message: "Please sign in."}
 
 // errBadCredentials is the one answer for an unknown email and a wrong
 // password, so that the sign-in form does not tell which emails exist.
-var errBadCredentials = &core.Error{Code: core.EUnauthorized, Reason: "INVALID_CREDENTIALS",
+var errBadCredentials = &core.Error{Code: core.EUnauthorized, Reason: core.ReasonInvalidCredentials,
 	Message: "These credentials do not match our records."}
 
 // SignInInput is what signing in needs.
@@ -84,7 +84,7 @@ func (s *Service) FirstRun(ctx context.Context, in CreateUserInput, addr netip.A
 	if first, err := s.NeedsFirstRun(ctx); err != nil {
 		return "", err
 	} else if !first {
-		return "", &core.Error{Code: core.EConflict, Reason: "ALREADY_SET_UP",
+		return "", &core.Error{Code: core.EConflict, Reason: core.ReasonAlreadySetUp,
 			Message: "This instance already has users: sign in instead."}
 	}
 	in.Role = core.RoleOwner
@@ -131,14 +131,14 @@ func (s *Service) SignIn(ctx context.Context, in SignInInput) (string, error) {
 	}
 	// Only someone who knows the password learns the account's standing.
 	if u.Disabled {
-		return "", &core.Error{Code: core.EForbidden, Reason: "USER_DISABLED", Message: "This account is disabled."}
+		return "", &core.Error{Code: core.EForbidden, Reason: core.ReasonUserDisabled, Message: "This account is disabled."}
 	}
 	orgs, err := s.store.ListUserOrganizations(ctx, u.ID)
 	if err != nil {
 		return "", err
 	}
 	if len(orgs) == 0 {
-		return "", &core.Error{Code: core.EForbidden, Reason: "NO_ORGANIZATION",
+		return "", &core.Error{Code: core.EForbidden, Reason: core.ReasonNoOrganization,
 			Message: "Your account is not a member of any organization."}
 	}
 	return s.startSession(ctx, u, orgs[0].OrgID, orgs[0].Role, in.Addr, in.UserAgent)

@@ -8,11 +8,8 @@ import (
 
 // LicenseCounts returns how many licenses a project has, by status.
 func (s *Service) LicenseCounts(ctx context.Context, actor *core.Actor, projectID int64) (map[string]int64, error) {
-	p, err := s.projectFor(ctx, s.store, actor, projectID)
+	p, err := s.projectAccess(ctx, s.store, actor, projectID, core.ScopeLicensesRead)
 	if err != nil {
-		return nil, err
-	}
-	if err := actor.Require(core.ScopeLicensesRead); err != nil {
 		return nil, err
 	}
 	return s.store.CountLicenses(ctx, p.ID)

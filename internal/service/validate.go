@@ -287,6 +287,11 @@ func (v *Validator) Validate(ctx context.Context, in ValidateInput) (*ValidateRe
 	res.UsedToday = count
 	if act != nil {
 		v.learn(digest, act.Identifier, act.Base)
+		if in.Count && capN == 0 {
+			// Without a cap the write stored only the activation: the use
+			// is counted with the other uncapped ones at the next flush.
+			v.pending.add(lic.ID, day, true, nil, "", in.IP, now)
+		}
 	} else if res.Identifier != "" && !dec.Local {
 		v.pending.add(lic.ID, day, false, nil, res.Identifier, in.IP, now) // last-seen time only
 	}
@@ -354,21 +359,21 @@ func (v *Validator) Flush(ctx context.Context) error {
 	return nil
 }
 
-// Run flushes every interval until ctx ends, then once more.
-func (v *Validator) Run(ctx context.Context, interval time.Duration, onErr func(error)) {
+// Run flushes every interval until ctx ends, then once more. Every flush
+// runs under flush, not ctx: it must not be cut off when the loop is told
+// to stop, but must end at the shutdown deadline (keys.Usage.Run).
+func (v *Validator) Run(ctx, flush context.Context, interval time.Duration, onErr func(error)) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
-			if err := v.Flush(context.WithoutCancel(ctx)); err != nil && onErr != nil {
+			if err := v.Flush(flush); err != nil && onErr != nil {
 				onErr(err)
 			}
 			return
 		case <-t.C:
-			// A flush is short and must not be cut off by shutdown: what it
-			// took from memory would otherwise be counted only on the retry.
-			if err := v.Flush(context.WithoutCancel(ctx)); err != nil && onErr != nil {
+			if err := v.Flush(flush); err != nil && onErr != nil {
 				onErr(err)
 			}
 		}

@@ -31,6 +31,7 @@ type dashboard struct {
 	secure    string // SecureCookies
 	publicURL string // without a trailing slash; "" when not configured
 	publicTLS bool   // the public URL is https: cookies are always Secure
+	reveal    Sealer
 
 	// setupMu serialises first-run posts on this node, so two browsers
 	// racing on a fresh instance cannot both become its first owner. (Nodes
@@ -45,7 +46,10 @@ type dashboard struct {
 func newDashboard(deps Deps) *dashboard {
 	d := &dashboard{
 		svc: deps.Service, validator: deps.Validator, usage: deps.Usage, limiter: deps.Limiter,
-		log: deps.Logger, now: deps.Now, secure: deps.SecureCookies,
+		log: deps.Logger, now: deps.Now, secure: deps.SecureCookies, reveal: deps.Reveal,
+	}
+	if d.reveal == nil {
+		d.reveal = newProcessSealer()
 	}
 	if d.log == nil {
 		d.log = slog.New(slog.DiscardHandler)
@@ -71,10 +75,10 @@ func newDashboard(deps Deps) *dashboard {
 	return d
 }
 
-var errCrossOrigin = &core.Error{Code: core.EForbidden, Reason: "CSRF",
+var errCrossOrigin = &core.Error{Code: core.EForbidden, Reason: core.ReasonCSRF,
 	Message: "This form was sent from another site, so it was refused. Reload the page and try again."}
 
-var errBadToken = &core.Error{Code: core.EForbidden, Reason: "CSRF",
+var errBadToken = &core.Error{Code: core.EForbidden, Reason: core.ReasonCSRF,
 	Message: "This form has expired or was not sent from this dashboard. Reload the page and try again."}
 
 // handlerFunc is a page or action; a returned error becomes an error page.
@@ -112,31 +116,6 @@ func (d *dashboard) guard(next http.Handler) http.Handler {
 	})
 }
 
-// statusOf maps an error code to the page's status.
-func statusOf(code string) int {
-	switch code {
-	case core.EInvalid:
-		return http.StatusUnprocessableEntity
-	case core.EBadRequest:
-		return http.StatusBadRequest
-	case core.EUnauthorized:
-		return http.StatusUnauthorized
-	case core.EForbidden:
-		return http.StatusForbidden
-	case core.ENotFound:
-		return http.StatusNotFound
-	case core.EConflict:
-		return http.StatusConflict
-	case core.ETooLarge:
-		return http.StatusRequestEntityTooLarge
-	case core.ERateLimited:
-		return http.StatusTooManyRequests
-	case core.EUnavailable:
-		return http.StatusServiceUnavailable
-	}
-	return http.StatusInternalServerError
-}
-
 // publicError returns the error a person should see: the service speaks to
 // API clients ("This API key is missing…"), the dashboard to people.
 func publicError(err error, r *http.Request) (*core.Error, bool) {
@@ -145,11 +124,11 @@ func publicError(err error, r *http.Request) (*core.Error, bool) {
 		return nil, false
 	}
 	switch e.Reason {
-	case "PROJECT_MISMATCH", "DOMAIN_NOT_IN_PROJECT", "LICENSE_NOT_IN_PROJECT":
+	case core.ReasonProjectMismatch, core.ReasonDomainNotInProject, core.ReasonLicenseNotInProject:
 		// Another organization's project, or a record of another project
 		// in the path: as if it did not exist.
 		return &core.Error{Code: core.ENotFound, Message: "There is no such page."}, true
-	case "MISSING_SCOPE":
+	case core.ReasonMissingScope:
 		role := "your role"
 		if s := sessionOf(r); s != nil {
 			role = "your role (" + string(s.Role) + ")"
@@ -173,7 +152,7 @@ func (d *dashboard) fail(w http.ResponseWriter, r *http.Request, err error) {
 		d.log.ErrorContext(r.Context(), "dashboard", "err", err, "method", r.Method, "path", r.URL.Path, "request_id", id)
 		e = &core.Error{Code: core.EInternal, Message: "Something went wrong on our side (request " + id + ")."}
 	}
-	status := statusOf(e.Code)
+	status := core.HTTPStatus(e.Code)
 	v := &view{Title: http.StatusText(status), Data: e}
 	if rerr := d.render(w, r, status, "error", v); rerr != nil {
 		d.log.ErrorContext(r.Context(), "render error page", "err", rerr)

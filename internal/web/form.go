@@ -156,5 +156,5 @@ func (f *form) refused(err error, r *http.Request) (int, error) {
 		f.Errors = ce.Fields
 	}
 	f.Error = e.Message
-	return statusOf(e.Code), nil
+	return core.HTTPStatus(e.Code), nil
 }

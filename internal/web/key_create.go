@@ -41,9 +41,8 @@ type keySecretData struct {
 	BaseURL  string
 }
 
-// keyCreate mints a key and shows its secret in the answer to the post
-// itself, the one exception to Post/Redirect/Get: the secret is not stored
-// anywhere it could be shown from again, which is the point.
+// keyCreate mints a key and redirects to the page that shows its secret
+// once (key_reveal.go).
 func (d *dashboard) keyCreate(w http.ResponseWriter, r *http.Request) error {
 	actor := actorOf(r)
 	f := formOf(r)
@@ -65,18 +64,18 @@ func (d *dashboard) keyCreate(w http.ResponseWriter, r *http.Request) error {
 		}
 		return d.renderKeyForm(w, r, status, f)
 	}
-	return d.renderSecret(w, r, k, secret, nil)
+	return d.setReveal(w, r, k, secret, nil)
 }
 
-func (d *dashboard) renderSecret(w http.ResponseWriter, r *http.Request, k *core.APIKey, secret string, old *core.APIKey) error {
+func (d *dashboard) renderSecret(w http.ResponseWriter, r *http.Request, k *core.APIKey, rv *reveal) error {
 	rows, err := d.keyRows(r.Context(), actorOf(r), []core.APIKey{*k})
 	if err != nil {
 		return err
 	}
-	data := keySecretData{Key: rows[0], Secret: secret, BaseURL: d.baseURL(r)}
+	data := keySecretData{Key: rows[0], Secret: rv.Secret, BaseURL: d.baseURL(r)}
 	title := "Your new API key"
-	if old != nil {
-		data.Rotated, data.OldUntil, title = true, old.ExpiresAt, "Rotated API key"
+	if rv.Rotated {
+		data.Rotated, data.OldUntil, title = true, rv.OldUntil, "Rotated API key"
 	}
 	return d.render(w, r, http.StatusOK, "key_secret", &view{Title: title, Nav: "keys", Data: data})
 }

@@ -6,8 +6,8 @@ import (
 	"time"
 )
 
-// keyRotate mints a successor and shows its secret once; the old key
-// keeps working for the grace period chosen.
+// keyRotate mints a successor and redirects to the page that shows its
+// secret once; the old key keeps working for the grace period chosen.
 func (d *dashboard) keyRotate(w http.ResponseWriter, r *http.Request) error {
 	k, err := d.apiKey(r)
 	if err != nil {
@@ -26,5 +26,5 @@ func (d *dashboard) keyRotate(w http.ResponseWriter, r *http.Request) error {
 		d.setFlash(w, r, "error", e.Message)
 		return redirect(w, r, "/api-keys/"+strconv.FormatInt(k.ID, 10))
 	}
-	return d.renderSecret(w, r, nk, secret, old)
+	return d.setReveal(w, r, nk, secret, old)
 }

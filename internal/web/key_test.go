@@ -62,6 +62,8 @@ func TestAPIKeyPages(t *testing.T) {
 		p = c.post("/api-keys", url.Values{"name": {"deploy pipeline"}, "description": {"CI"}, "project_id": {itoa(pid)},
 			"scopes": {"projects:read", "licenses:read", "licenses:write"}, "env": {"live"}, "expires_at": {expires},
 			"allowed_ips": {"127.0.0.1, ::1"}})
+		wantStatus(t, p, http.StatusSeeOther)
+		p = c.follow(p)
 		wantStatus(t, p, http.StatusOK)
 		if p.Header.Get("Cache-Control") != "no-store" {
 			t.Error("the secret page may be cached")
@@ -93,6 +95,8 @@ func TestAPIKeyPages(t *testing.T) {
 
 		// Rotate: a new secret, once; the old one works through the grace.
 		p = c.post(kpath+"/rotate", url.Values{"grace_seconds": {"3600"}})
+		wantStatus(t, p, http.StatusSeeOther)
+		p = c.follow(p)
 		wantStatus(t, p, http.StatusOK)
 		rotated := shownSecret(t, p)
 		wantText(t, p, "The old key keeps working until")
@@ -158,7 +162,7 @@ func TestAPIKeyRoles(t *testing.T) {
 	if got := fieldError(p, "scopes"); got != `The scope "no:such" is not a valid scope.` {
 		t.Errorf("scopes: %q", got)
 	}
-	wantStatus(t, dev.post("/api-keys", url.Values{"name": {"dev key"}, "scopes": {"licenses:read"}}), http.StatusOK)
+	wantStatus(t, dev.post("/api-keys", url.Values{"name": {"dev key"}, "scopes": {"licenses:read"}}), http.StatusSeeOther)
 	ks, _ := n.Service().ListAPIKeys(context.Background(), acc.Actor(), 0, 10)
 	var ownerKey int64
 	for _, k := range ks {

@@ -37,7 +37,7 @@ func (d *dashboard) throttle(w http.ResponseWriter, r *http.Request, email strin
 	}
 	secs := max(int((res.RetryAfter(now)+time.Second-1)/time.Second), 1)
 	w.Header().Set("Retry-After", strconv.Itoa(secs))
-	return &core.Error{Code: core.ERateLimited, Reason: "RATE_LIMITED",
+	return &core.Error{Code: core.ERateLimited, Reason: core.ReasonRateLimited,
 		Message: fmt.Sprintf("Too many sign-in attempts. Try again in %d seconds.", secs)}
 }
 

@@ -29,7 +29,11 @@ type Deps struct {
 	// PublicURL, when set, is where browsers reach the dashboard; form posts
 	// from its origin are accepted even when a proxy rewrites Host.
 	PublicURL string
-	Now       func() time.Time
+	// Reveal seals a new key's secret on its way to the page that shows
+	// it once; it must be the same on every node (a box of the instance
+	// secret). Nil means a key of this process, for one node.
+	Reveal Sealer
+	Now    func() time.Time
 }
 
 // Register adds the dashboard's routes to mux. This function is the map of
@@ -90,6 +94,7 @@ func Register(mux *http.ServeMux, deps Deps) {
 	user("GET /api-keys/new", d.keyNew)
 	user("POST /api-keys", d.keyCreate)
 	user("GET /api-keys/{k}", d.keyShow)
+	user("GET /api-keys/{k}/secret", d.keySecret)
 	user("POST /api-keys/{k}/rotate", d.keyRotate)
 	user("GET /api-keys/{k}/revoke", d.keyRevokePage)
 	user("POST /api-keys/{k}/revoke", d.keyRevoke)

@@ -83,6 +83,9 @@ func Open(ctx context.Context, path string, now func() time.Time) (*store.Store,
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("sqlite: create directory: %w", err)
 	}
+	if err := private(path); err != nil {
+		return nil, err
+	}
 	writer, err := sql.Open("sqlite", dsn(path, true))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open: %w", err)
@@ -108,4 +111,34 @@ func Open(ctx context.Context, path string, now func() time.Time) (*store.Store,
 	reader.SetConnMaxIdleTime(0)
 	reader.SetConnMaxLifetime(0)
 	return store.New(Dialect, reader, writer, now, nil), nil
+}
+
+// private makes the database file exist with mode 0600, and tightens the
+// file and its -wal and -shm companions if an older version or another tool
+// left them readable by others. SQLite creates the -wal and -shm files with
+// the mode of the database file, so a 0600 database keeps them 0600 too; the
+// data directory's 0700 protects nothing when the directory already existed.
+func private(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("sqlite: create %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("sqlite: create %s: %w", path, err)
+	}
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		fi, err := os.Stat(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("sqlite: %w", err)
+		}
+		if fi.Mode().Perm()&0o077 != 0 {
+			if err := os.Chmod(p, fi.Mode().Perm()&0o700); err != nil {
+				return fmt.Errorf("sqlite: restrict %s: %w", p, err)
+			}
+		}
+	}
+	return nil
 }
