@@ -114,6 +114,7 @@ func (p *pool) close() error {
 
 // ExecContext runs q as a cached prepared statement.
 func (p *pool) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	args = cleanArgs(args)
 	st, err := p.stmt(ctx, q)
 	if err != nil || st == nil {
 		return p.db.ExecContext(ctx, q, args...)
@@ -123,6 +124,7 @@ func (p *pool) ExecContext(ctx context.Context, q string, args ...any) (sql.Resu
 
 // QueryContext runs q as a cached prepared statement.
 func (p *pool) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	args = cleanArgs(args)
 	st, err := p.stmt(ctx, q)
 	if err != nil || st == nil {
 		return p.db.QueryContext(ctx, q, args...)
@@ -132,6 +134,7 @@ func (p *pool) QueryContext(ctx context.Context, q string, args ...any) (*sql.Ro
 
 // QueryRowContext runs q as a cached prepared statement.
 func (p *pool) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
+	args = cleanArgs(args)
 	st, err := p.stmt(ctx, q)
 	if err != nil || st == nil {
 		return p.db.QueryRowContext(ctx, q, args...) // reports the same error, if any
@@ -168,6 +171,7 @@ func (t txQuerier) prepared(ctx context.Context, q string) *sql.Stmt {
 }
 
 func (t txQuerier) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	args = cleanArgs(args)
 	if st := t.prepared(ctx, q); st != nil {
 		return st.ExecContext(ctx, args...)
 	}
@@ -175,6 +179,7 @@ func (t txQuerier) ExecContext(ctx context.Context, q string, args ...any) (sql.
 }
 
 func (t txQuerier) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	args = cleanArgs(args)
 	if st := t.prepared(ctx, q); st != nil {
 		return st.QueryContext(ctx, args...)
 	}
@@ -182,6 +187,7 @@ func (t txQuerier) QueryContext(ctx context.Context, q string, args ...any) (*sq
 }
 
 func (t txQuerier) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
+	args = cleanArgs(args)
 	if st := t.prepared(ctx, q); st != nil {
 		return st.QueryRowContext(ctx, args...)
 	}
@@ -442,6 +448,9 @@ func jsonArg(b []byte, def string) any {
 			return nil
 		}
 		return def
+	}
+	if hasNULEscape(string(b)) {
+		return badText{} // PostgreSQL's JSONB cannot hold a NUL
 	}
 	return string(b)
 }
