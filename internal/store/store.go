@@ -30,6 +30,10 @@ type Dialect struct {
 	MigrationLock string
 	// UniqueViolation reports whether err broke a unique constraint.
 	UniqueViolation func(err error) bool
+	// DataException, when set, reports whether err is the database
+	// refusing a value (PostgreSQL's SQLSTATE class 22): retrying the same
+	// statement cannot succeed, so it is EInvalid, not an internal error.
+	DataException func(err error) bool
 	// Notify reports whether Publish sends notifications (PostgreSQL).
 	Notify bool
 	// ForUpdate is appended to a SELECT that must lock its row until
@@ -472,7 +476,7 @@ func (s *Store) conflict(err error, op, msg string) error {
 	if s.d.UniqueViolation != nil && s.d.UniqueViolation(err) {
 		return &core.Error{Code: core.EConflict, Message: msg}
 	}
-	return fmt.Errorf("%s: %s: %w", s.d.Name, op, err)
+	return s.wrap(err, op)
 }
 
 // wrap prefixes err with the dialect and operation, leaving core errors as
@@ -484,6 +488,9 @@ func (s *Store) wrap(err error, op string) error {
 	var ce *core.Error
 	if errors.As(err, &ce) {
 		return err
+	}
+	if s.d.DataException != nil && s.d.DataException(err) {
+		return core.Errorf(core.EInvalid, "A value was refused by the database.")
 	}
 	return fmt.Errorf("%s: %s: %w", s.d.Name, op, err)
 }

@@ -3,7 +3,6 @@ package store
 import (
 	"database/sql/driver"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/latchkey/latchkey/internal/core"
 )
@@ -15,11 +14,6 @@ import (
 // them as they are. The transports check their inputs first and name the
 // field; this is the guarantee that nothing slips past them, with the same
 // answer on both backends.
-
-// cleanText reports whether s is valid UTF-8 without NUL bytes.
-func cleanText(s string) bool {
-	return strings.IndexByte(s, 0) < 0 && utf8.ValidString(s)
-}
 
 // badText stands in for a refused argument: database/sql and pgx call
 // Value before anything is sent, so the statement fails with EInvalid and
@@ -35,7 +29,7 @@ func (badText) Value() (driver.Value, error) {
 // is replaced by badText. The common case (all clean) allocates nothing.
 func cleanArgs(args []any) []any {
 	for i, a := range args {
-		if s, ok := a.(string); ok && !cleanText(s) {
+		if s, ok := a.(string); ok && !core.ValidText(s) {
 			out := append([]any(nil), args...)
 			out[i] = badText{}
 			return out

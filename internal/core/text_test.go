@@ -1,0 +1,58 @@
+package core
+
+import (
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+func TestValidText(t *testing.T) {
+	for s, want := range map[string]bool{
+		"":                             true,
+		"shop.example.com":             true,
+		"café ☕":                       true,
+		"a\x00b":                       false,
+		"a\xffb":                       false,
+		strings.Repeat("é", 200)[:255]: false,
+	} {
+		if got := ValidText(s); got != want {
+			t.Errorf("ValidText(%q) = %v, want %v", s, got, want)
+		}
+	}
+}
+
+func TestTruncateText(t *testing.T) {
+	tests := []struct {
+		in   string
+		n    int
+		want string
+	}{
+		{"abc", 5, "abc"},
+		{"abcdef", 3, "abc"},
+		{strings.Repeat("é", 200), 255, strings.Repeat("é", 127)}, // 254 bytes: the 128th "é" would be cut
+		{"a☕", 3, "a"},
+		{"☕", 2, ""},
+	}
+	for _, tc := range tests {
+		got := TruncateText(tc.in, tc.n)
+		if got != tc.want || !utf8.ValidString(got) {
+			t.Errorf("TruncateText(%q, %d) = %q, want %q", tc.in, tc.n, got, tc.want)
+		}
+	}
+}
+
+func TestCleanText(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"curl/8.0", "curl/8.0"},
+		{"a\xffb", "a\uFFFDb"},
+		{"a\x00b", "ab"},
+	}
+	for _, tc := range tests {
+		if got := CleanText(tc.in, 512); got != tc.want {
+			t.Errorf("CleanText(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+	if got := CleanText(strings.Repeat("é", 300), 512); len(got) != 512 || !ValidText(got) {
+		t.Errorf("CleanText cut to %d bytes, valid %v", len(got), ValidText(got))
+	}
+}
