@@ -1,6 +1,7 @@
 package core
 
 import (
+	"bytes"
 	"strings"
 	"unicode/utf8"
 )
@@ -11,6 +12,34 @@ import (
 // against this rule where it enters, and the store checks it again.
 func ValidText(s string) bool {
 	return strings.IndexByte(s, 0) < 0 && utf8.ValidString(s)
+}
+
+// ValidJSONText reports whether a JSON text decodes to text ValidText
+// accepts: encoding/json silently turns invalid UTF-8 into U+FFFD, and
+// decodes a "\u0000" escape to a NUL (which PostgreSQL's JSONB refuses too),
+// so the raw bytes are what must be checked.
+func ValidJSONText(b []byte) bool {
+	return utf8.Valid(b) && !hasNULEscape(b)
+}
+
+// hasNULEscape reports whether JSON text holds a "\u0000" escape, as
+// opposed to an escaped backslash followed by "u0000".
+func hasNULEscape(b []byte) bool {
+	for i := 0; ; {
+		j := bytes.Index(b[i:], []byte(`\u0000`))
+		if j < 0 {
+			return false
+		}
+		j += i
+		n := 0 // backslashes right before this one
+		for k := j - 1; k >= 0 && b[k] == '\\'; k-- {
+			n++
+		}
+		if n%2 == 0 {
+			return true
+		}
+		i = j + 1
+	}
 }
 
 // InvalidText is the one answer to a field that breaks ValidText, from the

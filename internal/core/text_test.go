@@ -56,3 +56,18 @@ func TestCleanText(t *testing.T) {
 		t.Errorf("CleanText cut to %d bytes, valid %v", len(got), ValidText(got))
 	}
 }
+
+func TestValidJSONText(t *testing.T) {
+	for s, want := range map[string]bool{
+		`{"a":"b"}`:        true,
+		`{"a":"\u0000"}`:   false,
+		`{"a":"\\u0000"}`:  true, // an escaped backslash, then text
+		`{"a":"\\\u0000"}`: false,
+		`{"\u0000":1}`:     false,
+		"{\"a\":\"\xff\"}": false,
+	} {
+		if got := ValidJSONText([]byte(s)); got != want {
+			t.Errorf("ValidJSONText(%s) = %v, want %v", s, got, want)
+		}
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/latchkey/latchkey/internal/core"
 )
@@ -28,12 +29,117 @@ type body struct {
 var bodyBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // query returns the URL's query values, without allocating when there are
-// none (the usual case on the runtime routes).
+// none (the usual case on the runtime routes). The query was checked by
+// cleanQuery before the handler ran, so nothing is dropped here.
 func query(r *http.Request) url.Values {
 	if r.URL.RawQuery == "" {
 		return nil
 	}
 	return r.URL.Query()
+}
+
+// cleanQuery refuses a request whose query string has a parameter that
+// (*url.URL).Query would silently drop (malformed percent-encoding, a
+// semicolon) or whose text breaks core.ValidText, with a 422 naming the
+// parameter. It runs in front of every handler that reads the query, so
+// every parameter of every route is covered, unknown ones included.
+func cleanQuery(next handlerFunc) handlerFunc {
+	if next == nil {
+		return nil // a route that only answers CORS preflights
+	}
+	return func(w http.ResponseWriter, r *http.Request) error {
+		if r.URL.RawQuery != "" {
+			if _, err := parseValues(r.URL.RawQuery); err != nil {
+				return err
+			}
+		}
+		return next(w, r)
+	}
+}
+
+// parseValues parses URL-encoded text (a query string or a form body) as
+// url.ParseQuery does, but reports every parameter it cannot read, by
+// name: url.ParseQuery returns one error for the whole text, and
+// (*url.URL).Query drops the pair without a word, which turned a mangled
+// cursor into a silent first page.
+func parseValues(s string) (url.Values, error) {
+	vals := url.Values{}
+	var p core.Problems
+	bad := func(field, msg string) {
+		if p == nil {
+			p = core.Problems{}
+		}
+		if !p.Has(field) {
+			p.Add(field, msg)
+		}
+	}
+	for s != "" {
+		var pair string
+		pair, s, _ = strings.Cut(s, "&")
+		if pair == "" {
+			continue
+		}
+		rawKey, rawVal, _ := strings.Cut(pair, "=")
+		key, err := url.QueryUnescape(rawKey)
+		if err != nil || !core.ValidText(key) {
+			key = printable(rawKey)
+		}
+		switch {
+		case err != nil:
+			bad(key, "The "+label(key)+" field is not correctly percent-encoded.")
+			continue
+		case strings.Contains(pair, ";"):
+			bad(key, "The "+label(key)+" field must not contain a semicolon: encode it as %3B.")
+			continue
+		}
+		val, err := url.QueryUnescape(rawVal)
+		if err != nil {
+			bad(key, "The "+label(key)+" field is not correctly percent-encoded.")
+			continue
+		}
+		if !core.ValidText(key) || !core.ValidText(val) {
+			bad(key, core.InvalidText(key).Message)
+			continue
+		}
+		vals[key] = append(vals[key], val)
+	}
+	if err := p.Err(); err != nil {
+		return nil, err
+	}
+	return vals, nil
+}
+
+// printable is a field name that can be shown whatever the client sent.
+func printable(s string) string {
+	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "")
+}
+
+// checkFields refuses a JSON body with a field whose raw text decodes to
+// text core.ValidText refuses, naming the field; a bad field name is the
+// "body"'s fault. The raw bytes are checked because encoding/json turns
+// invalid UTF-8 into U+FFFD silently.
+func checkFields(raw []byte, fields map[string]json.RawMessage) error {
+	var p core.Problems
+	for k, v := range fields {
+		field := k
+		if !core.ValidText(k) {
+			field = "body"
+		} else if core.ValidJSONText(v) {
+			continue
+		}
+		if p == nil {
+			p = core.Problems{}
+		}
+		if !p.Has(field) {
+			p.Add(field, core.InvalidText(field).Message)
+		}
+	}
+	if p == nil && !utf8.Valid(raw) {
+		// The invalid bytes are in a field name, which decoding replaced.
+		p = core.Problems{}
+		p.Add("body", core.InvalidText("body").Message)
+	}
+	return p.Err()
 }
 
 // readBody reads a JSON (or form) body of at most max bytes.
@@ -66,13 +172,13 @@ func readBody(w http.ResponseWriter, r *http.Request, max int64) (*body, error) 
 	// JSON is read as JSON whatever the header says.
 	looksJSON := len(trimmed) > 0 && (trimmed[0] == '{' || trimmed[0] == '[')
 	if ct == "application/x-www-form-urlencoded" && !looksJSON {
-		vals, err := parseQuery(string(raw))
+		vals, err := parseValues(string(raw))
 		if err != nil {
-			return nil, core.Errorf(core.EBadRequest, "The request body is not valid form data.")
+			return nil, err
 		}
 		b.fields, b.p = map[string]json.RawMessage{}, core.Problems{}
 		for k, v := range vals {
-			enc, _ := json.Marshal(v)
+			enc, _ := json.Marshal(v[len(v)-1])
 			b.fields[k] = enc
 		}
 		return b, nil
@@ -101,22 +207,10 @@ func readBody(w http.ResponseWriter, r *http.Request, max int64) (*body, error) 
 	if b.fields == nil { // the body was "null"
 		b.fields = map[string]json.RawMessage{}
 	}
-	return b, nil
-}
-
-// parseQuery parses form-encoded text into single values.
-func parseQuery(s string) (map[string]string, error) {
-	out := map[string]string{}
-	vals, err := url.ParseQuery(s)
-	if err != nil {
+	if err := checkFields(trimmed, b.fields); err != nil {
 		return nil, err
 	}
-	for k, v := range vals {
-		if len(v) > 0 {
-			out[k] = v[len(v)-1]
-		}
-	}
-	return out, nil
+	return b, nil
 }
 
 // problems returns the body's problem list, creating it on first use (an
@@ -287,8 +381,36 @@ func (b *body) object(name string) (json.RawMessage, bool) {
 		b.problems().Add(name, "The "+label(name)+" field must be a JSON object.")
 		return nil, false
 	}
+	// A string holding an object was decoded twice: its inner text was
+	// not seen by readBody's check.
+	if !validTree(obj) {
+		b.problems().Add(name, core.InvalidText(name).Message)
+		return nil, false
+	}
 	out, _ := json.Marshal(obj)
 	return out, true
+}
+
+// validTree reports whether every string and key of a decoded JSON value
+// passes core.ValidText.
+func validTree(v any) bool {
+	switch t := v.(type) {
+	case string:
+		return core.ValidText(t)
+	case []any:
+		for _, e := range t {
+			if !validTree(e) {
+				return false
+			}
+		}
+	case map[string]any:
+		for k, e := range t {
+			if !core.ValidText(k) || !validTree(e) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // date reads a date-time field: RFC 3339, or the date-only and

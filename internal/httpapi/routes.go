@@ -86,14 +86,14 @@ func Register(mux *http.ServeMux, d Deps) []string {
 		h.onValidation = func(code string) { d.Metrics.Validations.WithLabelValues(code).Inc() }
 	}
 	d.Service.OnChange(h.cache.Invalidate)
-	key := func(f handlerFunc) http.Handler { return a.wrap(h.auth.requireKey(f)) }
+	key := func(f handlerFunc) http.Handler { return a.wrap(h.auth.requireKey(cleanQuery(f))) }
 	cachedKey := func(scope core.Scope, f handlerFunc) http.Handler { return key(h.cached(scope, f)) }
 
 	handle("GET /api/v1/{$}", a.wrap(handleRoot()))
 	handle("GET /api/v1/openapi.json", cors(a.wrap(handleOpenAPI())))
 
 	// Runtime (license key): called by customers' copies, from browsers too.
-	runtime := func(f handlerFunc) http.Handler { return cors(a.wrap(f)) }
+	runtime := func(f handlerFunc) http.Handler { return cors(a.wrap(cleanQuery(f))) }
 	handle("POST /api/v1/project/has-paid", runtime(h.runtimeHasPaid))
 	handle("OPTIONS /api/v1/project/has-paid", runtime(nil))
 	handle("GET /api/v1/injectable/stream", runtime(h.stream))

@@ -453,7 +453,7 @@ func jsonArg(b []byte, def string) any {
 		}
 		return def
 	}
-	if hasNULEscape(string(b)) {
+	if !core.ValidJSONText(b) {
 		return badText{} // PostgreSQL's JSONB cannot hold a NUL
 	}
 	return string(b)

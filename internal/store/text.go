@@ -2,7 +2,6 @@ package store
 
 import (
 	"database/sql/driver"
-	"strings"
 
 	"github.com/latchkey/latchkey/internal/core"
 )
@@ -36,24 +35,4 @@ func cleanArgs(args []any) []any {
 		}
 	}
 	return args
-}
-
-// hasNULEscape reports whether a JSON text holds a "\u0000" escape (a NUL
-// once decoded), as opposed to an escaped backslash followed by "u0000".
-func hasNULEscape(s string) bool {
-	for i := 0; ; {
-		j := strings.Index(s[i:], `\u0000`)
-		if j < 0 {
-			return false
-		}
-		j += i
-		n := 0 // backslashes right before this one
-		for k := j - 1; k >= 0 && s[k] == '\\'; k-- {
-			n++
-		}
-		if n%2 == 0 {
-			return true
-		}
-		i = j + 1
-	}
 }
