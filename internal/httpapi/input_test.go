@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"mime/multipart"
 	"net/textproto"
 	"strings"
@@ -374,6 +375,77 @@ func TestRuntimeIdentifierEdge(t *testing.T) {
 		}
 		if !found || len(acts) != 2 {
 			t.Fatalf("activations %+v, want the identifier cut to 127 × é", acts)
+		}
+	})
+}
+
+// TestMalformedQuery: a parameter that (*url.URL).Query would drop (bad
+// percent-encoding, a semicolon) is a 422 naming it, never a silent
+// default such as the first page; well-formed text, non-ASCII included,
+// still works.
+func TestMalformedQuery(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b storetest.Backend) {
+		c := newCatalog(t, b)
+		licenses := "/api/v1/project/" + id(c.p1) + "/licenses"
+		for _, tc := range []struct{ query, field, msg string }{
+			{"cursor=%%%%", "cursor", badEscMsg},
+			{"per_page=1&cursor=%zz", "cursor", badEscMsg},
+			{"search=a%2", "search", badEscMsg},
+			{"%zz=1", "%zz", badEscMsg},
+			{"search=a;b", "search", "semicolon"},
+		} {
+			t.Run(tc.query, func(t *testing.T) {
+				r := c.n.Do(t, "GET", licenses+"?"+tc.query, nil, apptest.Key(c.key)...)
+				wantStatus(t, r, 422, tc.msg)
+				if len(r.Env.Errors[tc.field]) == 0 {
+					t.Fatalf("errors %v do not name %q", r.Env.Errors, tc.field)
+				}
+			})
+		}
+		r := c.n.Do(t, "GET", licenses+"?search=Customer%20A&per_page=1&x=caf%C3%A9", nil, apptest.Key(c.key)...)
+		wantStatus(t, r, 200, `"title":"Customer A"`)
+	})
+}
+
+// TestProofTTLBounds: proof_ttl is compared in seconds, before it becomes a
+// time.Duration: 9223372037 s overflowed it and signed a proof that had
+// expired in 1734.
+func TestProofTTLBounds(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b storetest.Backend) {
+		rt := newRuntime(t, b)
+		now := rt.n.Clock.Now()
+		for _, tc := range []struct {
+			ttl    any
+			status int
+			want   time.Time
+		}{
+			{59, 422, time.Time{}},
+			{60, 200, now.Add(time.Minute)},
+			{2592000, 200, now.Add(30 * 24 * time.Hour)},
+			{2592001, 422, time.Time{}},
+			{9223372037, 422, time.Time{}},
+			{"9223372036854775807", 422, time.Time{}},
+			{-9223372036854775807, 422, time.Time{}},
+		} {
+			t.Run(fmt.Sprint(tc.ttl), func(t *testing.T) {
+				r, _ := rt.native(t, check{license: "basic", domain: "shop.example.com"}, map[string]any{"proof": true, "proof_ttl": tc.ttl})
+				wantStatus(t, r, tc.status)
+				if tc.status != 200 {
+					if len(r.Env.Errors["proof_ttl"]) == 0 {
+						t.Fatalf("errors %v do not name proof_ttl", r.Env.Errors)
+					}
+					return
+				}
+				var v struct {
+					Proof struct {
+						ExpiresAt string `json:"expires_at"`
+					} `json:"proof"`
+				}
+				r.Decode(t, &v)
+				if got, err := time.Parse(time.RFC3339, v.Proof.ExpiresAt); err != nil || !got.Equal(tc.want.Truncate(time.Second)) {
+					t.Fatalf("proof expires %q, want %v", v.Proof.ExpiresAt, tc.want)
+				}
+			})
 		}
 	})
 }

@@ -303,10 +303,13 @@ func (h *api) nativeValidate(w http.ResponseWriter, r *http.Request) error {
 	wantProof, _ := b.boolean("proof")
 	ttl := 24 * time.Hour
 	if n, sent := b.integer("proof_ttl"); sent {
-		if n < 60 || time.Duration(n)*time.Second > MaxProofTTL {
+		// Compared in seconds: converted first, 9223372037 s and more
+		// overflowed time.Duration into a proof already expired.
+		if n < 60 || n > int64(MaxProofTTL/time.Second) {
 			b.problems().Add("proof_ttl", "The proof ttl field must be between 60 and 2592000 seconds.")
+		} else {
+			ttl = time.Duration(n) * time.Second
 		}
-		ttl = time.Duration(n) * time.Second
 	}
 	projectID, _ := b.integer("project_id")
 	if rr.key == "" {
