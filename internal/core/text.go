@@ -2,6 +2,7 @@ package core
 
 import (
 	"bytes"
+	"net/url"
 	"strings"
 	"unicode/utf8"
 )
@@ -69,4 +70,56 @@ func TruncateText(s string, n int) string {
 		n--
 	}
 	return s[:n]
+}
+
+// ParseQuery parses URL-encoded text (a query string or a form body) as
+// url.ParseQuery does, but reports every parameter it cannot read, by
+// name: url.ParseQuery returns one error for the whole text, and
+// (*url.URL).Query drops the pair without a word, which turned a mangled
+// cursor into a silent first page.
+func ParseQuery(s string) (url.Values, error) {
+	vals := url.Values{}
+	var p Problems
+	bad := func(field, msg string) {
+		if p == nil {
+			p = Problems{}
+		}
+		if !p.Has(field) {
+			p.Add(field, msg)
+		}
+	}
+	for s != "" {
+		var pair string
+		pair, s, _ = strings.Cut(s, "&")
+		if pair == "" {
+			continue
+		}
+		rawKey, rawVal, _ := strings.Cut(pair, "=")
+		key, kerr := url.QueryUnescape(rawKey)
+		val, verr := url.QueryUnescape(rawVal)
+		name := key
+		if kerr != nil || !ValidText(key) {
+			name = printable(rawKey) // named as sent
+		}
+		label := strings.ReplaceAll(name, "_", " ")
+		switch {
+		case kerr != nil || verr != nil:
+			bad(name, "The "+label+" field is not correctly percent-encoded.")
+		case strings.Contains(pair, ";"):
+			bad(name, "The "+label+" field must not contain a semicolon: encode it as %3B.")
+		case !ValidText(key) || !ValidText(val):
+			bad(name, InvalidText(name).Message)
+		default:
+			vals[key] = append(vals[key], val)
+		}
+	}
+	if err := p.Err(); err != nil {
+		return nil, err
+	}
+	return vals, nil
+}
+
+// printable is a field name that can be shown whatever the client sent.
+func printable(s string) string {
+	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "")
 }

@@ -1,6 +1,7 @@
 package core
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -68,6 +69,43 @@ func TestValidJSONText(t *testing.T) {
 	} {
 		if got := ValidJSONText([]byte(s)); got != want {
 			t.Errorf("ValidJSONText(%s) = %v, want %v", s, got, want)
+		}
+	}
+}
+
+func TestParseQuery(t *testing.T) {
+	tests := []struct {
+		in     string
+		want   string // the values, url-encoded again
+		fields []string
+	}{
+		{"", "", nil},
+		{"a=1&b=caf%C3%A9&a=2&&c", "a=1&a=2&b=caf%C3%A9&c=", nil},
+		{"cursor=%%%%&ok=1", "", []string{"cursor"}},
+		{"q=a%00b", "", []string{"q"}},
+		{"q=a%FFb", "", []string{"q"}},
+		{"a%00=1", "", []string{"a%00"}},
+		{"%zz=1", "", []string{"%zz"}},
+		{"q=a;b", "", []string{"q"}},
+		{"x=%zz&y=%00", "", []string{"x", "y"}},
+	}
+	for _, tc := range tests {
+		vals, err := ParseQuery(tc.in)
+		if tc.fields == nil {
+			if err != nil || vals.Encode() != tc.want {
+				t.Errorf("ParseQuery(%q) = %q, %v; want %q", tc.in, vals.Encode(), err, tc.want)
+			}
+			continue
+		}
+		var ce *Error
+		if !errors.As(err, &ce) || ce.Code != EInvalid || len(ce.Fields) != len(tc.fields) {
+			t.Errorf("ParseQuery(%q): %v, want 422 on %v", tc.in, err, tc.fields)
+			continue
+		}
+		for _, f := range tc.fields {
+			if len(ce.Fields[f]) == 0 {
+				t.Errorf("ParseQuery(%q): %v does not name %q", tc.in, ce.Fields, f)
+			}
 		}
 	}
 }

@@ -49,69 +49,12 @@ func cleanQuery(next handlerFunc) handlerFunc {
 	}
 	return func(w http.ResponseWriter, r *http.Request) error {
 		if r.URL.RawQuery != "" {
-			if _, err := parseValues(r.URL.RawQuery); err != nil {
+			if _, err := core.ParseQuery(r.URL.RawQuery); err != nil {
 				return err
 			}
 		}
 		return next(w, r)
 	}
-}
-
-// parseValues parses URL-encoded text (a query string or a form body) as
-// url.ParseQuery does, but reports every parameter it cannot read, by
-// name: url.ParseQuery returns one error for the whole text, and
-// (*url.URL).Query drops the pair without a word, which turned a mangled
-// cursor into a silent first page.
-func parseValues(s string) (url.Values, error) {
-	vals := url.Values{}
-	var p core.Problems
-	bad := func(field, msg string) {
-		if p == nil {
-			p = core.Problems{}
-		}
-		if !p.Has(field) {
-			p.Add(field, msg)
-		}
-	}
-	for s != "" {
-		var pair string
-		pair, s, _ = strings.Cut(s, "&")
-		if pair == "" {
-			continue
-		}
-		rawKey, rawVal, _ := strings.Cut(pair, "=")
-		key, err := url.QueryUnescape(rawKey)
-		if err != nil || !core.ValidText(key) {
-			key = printable(rawKey)
-		}
-		switch {
-		case err != nil:
-			bad(key, "The "+label(key)+" field is not correctly percent-encoded.")
-			continue
-		case strings.Contains(pair, ";"):
-			bad(key, "The "+label(key)+" field must not contain a semicolon: encode it as %3B.")
-			continue
-		}
-		val, err := url.QueryUnescape(rawVal)
-		if err != nil {
-			bad(key, "The "+label(key)+" field is not correctly percent-encoded.")
-			continue
-		}
-		if !core.ValidText(key) || !core.ValidText(val) {
-			bad(key, core.InvalidText(key).Message)
-			continue
-		}
-		vals[key] = append(vals[key], val)
-	}
-	if err := p.Err(); err != nil {
-		return nil, err
-	}
-	return vals, nil
-}
-
-// printable is a field name that can be shown whatever the client sent.
-func printable(s string) string {
-	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "")
 }
 
 // checkFields refuses a JSON body with a field whose raw text decodes to
@@ -172,7 +115,7 @@ func readBody(w http.ResponseWriter, r *http.Request, max int64) (*body, error) 
 	// JSON is read as JSON whatever the header says.
 	looksJSON := len(trimmed) > 0 && (trimmed[0] == '{' || trimmed[0] == '[')
 	if ct == "application/x-www-form-urlencoded" && !looksJSON {
-		vals, err := parseValues(string(raw))
+		vals, err := core.ParseQuery(string(raw))
 		if err != nil {
 			return nil, err
 		}
