@@ -18,9 +18,17 @@ import (
 type flakyStore struct {
 	core.Store
 	down bool
+	// calls, when not 0, is how many more calls succeed before the
+	// database goes down.
+	calls int
 }
 
 func (f *flakyStore) RecordLicenseUses(ctx context.Context, uses []core.LicenseUse) error {
+	if f.calls > 0 {
+		if f.calls--; f.calls == 0 {
+			f.down = true
+		}
+	}
 	if f.down {
 		return errors.New("connection refused")
 	}
@@ -76,6 +84,13 @@ func TestFlushIsolatesRefusedRows(t *testing.T) {
 			fs.down = true
 			if err := v.Flush(ctx); err == nil || core.IsCode(err, core.EInvalid) {
 				t.Fatalf("flush with the database down: %v", err)
+			}
+			fs.down = false
+			// Down in the middle of the part-by-part retry (the batch,
+			// then one part, go through): what was not written is kept.
+			fs.calls = 3
+			if err := v.Flush(ctx); err == nil {
+				t.Fatal("flush that lost the database half-way: no error")
 			}
 			fs.down = false
 

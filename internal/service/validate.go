@@ -408,12 +408,14 @@ func (v *Validator) Flush(ctx context.Context) error {
 		return err
 	}
 	parts := splitUses(batch)
+	var written []core.LicenseUse
 	var dropped []error
+	defer func() { v.pending.wrote(written, v.now()) }()
 	for i, part := range parts {
 		err := v.store.RecordLicenseUses(ctx, part)
 		switch {
 		case err == nil:
-			v.pending.wrote(part, v.now())
+			written = append(written, part...)
 		case core.IsCode(err, core.EInvalid):
 			dropped = append(dropped, fmt.Errorf("dropped usage of license %d on %s (count %d, sightings %q): %w",
 				part[0].LicenseID, part[0].Day, part[0].Count, identifiers(part[0].Seen), err))
