@@ -40,7 +40,9 @@ func (a *Actor) Audit(action, targetType string, targetID, projectID int64, deta
 	e := &AuditEvent{
 		OrgID: a.OrgID, ActorType: a.Type, ActorLabel: a.Label, Action: action,
 		TargetType: targetType, TargetID: targetID, ProjectID: projectID,
-		UserAgent: a.UserAgent,
+		// The User-Agent is whatever the client's library sends: made
+		// storable rather than refused, and bounded as sessions bound it.
+		UserAgent: CleanText(a.UserAgent, 512),
 	}
 	if a.Addr.IsValid() {
 		e.IP = a.Addr.String()

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/latchkey/latchkey/internal/core"
 )
@@ -28,12 +29,60 @@ type body struct {
 var bodyBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // query returns the URL's query values, without allocating when there are
-// none (the usual case on the runtime routes).
+// none (the usual case on the runtime routes). The query was checked by
+// cleanQuery before the handler ran, so nothing is dropped here.
 func query(r *http.Request) url.Values {
 	if r.URL.RawQuery == "" {
 		return nil
 	}
 	return r.URL.Query()
+}
+
+// cleanQuery refuses a request whose query string has a parameter that
+// (*url.URL).Query would silently drop (malformed percent-encoding, a
+// semicolon) or whose text breaks core.ValidText, with a 422 naming the
+// parameter. It runs in front of every handler that reads the query, so
+// every parameter of every route is covered, unknown ones included.
+func cleanQuery(next handlerFunc) handlerFunc {
+	if next == nil {
+		return nil // a route that only answers CORS preflights
+	}
+	return func(w http.ResponseWriter, r *http.Request) error {
+		if r.URL.RawQuery != "" {
+			if _, err := core.ParseQuery(r.URL.RawQuery); err != nil {
+				return err
+			}
+		}
+		return next(w, r)
+	}
+}
+
+// checkFields refuses a JSON body with a field whose raw text decodes to
+// text core.ValidText refuses, naming the field; a bad field name is the
+// "body"'s fault. The raw bytes are checked because encoding/json turns
+// invalid UTF-8 into U+FFFD silently.
+func checkFields(raw []byte, fields map[string]json.RawMessage) error {
+	var p core.Problems
+	for k, v := range fields {
+		field := k
+		if !core.ValidText(k) {
+			field = "body"
+		} else if core.ValidJSONText(v) {
+			continue
+		}
+		if p == nil {
+			p = core.Problems{}
+		}
+		if !p.Has(field) {
+			p.Add(field, core.InvalidText(field).Message)
+		}
+	}
+	if p == nil && !utf8.Valid(raw) {
+		// The invalid bytes are in a field name, which decoding replaced.
+		p = core.Problems{}
+		p.Add("body", core.InvalidText("body").Message)
+	}
+	return p.Err()
 }
 
 // readBody reads a JSON (or form) body of at most max bytes.
@@ -66,13 +115,13 @@ func readBody(w http.ResponseWriter, r *http.Request, max int64) (*body, error) 
 	// JSON is read as JSON whatever the header says.
 	looksJSON := len(trimmed) > 0 && (trimmed[0] == '{' || trimmed[0] == '[')
 	if ct == "application/x-www-form-urlencoded" && !looksJSON {
-		vals, err := parseQuery(string(raw))
+		vals, err := core.ParseQuery(string(raw))
 		if err != nil {
-			return nil, core.Errorf(core.EBadRequest, "The request body is not valid form data.")
+			return nil, err
 		}
 		b.fields, b.p = map[string]json.RawMessage{}, core.Problems{}
 		for k, v := range vals {
-			enc, _ := json.Marshal(v)
+			enc, _ := json.Marshal(v[len(v)-1])
 			b.fields[k] = enc
 		}
 		return b, nil
@@ -101,22 +150,10 @@ func readBody(w http.ResponseWriter, r *http.Request, max int64) (*body, error) 
 	if b.fields == nil { // the body was "null"
 		b.fields = map[string]json.RawMessage{}
 	}
-	return b, nil
-}
-
-// parseQuery parses form-encoded text into single values.
-func parseQuery(s string) (map[string]string, error) {
-	out := map[string]string{}
-	vals, err := url.ParseQuery(s)
-	if err != nil {
+	if err := checkFields(trimmed, b.fields); err != nil {
 		return nil, err
 	}
-	for k, v := range vals {
-		if len(v) > 0 {
-			out[k] = v[len(v)-1]
-		}
-	}
-	return out, nil
+	return b, nil
 }
 
 // problems returns the body's problem list, creating it on first use (an
@@ -287,8 +324,36 @@ func (b *body) object(name string) (json.RawMessage, bool) {
 		b.problems().Add(name, "The "+label(name)+" field must be a JSON object.")
 		return nil, false
 	}
+	// A string holding an object was decoded twice: its inner text was
+	// not seen by readBody's check.
+	if !validTree(obj) {
+		b.problems().Add(name, core.InvalidText(name).Message)
+		return nil, false
+	}
 	out, _ := json.Marshal(obj)
 	return out, true
+}
+
+// validTree reports whether every string and key of a decoded JSON value
+// passes core.ValidText.
+func validTree(v any) bool {
+	switch t := v.(type) {
+	case string:
+		return core.ValidText(t)
+	case []any:
+		for _, e := range t {
+			if !validTree(e) {
+				return false
+			}
+		}
+	case map[string]any:
+		for k, e := range t {
+			if !core.ValidText(k) || !validTree(e) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // date reads a date-time field: RFC 3339, or the date-only and

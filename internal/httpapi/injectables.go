@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"mime"
+	"mime/multipart"
 	"net/http"
 	"strconv"
 
@@ -73,6 +74,9 @@ func (h *api) readInjectable(w http.ResponseWriter, r *http.Request) (*body, *se
 		}
 		return nil, nil, core.Errorf(core.EBadRequest, "The request body is not valid multipart form data.")
 	}
+	if err := checkMultipart(r.MultipartForm); err != nil {
+		return nil, nil, err
+	}
 	b := &body{fields: map[string]json.RawMessage{}, p: core.Problems{}}
 	for k, v := range r.MultipartForm.Value {
 		if len(v) > 0 {
@@ -99,6 +103,35 @@ func (h *api) readInjectable(w http.ResponseWriter, r *http.Request) (*body, *se
 		}
 	}
 	return b, up, nil
+}
+
+// checkMultipart is readBody's text check for multipart forms: every
+// value and every uploaded file's name must pass core.ValidText.
+func checkMultipart(f *multipart.Form) error {
+	p := core.Problems{}
+	add := func(field string) {
+		if !core.ValidText(field) {
+			field = "body"
+		}
+		if !p.Has(field) {
+			p.Add(field, core.InvalidText(field).Message)
+		}
+	}
+	for k, vs := range f.Value {
+		for _, v := range vs {
+			if !core.ValidText(k) || !core.ValidText(v) {
+				add(k)
+			}
+		}
+	}
+	for k, fhs := range f.File {
+		for _, fh := range fhs {
+			if !core.ValidText(k) || !core.ValidText(fh.Filename) {
+				add(k)
+			}
+		}
+	}
+	return p.Err()
 }
 
 func injectableInput(b *body, up *service.Upload) service.InjectableInput {

@@ -521,6 +521,8 @@ func TestResponsesMatchDocument(t *testing.T) {
 		wantErr(err, client.ErrNotFound)
 		st, _ = raw(lenient(ctx), "POST", "/api/v1/project/has-paid", nil)
 		want(st, 401)
+		st, _ = raw(lenient(ctx), "POST", "/api/v1/project/has-paid?domain=%00", []byte(`{"license":"`+l.UUID+`"}`))
+		want(st, 422)
 		_, err = client.Collect(anon.Injectables.Stream(ctx, client.RuntimeRequest{License: l.UUID, Domain: "shop.example.com"}))
 		must(err)
 		st, _ = raw(ctx, "POST", "/api/v1/injectable/stream?action=check_project", []byte(`{"license":"`+l.UUID+`","domain":"shop.example.com"}`))

@@ -88,7 +88,7 @@ func Register(mux *http.ServeMux, d Deps) []string {
 		h.auth.onResult = func(r string) { d.Metrics.AuthResults.WithLabelValues(r).Inc() }
 		h.onValidation = func(code string) { d.Metrics.Validations.WithLabelValues(code).Inc() }
 	}
-	key := func(f handlerFunc) http.Handler { return a.wrap(h.auth.requireKey(f)) }
+	key := func(f handlerFunc) http.Handler { return a.wrap(h.auth.requireKey(cleanQuery(f))) }
 	cachedKey := func(scope core.Scope, f handlerFunc) http.Handler { return key(h.cached(scope, f)) }
 
 	handle("GET /api/v1/{$}", a.wrap(handleRoot()))
@@ -96,8 +96,8 @@ func Register(mux *http.ServeMux, d Deps) []string {
 
 	// Runtime (license key): called by customers' copies, from browsers too.
 	// The license checks are throttled per client IP before any work.
-	runtime := func(f handlerFunc) http.Handler { return cors(a.wrap(f)) }
-	check := func(f handlerFunc) http.Handler { return runtime(ip.gate(f)) }
+	runtime := func(f handlerFunc) http.Handler { return cors(a.wrap(cleanQuery(f))) }
+	check := func(f handlerFunc) http.Handler { return cors(a.wrap(ip.gate(cleanQuery(f)))) }
 	handle("POST /api/v1/project/has-paid", check(h.runtimeHasPaid))
 	handle("OPTIONS /api/v1/project/has-paid", runtime(nil))
 	handle("GET /api/v1/injectable/stream", check(h.stream))

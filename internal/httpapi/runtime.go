@@ -71,6 +71,13 @@ func (h *api) readRuntime(w http.ResponseWriter, r *http.Request) (*runtimeReque
 	if rr.identifier == "" {
 		rr.identifier = q.Get("domain")
 	}
+	// The body and the query were checked already; the headers were not.
+	if !core.ValidText(rr.key) {
+		return nil, core.InvalidText("license")
+	}
+	if !core.ValidText(rr.identifier) {
+		return nil, core.InvalidText("domain")
+	}
 	rr.checkProject = q.Get("action") == "check_project"
 	rr.injectables = q.Get("include") == "injectables"
 	delete(b.p, "license") // a malformed optional field is not an error here
@@ -217,7 +224,11 @@ func (h *api) keyHasPaid(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	q := query(r)
-	paid, p, err := h.svc.PaymentStatus(r.Context(), actorFrom(r), pid, r.Header.Get("X-Devpayr-Domain"), q.Get("action") == "check_project")
+	domain := r.Header.Get("X-Devpayr-Domain")
+	if !core.ValidText(domain) {
+		return core.InvalidText("domain")
+	}
+	paid, p, err := h.svc.PaymentStatus(r.Context(), actorFrom(r), pid, domain, q.Get("action") == "check_project")
 	if err != nil {
 		return err
 	}
@@ -292,10 +303,13 @@ func (h *api) nativeValidate(w http.ResponseWriter, r *http.Request) error {
 	wantProof, _ := b.boolean("proof")
 	ttl := 24 * time.Hour
 	if n, sent := b.integer("proof_ttl"); sent {
-		if n < 60 || time.Duration(n)*time.Second > MaxProofTTL {
+		// Compared in seconds: converted first, 9223372037 s and more
+		// overflowed time.Duration into a proof already expired.
+		if n < 60 || n > int64(MaxProofTTL/time.Second) {
 			b.problems().Add("proof_ttl", "The proof ttl field must be between 60 and 2592000 seconds.")
+		} else {
+			ttl = time.Duration(n) * time.Second
 		}
-		ttl = time.Duration(n) * time.Second
 	}
 	projectID, _ := b.integer("project_id")
 	if rr.key == "" {

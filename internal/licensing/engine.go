@@ -152,14 +152,13 @@ type NewActivation struct {
 }
 
 // NormalizeIdentifier cleans a runtime identifier: trimmed, lower-cased,
-// without a trailing dot, at most 255 bytes. Anything else is kept: it may
-// be a fingerprint, not a hostname.
+// without a trailing dot, at most 255 bytes (cut on a character boundary,
+// so that valid UTF-8 stays valid). Anything else is kept: it may be a
+// fingerprint, not a hostname. Text that is not valid UTF-8 or holds a NUL
+// is refused by the transports before it gets here.
 func NormalizeIdentifier(s string) string {
 	s = strings.TrimSuffix(strings.ToLower(strings.TrimSpace(s)), ".")
-	if len(s) > 255 {
-		s = s[:255]
-	}
-	return s
+	return core.TruncateText(s, 255)
 }
 
 // hostPart strips a port and IPv6 brackets: "localhost:3000" → "localhost",

@@ -174,12 +174,9 @@ func (s *Service) startSession(ctx context.Context, u *core.User, orgID int64, r
 	return token, nil
 }
 
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n]
-}
+// truncate makes a header value storable (a User-Agent): at most n bytes,
+// cut on a character boundary, invalid bytes as U+FFFD.
+func truncate(s string, n int) string { return core.CleanText(s, n) }
 
 // Session returns the signed-in user behind a session token, with their
 // role read fresh: a member removed, disabled or re-roled is treated

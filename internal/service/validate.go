@@ -3,6 +3,8 @@ package service
 import (
 	"context"
 	"crypto/sha256"
+	"errors"
+	"fmt"
 	"net/netip"
 	"sync"
 	"time"
@@ -346,17 +348,70 @@ func (v *Validator) Pending(licenseID int64) map[string]int64 { return v.pending
 // Flush writes the uses counted in memory. Cached snapshots are left as
 // they are: activations flushed here belong to licenses without domain
 // limits, whose decisions do not depend on them.
+//
+// A batch is one transaction. When the store refuses it, its parts (each
+// day's count, each sighting) are written one by one, so that one bad part
+// never holds back the others: a part refused as EInvalid (a value the
+// database cannot store, which no retry fixes) is dropped and reported in
+// the returned error; at any other failure (the database is unreachable)
+// that part and those not yet written go back for the next flush.
 func (v *Validator) Flush(ctx context.Context) error {
 	batch, back := v.pending.take()
 	if len(batch) == 0 {
 		return nil
 	}
-	if err := v.store.RecordLicenseUses(ctx, batch); err != nil {
+	err := v.store.RecordLicenseUses(ctx, batch)
+	if err == nil {
+		v.pending.wrote(batch, v.now())
+		return nil
+	}
+	if !core.IsCode(err, core.EInvalid) {
 		back()
 		return err
 	}
-	v.pending.wrote(batch, v.now())
-	return nil
+	parts := splitUses(batch)
+	var written []core.LicenseUse
+	var dropped []error
+	defer func() { v.pending.wrote(written, v.now()) }()
+	for i, part := range parts {
+		err := v.store.RecordLicenseUses(ctx, part)
+		switch {
+		case err == nil:
+			written = append(written, part...)
+		case core.IsCode(err, core.EInvalid):
+			dropped = append(dropped, fmt.Errorf("dropped usage of license %d on %s (count %d, sightings %q): %w",
+				part[0].LicenseID, part[0].Day, part[0].Count, identifiers(part[0].Seen), err))
+		default:
+			for _, rest := range parts[i:] {
+				v.pending.restore(rest[0])
+			}
+			return errors.Join(append(dropped, err)...)
+		}
+	}
+	return errors.Join(dropped...)
+}
+
+// splitUses cuts a batch into one-use batches that each write one thing:
+// a day's count, or one sighting.
+func splitUses(batch []core.LicenseUse) [][]core.LicenseUse {
+	var out [][]core.LicenseUse
+	for _, u := range batch {
+		if u.Count > 0 {
+			out = append(out, []core.LicenseUse{{LicenseID: u.LicenseID, Day: u.Day, Count: u.Count}})
+		}
+		for _, a := range u.Seen {
+			out = append(out, []core.LicenseUse{{LicenseID: u.LicenseID, Day: u.Day, Seen: []core.Activation{a}}})
+		}
+	}
+	return out
+}
+
+func identifiers(seen []core.Activation) []string {
+	out := make([]string, len(seen))
+	for i, a := range seen {
+		out[i] = a.Identifier
+	}
+	return out
 }
 
 // Run flushes every interval until ctx ends, then once more. Every flush
@@ -471,6 +526,29 @@ func (p *pendingUses) wrote(batch []core.LicenseUse, now time.Time) {
 	for _, u := range batch {
 		for _, a := range u.Seen {
 			p.written[seenKey{u.LicenseID, a.Identifier}] = a.LastSeenAt
+		}
+	}
+}
+
+// restore puts one use that could not be written back into the pending
+// set, merged with what was counted since.
+func (p *pendingUses) restore(u core.LicenseUse) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	k := pendingKey{u.LicenseID, u.Day}
+	cur := p.m[k]
+	if cur == nil {
+		cur = &pendingUse{}
+		p.m[k] = cur
+	}
+	cur.count += u.Count
+	for _, a := range u.Seen {
+		if c, ok := cur.seen[a.Identifier]; !ok || a.LastSeenAt.After(c.at) {
+			if cur.seen == nil {
+				cur.seen = map[string]seen{}
+			}
+			ip, _ := netip.ParseAddr(a.LastIP)
+			cur.seen[a.Identifier] = seen{base: a.BaseDomain, at: a.LastSeenAt, ip: ip}
 		}
 	}
 }

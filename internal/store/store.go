@@ -30,6 +30,10 @@ type Dialect struct {
 	MigrationLock string
 	// UniqueViolation reports whether err broke a unique constraint.
 	UniqueViolation func(err error) bool
+	// DataException, when set, reports whether err is the database
+	// refusing a value (PostgreSQL's SQLSTATE class 22): retrying the same
+	// statement cannot succeed, so it is EInvalid, not an internal error.
+	DataException func(err error) bool
 	// Notify reports whether Publish sends notifications (PostgreSQL).
 	Notify bool
 	// ForUpdate is appended to a SELECT that must lock its row until
@@ -114,6 +118,7 @@ func (p *pool) close() error {
 
 // ExecContext runs q as a cached prepared statement.
 func (p *pool) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	args = cleanArgs(args)
 	st, err := p.stmt(ctx, q)
 	if err != nil || st == nil {
 		return p.db.ExecContext(ctx, q, args...)
@@ -123,6 +128,7 @@ func (p *pool) ExecContext(ctx context.Context, q string, args ...any) (sql.Resu
 
 // QueryContext runs q as a cached prepared statement.
 func (p *pool) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	args = cleanArgs(args)
 	st, err := p.stmt(ctx, q)
 	if err != nil || st == nil {
 		return p.db.QueryContext(ctx, q, args...)
@@ -132,6 +138,7 @@ func (p *pool) QueryContext(ctx context.Context, q string, args ...any) (*sql.Ro
 
 // QueryRowContext runs q as a cached prepared statement.
 func (p *pool) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
+	args = cleanArgs(args)
 	st, err := p.stmt(ctx, q)
 	if err != nil || st == nil {
 		return p.db.QueryRowContext(ctx, q, args...) // reports the same error, if any
@@ -168,6 +175,7 @@ func (t txQuerier) prepared(ctx context.Context, q string) *sql.Stmt {
 }
 
 func (t txQuerier) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	args = cleanArgs(args)
 	if st := t.prepared(ctx, q); st != nil {
 		return st.ExecContext(ctx, args...)
 	}
@@ -175,6 +183,7 @@ func (t txQuerier) ExecContext(ctx context.Context, q string, args ...any) (sql.
 }
 
 func (t txQuerier) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	args = cleanArgs(args)
 	if st := t.prepared(ctx, q); st != nil {
 		return st.QueryContext(ctx, args...)
 	}
@@ -182,6 +191,7 @@ func (t txQuerier) QueryContext(ctx context.Context, q string, args ...any) (*sq
 }
 
 func (t txQuerier) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
+	args = cleanArgs(args)
 	if st := t.prepared(ctx, q); st != nil {
 		return st.QueryRowContext(ctx, args...)
 	}
@@ -443,6 +453,9 @@ func jsonArg(b []byte, def string) any {
 		}
 		return def
 	}
+	if !core.ValidJSONText(b) {
+		return badText{} // PostgreSQL's JSONB cannot hold a NUL
+	}
 	return string(b)
 }
 
@@ -463,7 +476,7 @@ func (s *Store) conflict(err error, op, msg string) error {
 	if s.d.UniqueViolation != nil && s.d.UniqueViolation(err) {
 		return &core.Error{Code: core.EConflict, Message: msg}
 	}
-	return fmt.Errorf("%s: %s: %w", s.d.Name, op, err)
+	return s.wrap(err, op)
 }
 
 // wrap prefixes err with the dialect and operation, leaving core errors as
@@ -475,6 +488,9 @@ func (s *Store) wrap(err error, op string) error {
 	var ce *core.Error
 	if errors.As(err, &ce) {
 		return err
+	}
+	if s.d.DataException != nil && s.d.DataException(err) {
+		return core.Errorf(core.EInvalid, "A value was refused by the database.")
 	}
 	return fmt.Errorf("%s: %s: %w", s.d.Name, op, err)
 }

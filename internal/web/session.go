@@ -112,12 +112,18 @@ func (d *dashboard) signedIn(next handlerFunc) handlerFunc {
 		if err != nil {
 			return err
 		}
+		if err := checkQuery(r); err != nil {
+			return err
+		}
 		if r.Method == http.MethodPost {
 			if err := parseForm(w, r); err != nil {
 				return err
 			}
 			if !sameToken(r.PostFormValue(csrfField), info.Session.CSRFToken) {
 				return errBadToken
+			}
+			if err := checkForm(r); err != nil {
+				return err
 			}
 		}
 		return next(w, r.WithContext(withSession(r.Context(), info)))
@@ -171,5 +177,5 @@ func (d *dashboard) checkFormToken(w http.ResponseWriter, r *http.Request) error
 	if err != nil || !sameToken(r.PostFormValue(csrfField), c.Value) {
 		return errBadToken
 	}
-	return nil
+	return checkForm(r)
 }

@@ -28,6 +28,7 @@ var Dialect = &store.Dialect{
 	// transaction-level lock is released at commit.
 	MigrationLock:   `SELECT pg_advisory_xact_lock(7412730561)`,
 	UniqueViolation: uniqueViolation,
+	DataException:   dataException,
 	Notify:          true,
 	ForUpdate:       " FOR UPDATE",
 }
@@ -43,6 +44,13 @@ func mustSub(f fs.FS, dir string) fs.FS {
 func uniqueViolation(err error) bool {
 	var e *pgconn.PgError
 	return errors.As(err, &e) && e.Code == "23505"
+}
+
+// dataException reports SQLSTATE class 22 (a value the column or function
+// refuses: bad encoding, out of range, malformed JSON).
+func dataException(err error) bool {
+	var e *pgconn.PgError
+	return errors.As(err, &e) && len(e.Code) == 5 && e.Code[:2] == "22"
 }
 
 // Open connects to the database at url (postgres://…). The caller runs

@@ -74,6 +74,7 @@ func Run(t *testing.T, b Backend) {
 		{"Settings", testSettings},
 		{"Sessions", testSessions},
 		{"RevokeUserKeys", testRevokeUserKeys},
+		{"BadText", testBadText},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
