@@ -295,6 +295,18 @@ func (s *Service) ownerGrantable(ctx context.Context, st core.Store, actor *core
 var errBeyondRights = &core.Error{Code: core.EForbidden, Reason: "BEYOND_OWN_RIGHTS",
 	Message: "This API key holds scopes beyond your own rights; you cannot change or rotate it."}
 
+// expiryFinal refuses a change of expires_at on a rotated or expired key.
+func expiryFinal(msg string) error {
+	return &core.Error{Code: core.EConflict, Reason: "EXPIRY_FINAL", Message: msg,
+		Fields: map[string][]string{"expires_at": {msg}}}
+}
+
+// errRevokeBeyondRights refuses to let a key revoke one with more power than
+// itself: a narrow key must not be able to take down the keys of the
+// systems it was never trusted with.
+var errRevokeBeyondRights = &core.Error{Code: core.EForbidden, Reason: "BEYOND_OWN_RIGHTS",
+	Message: "This API key holds scopes beyond your own rights; you cannot revoke it."}
+
 // UpdateAPIKey changes a key. The result may never hold scopes beyond what
 // the caller and the key's owner hold now.
 func (s *Service) UpdateAPIKey(ctx context.Context, actor *core.Actor, id int64, in KeyUpdate) (*core.APIKey, error) {
@@ -340,6 +352,15 @@ func (s *Service) UpdateAPIKey(ctx context.Context, actor *core.Actor, id int64,
 			upd.Scopes = &scopes
 		}
 		if in.ExpiresAt != nil {
+			// A rotation or an expiry ends a key for good: moving the date
+			// would revive it, and would let a leaked old secret keep itself
+			// alive through its grace.
+			switch {
+			case k.RotatedTo != 0:
+				return expiryFinal("This API key was rotated: its expiry is set by the rotation and cannot be changed (revoke it to end the grace now).")
+			case !k.Usable(now):
+				return expiryFinal("This API key has expired: its expiry cannot be changed.")
+			}
 			if *in.ExpiresAt != nil && !(*in.ExpiresAt).After(now) {
 				p.Add("expires_at", "The expires at field must be a date after now.")
 			}
@@ -383,6 +404,15 @@ func (s *Service) RevokeAPIKey(ctx context.Context, actor *core.Actor, id int64)
 		if k.RevokedAt != nil {
 			out = k
 			return nil
+		}
+		// What the key can do now: its scopes within its owner's current
+		// role (nothing once the owner has left).
+		effective, err := s.ownerGrantable(ctx, st, &core.Actor{Scopes: k.Scopes}, k.OrgID, k.UserID)
+		if err != nil {
+			return err
+		}
+		if effective&^actor.Scopes != 0 {
+			return errRevokeBeyondRights
 		}
 		out, err = st.RevokeAPIKey(ctx, id, s.now())
 		if err != nil {

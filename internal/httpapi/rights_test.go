@@ -1,0 +1,87 @@
+package httpapi_test
+
+import (
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/latchkey/latchkey/internal/apptest"
+	"github.com/latchkey/latchkey/internal/service"
+	"github.com/latchkey/latchkey/internal/store/storetest"
+)
+
+// TestRetiredKeyExpiryIsFinal: a rotated key's expiry is set by its rotation
+// and an expired key stays expired. Neither the leaked old secret nor anyone
+// else may move it; otherwise rotation and expiry would not end anything.
+func TestRetiredKeyExpiryIsFinal(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b storetest.Backend) {
+		f := newFixture(t, b)
+		n := f.n
+		keyPath := func(id int64) string { return "/api/v1/api-keys/" + strconv.FormatInt(id, 10) }
+		future := n.Clock.Now().Add(48 * time.Hour).UTC().Format(time.RFC3339)
+
+		rotated, oldSecret := n.CreateKey(t, f.owner, service.KeyInput{Name: "rotated"})
+		wantStatus(t, n.Do(t, "POST", keyPath(rotated.ID)+"/rotate", map[string]any{"grace_seconds": 600}, apptest.Key(f.ownerKey)...), 201)
+		exp := n.Clock.Now().Add(time.Minute)
+		expired, expiredSecret := n.CreateKey(t, f.owner, service.KeyInput{Name: "expiring", ExpiresAt: &exp})
+
+		during := []struct {
+			name string
+			key  string
+			body map[string]any
+		}{
+			{"old secret clears its own expiry", oldSecret, map[string]any{"expires_at": nil}},
+			{"old secret extends its own expiry", oldSecret, map[string]any{"expires_at": future}},
+			{"owner extends the grace", f.ownerKey, map[string]any{"expires_at": future}},
+			{"owner clears the grace", f.ownerKey, map[string]any{"expires_at": nil}},
+		}
+		for _, tc := range during {
+			t.Run("grace/"+tc.name, func(t *testing.T) {
+				wantStatus(t, n.Do(t, "PATCH", keyPath(rotated.ID), tc.body, apptest.Key(tc.key)...), 409, "expires_at")
+			})
+		}
+		// Other fields of a key in its grace may still change.
+		wantStatus(t, n.Do(t, "PATCH", keyPath(rotated.ID), map[string]any{"name": "renamed"}, apptest.Key(f.ownerKey)...), 200)
+
+		n.Clock.Advance(601 * time.Second)
+		after := []struct {
+			name string
+			id   int64
+			body map[string]any
+		}{
+			{"rotated, extend", rotated.ID, map[string]any{"expires_at": future}},
+			{"rotated, clear", rotated.ID, map[string]any{"expires_at": nil}},
+			{"expired, extend", expired.ID, map[string]any{"expires_at": future}},
+			{"expired, clear", expired.ID, map[string]any{"expires_at": nil}},
+		}
+		for _, tc := range after {
+			t.Run("after/"+tc.name, func(t *testing.T) {
+				wantStatus(t, n.Do(t, "PATCH", keyPath(tc.id), tc.body, apptest.Key(f.ownerKey)...), 409, "expires_at")
+			})
+		}
+		for _, secret := range []string{oldSecret, expiredSecret} {
+			wantStatus(t, n.Do(t, "GET", "/api/v1/api-keys", nil, apptest.Key(secret)...), 403, "Invalid or expired API key.")
+		}
+	})
+}
+
+// TestRevokeNeverBeyondOwnRights: a key may revoke only keys that hold no
+// scope it lacks, as for update and rotate.
+func TestRevokeNeverBeyondOwnRights(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b storetest.Backend) {
+		f := newFixture(t, b)
+		n := f.n
+		_, narrow := n.CreateKey(t, f.owner, service.KeyInput{Name: "narrow", Scopes: []string{"api_keys:write"}})
+		full, fullSecret := n.CreateKey(t, f.owner, service.KeyInput{Name: "full"})
+		peer, _ := n.CreateKey(t, f.owner, service.KeyInput{Name: "peer", Scopes: []string{"api_keys:write"}})
+		keyPath := func(id int64) string { return "/api/v1/api-keys/" + strconv.FormatInt(id, 10) }
+
+		wantStatus(t, n.Do(t, "POST", keyPath(full.ID)+"/revoke", nil, apptest.Key(narrow)...), 403, "beyond your own rights")
+		wantStatus(t, n.Do(t, "DELETE", keyPath(full.ID), nil, apptest.Key(narrow)...), 403, "beyond your own rights")
+		wantStatus(t, n.Do(t, "GET", "/api/v1/api-keys", nil, apptest.Key(fullSecret)...), 200)
+		// A key within the caller's rights may be revoked.
+		wantStatus(t, n.Do(t, "POST", keyPath(peer.ID)+"/revoke", nil, apptest.Key(narrow)...), 200, `"status":"revoked"`)
+		// A key with more rights may revoke it.
+		wantStatus(t, n.Do(t, "DELETE", keyPath(full.ID), nil, apptest.Key(f.ownerKey)...), 200, `"status":"revoked"`)
+	})
+}
