@@ -64,7 +64,8 @@ func NewStack(sc StackConfig) *Stack {
 	cfg := sc.Config
 	log := sc.Logger
 	m := metrics.New()
-	svc := service.New(service.Config{Store: sc.Store, Secret: sc.Secret, Logger: log, Now: sc.Now, PasswordCost: cfg.PasswordCost})
+	svc := service.New(service.Config{Store: sc.Store, Secret: sc.Secret, Logger: log, Now: sc.Now, PasswordCost: cfg.PasswordCost,
+		MaxKeyRateLimit: cfg.MaxKeyRateLimit})
 	auth := keys.NewAuthenticator(sc.Store, cfg.CacheTTL, sc.Now)
 	authEvents := m.CacheEvents.MustCurryWith(map[string]string{"cache": "api_key"})
 	auth.OnEvent = func(e string) { authEvents.WithLabelValues(e).Inc() }
@@ -97,7 +98,7 @@ func NewStack(sc StackConfig) *Stack {
 			func(mux *http.ServeMux) {
 				routes = httpapi.Register(mux, httpapi.Deps{
 					Logger: log, Service: svc, Keys: auth, Usage: usage, Limiter: limiter, Metrics: m,
-					KeyRateLimit: cfg.KeyRateLimit, IPRateLimit: cfg.IPRateLimit, MaxBodyBytes: cfg.MaxBodyBytes,
+					KeyRateLimit: cfg.KeyRateLimit, MaxKeyRateLimit: cfg.MaxKeyRateLimit, IPRateLimit: cfg.IPRateLimit, MaxBodyBytes: cfg.MaxBodyBytes,
 					CursorKey: sc.Secret.Derive("cursor"), CacheTTL: cfg.CacheTTL, Now: sc.Now,
 					Validator: validator, Geo: sc.Geo, CountryHeader: cfg.CountryHeader, Signing: sc.Secret.SigningKey(),
 				})

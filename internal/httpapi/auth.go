@@ -50,6 +50,9 @@ type authenticator struct {
 	now       func() time.Time
 	onResult  func(result string)
 	errWriter adapter
+
+	// maxKeyLimit is --max-key-rate-limit; 0: none.
+	maxKeyLimit int
 }
 
 // requireKey authenticates the request and runs next with the actor in
@@ -90,6 +93,8 @@ func (au *authenticator) requireKey(next handlerFunc) handlerFunc {
 		limit := ko.Key.RateLimit
 		if limit == 0 {
 			limit = au.keyLimit
+		} else if au.maxKeyLimit > 0 && limit > au.maxKeyLimit {
+			limit = au.maxKeyLimit
 		}
 		res := au.limiter.Allow(ratelimit.Key{Kind: "k", ID: ko.Key.ID}, limit, now)
 		setLimitHeaders(w, res)

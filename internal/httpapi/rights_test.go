@@ -1,11 +1,14 @@
 package httpapi_test
 
 import (
+	"context"
 	"strconv"
 	"testing"
 	"time"
 
 	"github.com/latchkey/latchkey/internal/apptest"
+	"github.com/latchkey/latchkey/internal/config"
+	"github.com/latchkey/latchkey/internal/core"
 	"github.com/latchkey/latchkey/internal/service"
 	"github.com/latchkey/latchkey/internal/store/storetest"
 )
@@ -83,5 +86,67 @@ func TestRevokeNeverBeyondOwnRights(t *testing.T) {
 		wantStatus(t, n.Do(t, "POST", keyPath(peer.ID)+"/revoke", nil, apptest.Key(narrow)...), 200, `"status":"revoked"`)
 		// A key with more rights may revoke it.
 		wantStatus(t, n.Do(t, "DELETE", keyPath(full.ID), nil, apptest.Key(f.ownerKey)...), 200, `"status":"revoked"`)
+	})
+}
+
+// TestMaxKeyRateLimit: no key may be given, or use, more requests per minute
+// than --max-key-rate-limit, whoever sets it.
+func TestMaxKeyRateLimit(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b storetest.Backend) {
+		f := newFixture(t, b, func(c *config.Config) { c.KeyRateLimit = 5; c.MaxKeyRateLimit = 10 })
+		n := f.n
+		k, secret := n.CreateKey(t, f.owner, service.KeyInput{Name: "limited", RateLimit: 10})
+		path := "/api/v1/api-keys/" + strconv.FormatInt(k.ID, 10)
+		const msg = "The rate limit per minute field must be between 0 and 10."
+		tests := []struct {
+			name   string
+			method string
+			path   string
+			body   map[string]any
+			status int
+		}{
+			{"create above", "POST", "/api/v1/api-keys", map[string]any{"name": "fast", "rate_limit_per_minute": 11}, 422},
+			{"create far above", "POST", "/api/v1/api-keys", map[string]any{"name": "fast", "rate_limit_per_minute": 1000000}, 422},
+			{"update above", "PATCH", path, map[string]any{"rate_limit_per_minute": 11}, 422},
+			{"own secret raises itself", "PATCH", path, map[string]any{"rate_limit_per_minute": 1000000}, 422},
+			{"update at the ceiling", "PATCH", path, map[string]any{"rate_limit_per_minute": 10}, 200},
+		}
+		for _, tc := range tests {
+			t.Run(tc.name, func(t *testing.T) {
+				before := countKeys(t, n, f.owner)
+				key := f.ownerKey
+				if tc.name == "own secret raises itself" {
+					key = secret
+				}
+				r := n.Do(t, tc.method, tc.path, tc.body, apptest.Key(key)...)
+				if tc.status == 422 {
+					wantStatus(t, r, 422, msg)
+					if got := r.Env.Errors["rate_limit_per_minute"]; len(got) != 1 || got[0] != msg {
+						t.Fatalf("errors = %v", r.Env.Errors)
+					}
+					if after := countKeys(t, n, f.owner); after != before {
+						t.Fatalf("a refused request wrote: %d keys, then %d", before, after)
+					}
+					return
+				}
+				wantStatus(t, r, tc.status)
+			})
+		}
+		stored, err := n.Store.APIKey(context.Background(), k.ID)
+		if err != nil || stored.RateLimit != 10 {
+			t.Fatalf("stored limit = %d, %v", stored.RateLimit, err)
+		}
+
+		// A key stored with more (before the ceiling was lowered) is held to it.
+		big := 1000
+		old, oldSecret := n.CreateKey(t, f.owner, service.KeyInput{Name: "from before"})
+		if _, err := n.Store.UpdateAPIKey(context.Background(), old.ID, core.APIKeyUpdate{RateLimit: &big}); err != nil {
+			t.Fatal(err)
+		}
+		r := n.Do(t, "GET", "/api/v1/api-keys", nil, apptest.Key(oldSecret)...)
+		wantStatus(t, r, 200)
+		if got := r.Header.Get("X-RateLimit-Limit"); got != "10" {
+			t.Fatalf("limit of a key stored above the ceiling = %q, want 10", got)
+		}
 	})
 }

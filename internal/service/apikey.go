@@ -2,7 +2,9 @@ package service
 
 import (
 	"context"
+	"math"
 	"net/netip"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -11,12 +13,22 @@ import (
 	"github.com/latchkey/latchkey/internal/keys"
 )
 
-// Limits on API-key fields.
+// Limits on API-key fields. The ceiling of rate_limit_per_minute is the
+// server's --max-key-rate-limit (Config.MaxKeyRateLimit); MaxKeyRateLimit
+// bounds what a transport needs to parse before the service compares.
 const (
 	MaxKeyAllowedIPs = 100
-	MaxKeyRateLimit  = 1_000_000
+	MaxKeyRateLimit  = math.MaxInt32
 	MaxGraceSeconds  = 86400
 )
+
+// checkRateLimit reports a rate limit outside 0 (the server default) to
+// the server's ceiling.
+func (s *Service) checkRateLimit(p core.Problems, n int) {
+	if n < 0 || n > s.maxKeyRateLimit {
+		p.Add("rate_limit_per_minute", "The rate limit per minute field must be between 0 and "+strconv.Itoa(s.maxKeyRateLimit)+".")
+	}
+}
 
 // KeyInput describes a key to create. Nil Scopes means "everything the
 // owner and the caller may grant".
@@ -152,9 +164,7 @@ func (s *Service) CreateAPIKey(ctx context.Context, actor *core.Actor, ownerID i
 		p.Add("expires_at", "The expires at field must be a date after now.")
 	}
 	ips := ParseAllowedIPs(p, "allowed_ips", in.AllowedIPs)
-	if in.RateLimit < 0 || in.RateLimit > MaxKeyRateLimit {
-		p.Add("rate_limit_per_minute", "The rate limit per minute field must be between 0 and 1000000.")
-	}
+	s.checkRateLimit(p, in.RateLimit)
 	scopes, err := checkScopes(p, in.Scopes, grantable(actor, owner.Role))
 	if err != nil {
 		return nil, "", err
@@ -370,8 +380,8 @@ func (s *Service) UpdateAPIKey(ctx context.Context, actor *core.Actor, id int64,
 			ips := ParseAllowedIPs(p, "allowed_ips", *in.AllowedIPs)
 			upd.AllowedIPs = &ips
 		}
-		if in.RateLimit != nil && (*in.RateLimit < 0 || *in.RateLimit > MaxKeyRateLimit) {
-			p.Add("rate_limit_per_minute", "The rate limit per minute field must be between 0 and 1000000.")
+		if in.RateLimit != nil {
+			s.checkRateLimit(p, *in.RateLimit)
 		}
 		if err := p.Err(); err != nil {
 			return err

@@ -24,6 +24,10 @@ type Config struct {
 	// PasswordCost is the bcrypt cost; 0 means bcrypt.DefaultCost. Tests
 	// lower it.
 	PasswordCost int
+
+	// MaxKeyRateLimit is the highest rate_limit_per_minute a key may be
+	// given (--max-key-rate-limit); 0 means MaxKeyRateLimit.
+	MaxKeyRateLimit int
 }
 
 // LicenseBoxPurpose names the key that encrypts license keys at rest; the
@@ -42,6 +46,9 @@ type Service struct {
 	listeners    []func(core.Change)
 	projects     projectCache
 	licenses     licenseCache
+
+	// maxKeyRateLimit is the ceiling of a key's rate limit.
+	maxKeyRateLimit int
 }
 
 // New returns a Service.
@@ -59,6 +66,10 @@ func New(cfg Config) *Service {
 	}
 	if s.now == nil {
 		s.now = time.Now
+	}
+	s.maxKeyRateLimit = cfg.MaxKeyRateLimit
+	if s.maxKeyRateLimit <= 0 {
+		s.maxKeyRateLimit = MaxKeyRateLimit
 	}
 	s.projects.m = map[int64]*core.Project{}
 	s.OnChange(s.projects.invalidate)
