@@ -321,13 +321,21 @@ func (s *Service) DeleteInjectable(ctx context.Context, actor *core.Actor, proje
 // PaymentStatus answers DevPayr's API-key payment check: the project's
 // flag with checkProject, else the flag of the project domain named by
 // identifier (400 when there is none, 403 when it is not registered).
-func (s *Service) PaymentStatus(ctx context.Context, actor *core.Actor, projectID int64, identifier string, checkProject bool) (bool, *core.Project, error) {
+// withInjectables says the caller wants the paid injectables too: that
+// needs injectables:read as well, whether or not the answer is paid, so a
+// payments-only key never gets content /injectables would refuse it.
+func (s *Service) PaymentStatus(ctx context.Context, actor *core.Actor, projectID int64, identifier string, checkProject, withInjectables bool) (bool, *core.Project, error) {
 	p, err := s.projectFor(ctx, s.store, actor, projectID)
 	if err != nil {
 		return false, nil, err
 	}
 	if err := actor.Require(core.ScopePaymentsRead); err != nil {
 		return false, nil, err
+	}
+	if withInjectables {
+		if err := actor.Require(core.ScopeInjectablesRead); err != nil {
+			return false, nil, err
+		}
 	}
 	if checkProject {
 		return p.HasPaid, p, nil
