@@ -353,5 +353,10 @@ func (s *Service) PaymentStatus(ctx context.Context, actor *core.Actor, projectI
 		return false, p, &core.Error{Code: core.EForbidden, Reason: licensing.CodeDomainNotAllowed,
 			Message: "The domain is not registered under this project."}
 	}
+	if !d.IsActive {
+		// Switched off: its flag answers for nothing, as at runtime.
+		return false, p, &core.Error{Code: core.EForbidden, Reason: licensing.CodeDomainNotAllowed,
+			Message: "The domain is not active under this project."}
+	}
 	return d.HasPaid, p, nil
 }
