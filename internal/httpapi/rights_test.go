@@ -2,7 +2,10 @@ package httpapi_test
 
 import (
 	"context"
+	"fmt"
+	"net/url"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -147,6 +150,51 @@ func TestMaxKeyRateLimit(t *testing.T) {
 		wantStatus(t, r, 200)
 		if got := r.Header.Get("X-RateLimit-Limit"); got != "10" {
 			t.Fatalf("limit of a key stored above the ceiling = %q, want 10", got)
+		}
+	})
+}
+
+// TestAuditCursorBoundToFilters: a cursor continues only the listing it
+// came from; with any filter changed it is a 422 on cursor, as docs/api.md
+// says, instead of paging another result set from a foreign position.
+func TestAuditCursorBoundToFilters(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b storetest.Backend) {
+		f := newFixture(t, b)
+		n := f.n
+		for i := range 3 {
+			n.CreateKey(t, f.owner, service.KeyInput{Name: fmt.Sprint("k", i)})
+		}
+		const filters = "action=api_key.&actor_type=system&target_type=api_key&actor_id=0&project_id=0&since=2020-01-01&until=2100-01-01"
+		r := n.Do(t, "GET", "/api/v1/audit?per_page=1&"+filters, nil, apptest.Key(f.ownerKey)...)
+		wantStatus(t, r, 200)
+		var pg struct {
+			NextCursor *string `json:"next_cursor"`
+		}
+		r.Decode(t, &pg)
+		if pg.NextCursor == nil {
+			t.Fatalf("no next page: %s", r.Body)
+		}
+		cursor := url.QueryEscape(*pg.NextCursor)
+		wantStatus(t, n.Do(t, "GET", "/api/v1/audit?per_page=1&"+filters+"&cursor="+cursor, nil, apptest.Key(f.ownerKey)...), 200, "api_key.create")
+		others := []string{
+			"", // no filter at all
+			strings.Replace(filters, "action=api_key.", "action=api_key.create", 1),
+			strings.Replace(filters, "actor_type=system", "actor_type=api_key", 1),
+			strings.Replace(filters, "target_type=api_key", "target_type=license", 1),
+			strings.Replace(filters, "actor_id=0", "actor_id=1", 1),
+			strings.Replace(filters, "project_id=0", "project_id=1", 1),
+			filters + "&target_id=1",
+			strings.Replace(filters, "since=2020-01-01", "since=2020-01-02", 1),
+			strings.Replace(filters, "until=2100-01-01", "until=2099-01-01", 1),
+		}
+		for _, other := range others {
+			t.Run(other, func(t *testing.T) {
+				r := n.Do(t, "GET", "/api/v1/audit?per_page=1&"+other+"&cursor="+cursor, nil, apptest.Key(f.ownerKey)...)
+				wantStatus(t, r, 422, "cursor")
+				if len(r.Env.Errors["cursor"]) != 1 {
+					t.Fatalf("errors = %v", r.Env.Errors)
+				}
+			})
 		}
 	})
 }

@@ -2,11 +2,14 @@ package httpapi_test
 
 import (
 	"context"
+	"encoding/base64"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/latchkey/latchkey/client"
 	"github.com/latchkey/latchkey/internal/apptest"
 	"github.com/latchkey/latchkey/internal/service"
 	"github.com/latchkey/latchkey/internal/store/storetest"
@@ -157,6 +160,58 @@ func TestInactiveDomainsDoNotValidate(t *testing.T) {
 		for _, lic := range []string{"pinned", "project-domains", "basic"} {
 			t.Run("switched off/"+lic, func(t *testing.T) {
 				wantStatus(t, rt.devpayr(t, check{license: lic, domain: "shop.example.com"}), 403, "DOMAIN_NOT_ALLOWED")
+			})
+		}
+	})
+}
+
+// TestProofNeverOutlivesLicense: an offline proof is trusted at most until
+// its license expires, whatever proof_ttl asks for.
+func TestProofNeverOutlivesLicense(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b storetest.Backend) {
+		rt := newRuntime(t, b)
+		n := rt.n
+		ctx := context.Background()
+		r := n.Do(t, "GET", "/api/v1/keys/license-signing", nil)
+		var key struct {
+			PublicKey string `json:"public_key"`
+		}
+		r.Decode(t, &key)
+		pub, err := base64.StdEncoding.DecodeString(key.PublicKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Expiry with a fraction of a second, as an API write may set it.
+		exp := n.Clock.Now().Add(90*time.Minute + 500*time.Millisecond)
+		lic, err := n.Service().CreateLicense(ctx, rt.owner.Actor(), rt.paid, service.LicenseInput{Title: service.Some("expiring"), ExpiresAt: service.Some(&exp)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rt.keys["expiring"] = lic.UUID
+		for _, ttl := range []int{3600, 7200, 86400, 2592000} {
+			t.Run(fmt.Sprint(ttl), func(t *testing.T) {
+				_, v := rt.native(t, check{license: "expiring", domain: "shop.example.com"}, map[string]any{"proof": true, "proof_ttl": ttl})
+				if !v.Valid || v.Proof == nil {
+					t.Fatalf("no proof: %+v", v)
+				}
+				p, err := client.VerifyProof(pub, v.Proof.Token, n.Clock.Now())
+				if err != nil {
+					t.Fatal(err)
+				}
+				want := n.Clock.Now().Add(time.Duration(ttl) * time.Second)
+				if want.After(exp) {
+					want = exp
+				}
+				if p.ExpiresAt.After(exp) || p.ExpiresAt.Unix() != want.Unix() {
+					t.Fatalf("proof expires %v, license %v, want %v", p.ExpiresAt, exp, want)
+				}
+				if p.LicenseExpiresAt == nil || p.LicenseExpiresAt.After(exp) {
+					t.Fatalf("license expiry in the proof = %v", p.LicenseExpiresAt)
+				}
+				// At the license's expiry the proof is no longer trusted.
+				if _, err := client.VerifyProof(pub, v.Proof.Token, exp); !errors.Is(err, client.ErrProofExpired) {
+					t.Fatalf("at the license's expiry: %v", err)
+				}
 			})
 		}
 	})
