@@ -32,22 +32,49 @@ func TestRetiredKeyExpiryIsFinal(t *testing.T) {
 		expired, expiredSecret := n.CreateKey(t, f.owner, service.KeyInput{Name: "expiring", ExpiresAt: &exp})
 
 		during := []struct {
-			name string
-			key  string
-			body map[string]any
+			name   string
+			key    string
+			body   map[string]any
+			status int
+			want   string
 		}{
-			{"old secret clears its own expiry", oldSecret, map[string]any{"expires_at": nil}},
-			{"old secret extends its own expiry", oldSecret, map[string]any{"expires_at": future}},
-			{"owner extends the grace", f.ownerKey, map[string]any{"expires_at": future}},
-			{"owner clears the grace", f.ownerKey, map[string]any{"expires_at": nil}},
+			{"old secret clears its own expiry", oldSecret, map[string]any{"expires_at": nil}, 403, "ROTATED_KEY"},
+			{"old secret extends its own expiry", oldSecret, map[string]any{"expires_at": future}, 403, "ROTATED_KEY"},
+			{"owner extends the grace", f.ownerKey, map[string]any{"expires_at": future}, 409, "EXPIRY_FINAL"},
+			{"owner clears the grace", f.ownerKey, map[string]any{"expires_at": nil}, 409, "EXPIRY_FINAL"},
 		}
 		for _, tc := range during {
 			t.Run("grace/"+tc.name, func(t *testing.T) {
-				wantStatus(t, n.Do(t, "PATCH", keyPath(rotated.ID), tc.body, apptest.Key(tc.key)...), 409, "expires_at")
+				r := n.Do(t, "PATCH", keyPath(rotated.ID), tc.body, apptest.Key(tc.key)...)
+				wantStatus(t, r, tc.status, tc.want)
+				if tc.status == 409 && len(r.Env.Errors["expires_at"]) != 1 {
+					t.Fatalf("errors = %v", r.Env.Errors)
+				}
 			})
 		}
 		// Other fields of a key in its grace may still change.
 		wantStatus(t, n.Do(t, "PATCH", keyPath(rotated.ID), map[string]any{"name": "renamed"}, apptest.Key(f.ownerKey)...), 200)
+		// Nor can the old secret manage keys during its grace: minting a new
+		// key, or changing or revoking its successor, would outlive the
+		// rotation or lock its owner out.
+		successor := rotated.ID + 1
+		for _, tc := range []struct {
+			name, method, path string
+			body               any
+		}{
+			{"create", "POST", "/api/v1/api-keys", map[string]any{"name": "escape"}},
+			{"update the successor", "PATCH", keyPath(successor), map[string]any{"allowed_ips": "192.0.2.1"}},
+			{"revoke the successor", "POST", keyPath(successor) + "/revoke", nil},
+			{"rotate the successor", "POST", keyPath(successor) + "/rotate", nil},
+			{"update itself", "PATCH", keyPath(rotated.ID), map[string]any{"name": "mine"}},
+		} {
+			t.Run("grace/old secret may not "+tc.name, func(t *testing.T) {
+				wantStatus(t, n.Do(t, tc.method, tc.path, tc.body, apptest.Key(oldSecret)...), 403, "ROTATED_KEY")
+			})
+		}
+		// It still reads, as the integrations it serves until the end of
+		// the grace need.
+		wantStatus(t, n.Do(t, "GET", "/api/v1/api-keys", nil, apptest.Key(oldSecret)...), 200)
 
 		n.Clock.Advance(601 * time.Second)
 		after := []struct {
@@ -62,7 +89,7 @@ func TestRetiredKeyExpiryIsFinal(t *testing.T) {
 		}
 		for _, tc := range after {
 			t.Run("after/"+tc.name, func(t *testing.T) {
-				wantStatus(t, n.Do(t, "PATCH", keyPath(tc.id), tc.body, apptest.Key(f.ownerKey)...), 409, "expires_at")
+				wantStatus(t, n.Do(t, "PATCH", keyPath(tc.id), tc.body, apptest.Key(f.ownerKey)...), 409, "EXPIRY_FINAL", "expires_at")
 			})
 		}
 		for _, secret := range []string{oldSecret, expiredSecret} {

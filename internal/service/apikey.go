@@ -124,10 +124,36 @@ func checkScopes(p core.Problems, names []string, allowed core.ScopeSet) (core.S
 	return set, nil
 }
 
+// errRotatedActor refuses key management to a key in its rotation grace.
+var errRotatedActor = &core.Error{Code: core.EForbidden, Reason: "ROTATED_KEY",
+	Message: "This API key was rotated: during its grace period it cannot manage API keys. Use its successor."}
+
+// requireKeyManager checks that the actor may manage API keys: the scope,
+// and not a rotated key. A key is rotated because its secret may have
+// leaked; during the grace it keeps serving the integrations it had, but
+// minting a new key, or changing, rotating or revoking its successor, would
+// let a leaked secret outlive the rotation or lock its owner out.
+func (s *Service) requireKeyManager(ctx context.Context, actor *core.Actor) error {
+	if err := actor.Require(core.ScopeAPIKeysWrite); err != nil {
+		return err
+	}
+	if actor.Type != core.ActorAPIKey || actor.KeyID == 0 {
+		return nil
+	}
+	k, err := s.store.APIKey(ctx, actor.KeyID)
+	if err != nil {
+		return err
+	}
+	if k.RotatedTo != 0 {
+		return errRotatedActor
+	}
+	return nil
+}
+
 // CreateAPIKey mints a key owned by ownerID in the actor's organization
 // and returns it with its secret, which is never available again.
 func (s *Service) CreateAPIKey(ctx context.Context, actor *core.Actor, ownerID int64, in KeyInput) (*core.APIKey, string, error) {
-	if err := actor.Require(core.ScopeAPIKeysWrite); err != nil {
+	if err := s.requireKeyManager(ctx, actor); err != nil {
 		return nil, "", err
 	}
 	if ownerID != actor.UserID && actor.Type != core.ActorSystem && !actor.Role.ManagesOthersKeys() {
@@ -320,7 +346,7 @@ var errRevokeBeyondRights = &core.Error{Code: core.EForbidden, Reason: "BEYOND_O
 // UpdateAPIKey changes a key. The result may never hold scopes beyond what
 // the caller and the key's owner hold now.
 func (s *Service) UpdateAPIKey(ctx context.Context, actor *core.Actor, id int64, in KeyUpdate) (*core.APIKey, error) {
-	if err := actor.Require(core.ScopeAPIKeysWrite); err != nil {
+	if err := s.requireKeyManager(ctx, actor); err != nil {
 		return nil, err
 	}
 	var out *core.APIKey
@@ -402,7 +428,7 @@ func (s *Service) UpdateAPIKey(ctx context.Context, actor *core.Actor, id int64,
 // RevokeAPIKey revokes a key at once and for good. Revoking a revoked key
 // changes nothing and succeeds.
 func (s *Service) RevokeAPIKey(ctx context.Context, actor *core.Actor, id int64) (*core.APIKey, error) {
-	if err := actor.Require(core.ScopeAPIKeysWrite); err != nil {
+	if err := s.requireKeyManager(ctx, actor); err != nil {
 		return nil, err
 	}
 	var out *core.APIKey
@@ -439,7 +465,7 @@ func (s *Service) RevokeAPIKey(ctx context.Context, actor *core.Actor, id int64)
 // key work for grace more (never past its own expiry). It returns the new
 // key, its secret, and the old key as it is now.
 func (s *Service) RotateAPIKey(ctx context.Context, actor *core.Actor, id int64, grace time.Duration) (*core.APIKey, string, *core.APIKey, error) {
-	if err := actor.Require(core.ScopeAPIKeysWrite); err != nil {
+	if err := s.requireKeyManager(ctx, actor); err != nil {
 		return nil, "", nil, err
 	}
 	if grace < 0 || grace > MaxGraceSeconds*time.Second {
