@@ -120,7 +120,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		env = append(env, "LATCHKEY_DATABASE_URL="+o.dbURL)
 	}
 	// Limits out of the way: the benchmark measures the work, not the 429s.
-	limits := []string{"--rate-limit", "1000000000", "--license-rate-limit", "1000000000", "--ip-rate-limit", "1000000000"}
+	limits := []string{"--rate-limit", "1000000000", "--max-key-rate-limit", "1000000000", "--license-rate-limit", "1000000000", "--ip-rate-limit", "1000000000"}
 	lkArgs := limits
 	if o.profile != "" {
 		lkArgs = append(slices.Clone(limits), "--debug-addr", "127.0.0.1:6061")

@@ -70,7 +70,7 @@ func NewStack(sc StackConfig) *Stack {
 	log := sc.Logger
 	m := metrics.New()
 	svc := service.New(service.Config{Store: sc.Store, Secret: sc.Secret, Logger: log, Now: sc.Now, PasswordCost: cfg.PasswordCost,
-		CacheTTL: cfg.CacheTTL})
+		CacheTTL: cfg.CacheTTL, MaxKeyRateLimit: cfg.MaxKeyRateLimit})
 	caches := svc.Caches()
 	m.WatchCaches(func() []metrics.CacheStats {
 		var out []metrics.CacheStats
@@ -111,7 +111,7 @@ func NewStack(sc StackConfig) *Stack {
 			func(mux *http.ServeMux) {
 				routes = httpapi.Register(mux, httpapi.Deps{
 					Logger: log, Service: svc, Keys: auth, Usage: usage, Limiter: limiter, Metrics: m,
-					KeyRateLimit: cfg.KeyRateLimit, IPRateLimit: cfg.IPRateLimit, MaxBodyBytes: cfg.MaxBodyBytes,
+					KeyRateLimit: cfg.KeyRateLimit, MaxKeyRateLimit: cfg.MaxKeyRateLimit, IPRateLimit: cfg.IPRateLimit, MaxBodyBytes: cfg.MaxBodyBytes,
 					CursorKey: sc.Secret.Derive("cursor"), CacheTTL: cfg.CacheTTL, Now: sc.Now,
 					Validator: validator, Geo: sc.Geo, CountryHeader: cfg.CountryHeader, Signing: sc.Secret.SigningKey(),
 				})

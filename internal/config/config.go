@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net/netip"
 	"net/url"
 	"os"
@@ -33,6 +34,7 @@ type Config struct {
 	CountryHeader    string
 	ShutdownTimeout  time.Duration
 	KeyRateLimit     int
+	MaxKeyRateLimit  int
 	IPRateLimit      int
 	LicenseRateLimit int
 	MaxBodyBytes     int64
@@ -48,6 +50,10 @@ type Config struct {
 	MemoryLimitBytes int64
 }
 
+// MaxRateLimit is the largest --max-key-rate-limit accepted: far above any
+// real use, and within a 32-bit integer wherever the value travels.
+const MaxRateLimit = math.MaxInt32
+
 // Defaults returns the configuration used when nothing is set.
 func Defaults() Config {
 	return Config{
@@ -58,6 +64,7 @@ func Defaults() Config {
 		CountryHeader:    "CF-IPCountry",
 		ShutdownTimeout:  15 * time.Second,
 		KeyRateLimit:     6000,
+		MaxKeyRateLimit:  60000,
 		IPRateLimit:      600,
 		LicenseRateLimit: 6000,
 		MaxBodyBytes:     1 << 20,
@@ -95,6 +102,7 @@ func (c *Config) AddServeFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&c.CountryHeader, "country-header", c.CountryHeader, "header carrying the caller's country when set by a trusted proxy")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "how long in-flight requests may run after SIGTERM")
 	fs.IntVar(&c.KeyRateLimit, "rate-limit", c.KeyRateLimit, "default requests per minute per API key (a key may set its own)")
+	fs.IntVar(&c.MaxKeyRateLimit, "max-key-rate-limit", c.MaxKeyRateLimit, "the highest requests per minute any API key may have or be given (at least --rate-limit)")
 	fs.IntVar(&c.IPRateLimit, "ip-rate-limit", c.IPRateLimit, "requests per minute per client IP without a valid credential")
 	fs.IntVar(&c.LicenseRateLimit, "license-rate-limit", c.LicenseRateLimit, "runtime validations per minute per license")
 	fs.Int64Var(&c.MaxBodyBytes, "max-body-bytes", c.MaxBodyBytes, "largest accepted JSON request body (multipart uploads may be up to 6 MiB)")
@@ -185,6 +193,11 @@ func (c *Config) Validate() error {
 	}
 	if c.KeyRateLimit < 1 {
 		bad("rate-limit", "must be at least 1")
+	}
+	// The ceiling bounds the default too: otherwise every key left at the
+	// default would exceed it.
+	if c.MaxKeyRateLimit < c.KeyRateLimit || c.MaxKeyRateLimit > MaxRateLimit {
+		bad("max-key-rate-limit", "must be between --rate-limit (%d) and %d", c.KeyRateLimit, MaxRateLimit)
 	}
 	if c.IPRateLimit < 1 {
 		bad("ip-rate-limit", "must be at least 1")

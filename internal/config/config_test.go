@@ -128,3 +128,35 @@ func TestMemoryLimit(t *testing.T) {
 		})
 	}
 }
+
+func TestMaxKeyRateLimit(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		env  map[string]string
+		want int
+		err  string
+	}{
+		{"default", nil, nil, 60000, ""},
+		{"flag", []string{"--max-key-rate-limit", "9000"}, nil, 9000, ""},
+		{"environment", nil, map[string]string{"LATCHKEY_MAX_KEY_RATE_LIMIT": "7000"}, 7000, ""},
+		{"equal to the default", []string{"--rate-limit", "100", "--max-key-rate-limit", "100"}, nil, 100, ""},
+		{"below the default", []string{"--rate-limit", "100", "--max-key-rate-limit", "99"}, nil, 0, "between --rate-limit (100)"},
+		{"zero", []string{"--max-key-rate-limit", "0"}, nil, 0, "between --rate-limit"},
+		{"above int32", []string{"--max-key-rate-limit", "2147483648"}, nil, 0, "and 2147483647"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := parse(t, tc.args, tc.env)
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), "--max-key-rate-limit (LATCHKEY_MAX_KEY_RATE_LIMIT)") || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("error %v, want one naming --max-key-rate-limit and saying %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil || c.MaxKeyRateLimit != tc.want {
+				t.Fatalf("ceiling %d, %v; want %d", c.MaxKeyRateLimit, err, tc.want)
+			}
+		})
+	}
+}

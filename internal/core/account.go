@@ -39,6 +39,18 @@ type Member struct {
 	Disabled bool
 }
 
+// Invitation is a membership an owner offered and the person has not yet
+// accepted: nobody joins an organization without saying yes.
+type Invitation struct {
+	OrgID     int64
+	UserID    int64
+	Role      Role
+	InvitedBy string // audit label of the owner who invited
+	CreatedAt time.Time
+	Email     string // of the user, in the organization's listing
+	OrgName   string // of the organization, in the user's listing
+}
+
 // MemberOrg is a membership with the organization's details.
 type MemberOrg struct {
 	Membership

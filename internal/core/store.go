@@ -62,6 +62,17 @@ type AccountStore interface {
 	ListMembers(ctx context.Context, orgID int64) ([]Member, error)
 	// ListUserOrganizations returns the user's memberships, oldest first.
 	ListUserOrganizations(ctx context.Context, userID int64) ([]MemberOrg, error)
+	// PutInvitation records an invitation, or renews the role and date of
+	// the one already pending for the same user and organization.
+	PutInvitation(ctx context.Context, inv *Invitation) error
+	// ListInvitations returns an organization's pending invitations with
+	// the users' emails, oldest first.
+	ListInvitations(ctx context.Context, orgID int64) ([]Invitation, error)
+	// UserInvitations returns a user's pending invitations with the
+	// organizations' names, oldest first.
+	UserInvitations(ctx context.Context, userID int64) ([]Invitation, error)
+	// DeleteInvitation returns ENotFound when there is none.
+	DeleteInvitation(ctx context.Context, orgID, userID int64) error
 }
 
 // UserUpdate changes the fields that are set.

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strconv"
 	"time"
@@ -22,6 +23,22 @@ type auditJSON struct {
 	UserAgent  string          `json:"user_agent"`
 	Details    json.RawMessage `json:"details"`
 	CreatedAt  string          `json:"created_at"`
+}
+
+// auditList names one audit listing for its cursors: the organization, the
+// caller's project scope and every filter as parsed, so a cursor taken with
+// other filters is refused instead of paging another result set from a
+// position it never reached. Strings are quoted, so no value can pass for
+// another field.
+func auditList(a *core.Actor, f core.AuditFilter) string {
+	at := func(t *time.Time) string {
+		if t == nil {
+			return "-"
+		}
+		return t.UTC().Format(time.RFC3339Nano)
+	}
+	return fmt.Sprintf("audit/%d/%d/%q/%q/%q/%d/%d/%d/%s/%s", a.OrgID, a.ProjectID, f.Action, f.ActorType, f.TargetType,
+		f.ActorID, f.TargetID, f.ProjectID, at(f.Since), at(f.Until))
 }
 
 func (h *api) listAudit(w http.ResponseWriter, r *http.Request) error {
@@ -50,7 +67,7 @@ func (h *api) listAudit(w http.ResponseWriter, r *http.Request) error {
 	if err := p.Err(); err != nil {
 		return err
 	}
-	list := "audit/" + strconv.FormatInt(a.OrgID, 10) + "/" + strconv.FormatInt(a.ProjectID, 10)
+	list := auditList(a, f)
 	before, err := h.cursors.decode(list, q.Get("cursor"))
 	if err != nil {
 		return err

@@ -42,14 +42,15 @@ func credential(r *http.Request) (secret, publicID string) {
 // authenticator is the API-key part of the API: it turns credentials into
 // an actor, counts use, and enforces rate limits.
 type authenticator struct {
-	keys      *keys.Authenticator
-	usage     *keys.Usage
-	limiter   *ratelimit.Limiter
-	ip        *ipGuard
-	keyLimit  int
-	now       func() time.Time
-	onResult  func(result string)
-	errWriter adapter
+	keys     *keys.Authenticator
+	usage    *keys.Usage
+	limiter  *ratelimit.Limiter
+	ip       *ipGuard
+	keyLimit int
+	// maxKeyLimit is --max-key-rate-limit; 0: none.
+	maxKeyLimit int
+	now         func() time.Time
+	onResult    func(result string)
 }
 
 // requireKey authenticates the request and runs next with the actor in
@@ -95,6 +96,8 @@ func (au *authenticator) requireKey(next handlerFunc) handlerFunc {
 		limit := ko.Key.RateLimit
 		if limit == 0 {
 			limit = au.keyLimit
+		} else if au.maxKeyLimit > 0 && limit > au.maxKeyLimit {
+			limit = au.maxKeyLimit
 		}
 		res := au.limiter.Allow(ratelimit.Key{Kind: "k", ID: ko.Key.ID}, limit, now)
 		setLimitHeaders(w, res)

@@ -38,6 +38,10 @@ type Deps struct {
 	// Signing signs offline proofs.
 	Signing ed25519.PrivateKey
 	Now     func() time.Time
+
+	// MaxKeyRateLimit caps every key's own limit, also one stored before
+	// the ceiling was lowered; 0: no cap.
+	MaxKeyRateLimit int
 }
 
 // api holds the handlers' shared dependencies.
@@ -81,7 +85,7 @@ func Register(mux *http.ServeMux, d Deps) []string {
 		ip:      ip,
 		auth: &authenticator{
 			keys: d.Keys, usage: d.Usage, limiter: d.Limiter, ip: ip,
-			keyLimit: d.KeyRateLimit, now: d.Now,
+			keyLimit: d.KeyRateLimit, maxKeyLimit: d.MaxKeyRateLimit, now: d.Now,
 		},
 	}
 	if d.Metrics != nil {

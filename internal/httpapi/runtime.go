@@ -228,12 +228,13 @@ func (h *api) keyHasPaid(w http.ResponseWriter, r *http.Request) error {
 	if !core.ValidText(domain) {
 		return core.InvalidText("domain")
 	}
-	paid, p, err := h.svc.PaymentStatus(r.Context(), actorFrom(r), pid, domain, q.Get("action") == "check_project")
+	include := q.Get("include") == "injectables"
+	paid, p, err := h.svc.PaymentStatus(r.Context(), actorFrom(r), pid, domain, q.Get("action") == "check_project", include)
 	if err != nil {
 		return err
 	}
 	data := hasPaidData{HasPaid: paid}
-	if q.Get("include") == "injectables" && paid {
+	if include && paid {
 		if data.Injectables, err = h.deliveries(r, p.ID, true); err != nil {
 			return err
 		}

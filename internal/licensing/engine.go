@@ -259,6 +259,12 @@ func Decide(s *Snapshot, r Request) Decision {
 		d.Local = IsLocal(id)
 		d.Matched = matchDomain(s.Domains, id)
 		if !d.Local {
+			// A registered domain the vendor switched off authorizes
+			// nothing, whatever the license's mode: otherwise an activation
+			// license would still run there, and be paid by its flag.
+			if d.Matched != nil && !d.Matched.IsActive {
+				return Decision{Code: CodeDomainNotAllowed}
+			}
 			if code := domainRules(s, id, &d, maxDomains, maxSubs); code != "" {
 				return Decision{Code: code}
 			}

@@ -144,7 +144,7 @@ func TestAccessOrder(t *testing.T) {
 			return err
 		}},
 		{name: "PaymentStatus", call: func(ctx context.Context, s *service.Service, a *core.Actor, p, _ int64) error {
-			_, _, err := s.PaymentStatus(ctx, a, p, "", true)
+			_, _, err := s.PaymentStatus(ctx, a, p, "", true, false)
 			return err
 		}},
 

@@ -2,7 +2,9 @@ package service
 
 import (
 	"context"
+	"math"
 	"net/netip"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -11,12 +13,22 @@ import (
 	"github.com/latchkey/latchkey/internal/keys"
 )
 
-// Limits on API-key fields.
+// Limits on API-key fields. The ceiling of rate_limit_per_minute is the
+// server's --max-key-rate-limit (Config.MaxKeyRateLimit); MaxKeyRateLimit
+// bounds what a transport needs to parse before the service compares.
 const (
 	MaxKeyAllowedIPs = 100
-	MaxKeyRateLimit  = 1_000_000
+	MaxKeyRateLimit  = math.MaxInt32
 	MaxGraceSeconds  = 86400
 )
+
+// checkRateLimit reports a rate limit outside 0 (the server default) to
+// the server's ceiling.
+func (s *Service) checkRateLimit(p core.Problems, n int) {
+	if n < 0 || n > s.maxKeyRateLimit {
+		p.Add("rate_limit_per_minute", "The rate limit per minute field must be between 0 and "+strconv.Itoa(s.maxKeyRateLimit)+".")
+	}
+}
 
 // KeyInput describes a key to create. Nil Scopes means "everything the
 // owner and the caller may grant".
@@ -112,10 +124,36 @@ func checkScopes(p core.Problems, names []string, allowed core.ScopeSet) (core.S
 	return set, nil
 }
 
+// errRotatedActor refuses key management to a key in its rotation grace.
+var errRotatedActor = &core.Error{Code: core.EForbidden, Reason: "ROTATED_KEY",
+	Message: "This API key was rotated: during its grace period it cannot manage API keys. Use its successor."}
+
+// requireKeyManager checks that the actor may manage API keys: the scope,
+// and not a rotated key. A key is rotated because its secret may have
+// leaked; during the grace it keeps serving the integrations it had, but
+// minting a new key, or changing, rotating or revoking its successor, would
+// let a leaked secret outlive the rotation or lock its owner out.
+func (s *Service) requireKeyManager(ctx context.Context, actor *core.Actor) error {
+	if err := actor.Require(core.ScopeAPIKeysWrite); err != nil {
+		return err
+	}
+	if actor.Type != core.ActorAPIKey || actor.KeyID == 0 {
+		return nil
+	}
+	k, err := s.store.APIKey(ctx, actor.KeyID)
+	if err != nil {
+		return err
+	}
+	if k.RotatedTo != 0 {
+		return errRotatedActor
+	}
+	return nil
+}
+
 // CreateAPIKey mints a key owned by ownerID in the actor's organization
 // and returns it with its secret, which is never available again.
 func (s *Service) CreateAPIKey(ctx context.Context, actor *core.Actor, ownerID int64, in KeyInput) (*core.APIKey, string, error) {
-	if err := actor.Require(core.ScopeAPIKeysWrite); err != nil {
+	if err := s.requireKeyManager(ctx, actor); err != nil {
 		return nil, "", err
 	}
 	if ownerID != actor.UserID && actor.Type != core.ActorSystem && !actor.Role.ManagesOthersKeys() {
@@ -152,9 +190,7 @@ func (s *Service) CreateAPIKey(ctx context.Context, actor *core.Actor, ownerID i
 		p.Add("expires_at", "The expires at field must be a date after now.")
 	}
 	ips := ParseAllowedIPs(p, "allowed_ips", in.AllowedIPs)
-	if in.RateLimit < 0 || in.RateLimit > MaxKeyRateLimit {
-		p.Add("rate_limit_per_minute", "The rate limit per minute field must be between 0 and 1000000.")
-	}
+	s.checkRateLimit(p, in.RateLimit)
 	scopes, err := checkScopes(p, in.Scopes, grantable(actor, owner.Role))
 	if err != nil {
 		return nil, "", err
@@ -295,10 +331,22 @@ func (s *Service) ownerGrantable(ctx context.Context, st core.Store, actor *core
 var errBeyondRights = &core.Error{Code: core.EForbidden, Reason: core.ReasonBeyondOwnRights,
 	Message: "This API key holds scopes beyond your own rights; you cannot change or rotate it."}
 
+// expiryFinal refuses a change of expires_at on a rotated or expired key.
+func expiryFinal(msg string) error {
+	return &core.Error{Code: core.EConflict, Reason: "EXPIRY_FINAL", Message: msg,
+		Fields: map[string][]string{"expires_at": {msg}}}
+}
+
+// errRevokeBeyondRights refuses to let a key revoke one with more power than
+// itself: a narrow key must not be able to take down the keys of the
+// systems it was never trusted with.
+var errRevokeBeyondRights = &core.Error{Code: core.EForbidden, Reason: "BEYOND_OWN_RIGHTS",
+	Message: "This API key holds scopes beyond your own rights; you cannot revoke it."}
+
 // UpdateAPIKey changes a key. The result may never hold scopes beyond what
 // the caller and the key's owner hold now.
 func (s *Service) UpdateAPIKey(ctx context.Context, actor *core.Actor, id int64, in KeyUpdate) (*core.APIKey, error) {
-	if err := actor.Require(core.ScopeAPIKeysWrite); err != nil {
+	if err := s.requireKeyManager(ctx, actor); err != nil {
 		return nil, err
 	}
 	var out *core.APIKey
@@ -340,6 +388,15 @@ func (s *Service) UpdateAPIKey(ctx context.Context, actor *core.Actor, id int64,
 			upd.Scopes = &scopes
 		}
 		if in.ExpiresAt != nil {
+			// A rotation or an expiry ends a key for good: moving the date
+			// would revive it, and would let a leaked old secret keep itself
+			// alive through its grace.
+			switch {
+			case k.RotatedTo != 0:
+				return expiryFinal("This API key was rotated: its expiry is set by the rotation and cannot be changed (revoke it to end the grace now).")
+			case !k.Usable(now):
+				return expiryFinal("This API key has expired: its expiry cannot be changed.")
+			}
 			if *in.ExpiresAt != nil && !(*in.ExpiresAt).After(now) {
 				p.Add("expires_at", "The expires at field must be a date after now.")
 			}
@@ -349,8 +406,8 @@ func (s *Service) UpdateAPIKey(ctx context.Context, actor *core.Actor, id int64,
 			ips := ParseAllowedIPs(p, "allowed_ips", *in.AllowedIPs)
 			upd.AllowedIPs = &ips
 		}
-		if in.RateLimit != nil && (*in.RateLimit < 0 || *in.RateLimit > MaxKeyRateLimit) {
-			p.Add("rate_limit_per_minute", "The rate limit per minute field must be between 0 and 1000000.")
+		if in.RateLimit != nil {
+			s.checkRateLimit(p, *in.RateLimit)
 		}
 		if err := p.Err(); err != nil {
 			return err
@@ -371,7 +428,7 @@ func (s *Service) UpdateAPIKey(ctx context.Context, actor *core.Actor, id int64,
 // RevokeAPIKey revokes a key at once and for good. Revoking a revoked key
 // changes nothing and succeeds.
 func (s *Service) RevokeAPIKey(ctx context.Context, actor *core.Actor, id int64) (*core.APIKey, error) {
-	if err := actor.Require(core.ScopeAPIKeysWrite); err != nil {
+	if err := s.requireKeyManager(ctx, actor); err != nil {
 		return nil, err
 	}
 	var out *core.APIKey
@@ -383,6 +440,15 @@ func (s *Service) RevokeAPIKey(ctx context.Context, actor *core.Actor, id int64)
 		if k.RevokedAt != nil {
 			out = k
 			return nil
+		}
+		// What the key can do now: its scopes within its owner's current
+		// role (nothing once the owner has left).
+		effective, err := s.ownerGrantable(ctx, st, &core.Actor{Scopes: k.Scopes}, k.OrgID, k.UserID)
+		if err != nil {
+			return err
+		}
+		if effective&^actor.Scopes != 0 {
+			return errRevokeBeyondRights
 		}
 		out, err = st.RevokeAPIKey(ctx, id, s.now())
 		if err != nil {
@@ -399,7 +465,7 @@ func (s *Service) RevokeAPIKey(ctx context.Context, actor *core.Actor, id int64)
 // key work for grace more (never past its own expiry). It returns the new
 // key, its secret, and the old key as it is now.
 func (s *Service) RotateAPIKey(ctx context.Context, actor *core.Actor, id int64, grace time.Duration) (*core.APIKey, string, *core.APIKey, error) {
-	if err := actor.Require(core.ScopeAPIKeysWrite); err != nil {
+	if err := s.requireKeyManager(ctx, actor); err != nil {
 		return nil, "", nil, err
 	}
 	if grace < 0 || grace > MaxGraceSeconds*time.Second {

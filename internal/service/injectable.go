@@ -282,10 +282,18 @@ func (s *Service) DeleteInjectable(ctx context.Context, actor *core.Actor, proje
 // PaymentStatus answers DevPayr's API-key payment check: the project's
 // flag with checkProject, else the flag of the project domain named by
 // identifier (400 when there is none, 403 when it is not registered).
-func (s *Service) PaymentStatus(ctx context.Context, actor *core.Actor, projectID int64, identifier string, checkProject bool) (bool, *core.Project, error) {
+// withInjectables says the caller wants the paid injectables too: that
+// needs injectables:read as well, whether or not the answer is paid, so a
+// payments-only key never gets content /injectables would refuse it.
+func (s *Service) PaymentStatus(ctx context.Context, actor *core.Actor, projectID int64, identifier string, checkProject, withInjectables bool) (bool, *core.Project, error) {
 	p, err := s.projectAccess(ctx, s.store, actor, projectID, core.ScopePaymentsRead)
 	if err != nil {
 		return false, nil, err
+	}
+	if withInjectables {
+		if err := actor.Require(core.ScopeInjectablesRead); err != nil {
+			return false, nil, err
+		}
 	}
 	if checkProject {
 		return p.HasPaid, p, nil
@@ -302,6 +310,11 @@ func (s *Service) PaymentStatus(ctx context.Context, actor *core.Actor, projectI
 	if d == nil {
 		return false, p, &core.Error{Code: core.EForbidden, Reason: licensing.CodeDomainNotAllowed,
 			Message: "The domain is not registered under this project."}
+	}
+	if !d.IsActive {
+		// Switched off: its flag answers for nothing, as at runtime.
+		return false, p, &core.Error{Code: core.EForbidden, Reason: licensing.CodeDomainNotAllowed,
+			Message: "The domain is not active under this project."}
 	}
 	return d.HasPaid, p, nil
 }

@@ -31,6 +31,9 @@ type Config struct {
 	// CacheTTL bounds how long a cached record is served should a change
 	// notification be lost; 0 means 15 minutes.
 	CacheTTL time.Duration
+	// MaxKeyRateLimit is the highest rate_limit_per_minute a key may be
+	// given (--max-key-rate-limit); 0 means MaxKeyRateLimit.
+	MaxKeyRateLimit int
 }
 
 // LicenseBoxPurpose names the key that encrypts license keys at rest; the
@@ -51,6 +54,9 @@ type Service struct {
 	cacheTTL     time.Duration
 	projects     projectCache
 	licenses     licenseCache
+
+	// maxKeyRateLimit is the ceiling of a key's rate limit.
+	maxKeyRateLimit int
 }
 
 // New returns a Service.
@@ -79,6 +85,10 @@ func New(cfg Config) *Service {
 	s.OnChange(s.caches.Invalidate)
 	s.projects = newProjectCache(s.caches, s.cacheTTL, s.now)
 	s.licenses = newLicenseCache(s.caches, s.cacheTTL, s.now)
+	s.maxKeyRateLimit = cfg.MaxKeyRateLimit
+	if s.maxKeyRateLimit <= 0 {
+		s.maxKeyRateLimit = MaxKeyRateLimit
+	}
 	if s.passwordCost == 0 {
 		s.passwordCost = bcrypt.DefaultCost
 	}

@@ -225,3 +225,64 @@ func (s *setter) clause() string { return strings.Join(s.cols, ", ") }
 
 // next returns the placeholder after the SET arguments, for the WHERE clause.
 func (s *setter) next() string { return "$" + strconv.Itoa(len(s.args)+1) }
+
+// PutInvitation records an invitation, or renews the one already pending
+// for the same user and organization.
+func (s *Store) PutInvitation(ctx context.Context, inv *core.Invitation) error {
+	now := s.clock()
+	_, err := s.w().ExecContext(ctx,
+		`INSERT INTO invitations (org_id, user_id, role, invited_by, created_at) VALUES ($1, $2, $3, $4, $5)
+		 ON CONFLICT (org_id, user_id) DO UPDATE SET role = excluded.role, invited_by = excluded.invited_by,
+		        created_at = excluded.created_at`,
+		inv.OrgID, inv.UserID, string(inv.Role), inv.InvitedBy, now)
+	if err != nil {
+		return s.wrap(err, "put invitation")
+	}
+	inv.CreatedAt = now
+	return nil
+}
+
+// ListInvitations returns an organization's pending invitations, oldest
+// first.
+func (s *Store) ListInvitations(ctx context.Context, orgID int64) ([]core.Invitation, error) {
+	return s.invitations(ctx, "list invitations",
+		`SELECT i.org_id, i.user_id, i.role, i.invited_by, i.created_at, u.email, o.name
+		   FROM invitations i JOIN users u ON u.id = i.user_id JOIN organizations o ON o.id = i.org_id
+		  WHERE i.org_id = $1 ORDER BY i.created_at, i.user_id`, orgID)
+}
+
+// UserInvitations returns a user's pending invitations, oldest first.
+func (s *Store) UserInvitations(ctx context.Context, userID int64) ([]core.Invitation, error) {
+	return s.invitations(ctx, "user invitations",
+		`SELECT i.org_id, i.user_id, i.role, i.invited_by, i.created_at, u.email, o.name
+		   FROM invitations i JOIN users u ON u.id = i.user_id JOIN organizations o ON o.id = i.org_id
+		  WHERE i.user_id = $1 ORDER BY i.created_at, i.org_id`, userID)
+}
+
+func (s *Store) invitations(ctx context.Context, op, query string, id int64) ([]core.Invitation, error) {
+	rows, err := s.r().QueryContext(ctx, query, id)
+	if err != nil {
+		return nil, s.wrap(err, op)
+	}
+	defer rows.Close()
+	var out []core.Invitation
+	for rows.Next() {
+		var inv core.Invitation
+		var role string
+		if err := rows.Scan(&inv.OrgID, &inv.UserID, &role, &inv.InvitedBy, utc{&inv.CreatedAt}, &inv.Email, &inv.OrgName); err != nil {
+			return nil, s.wrap(err, op)
+		}
+		inv.Role = core.Role(role)
+		out = append(out, inv)
+	}
+	return out, s.wrap(rows.Err(), op)
+}
+
+// DeleteInvitation removes a pending invitation.
+func (s *Store) DeleteInvitation(ctx context.Context, orgID, userID int64) error {
+	res, err := s.w().ExecContext(ctx, `DELETE FROM invitations WHERE org_id = $1 AND user_id = $2`, orgID, userID)
+	if err != nil {
+		return s.wrap(err, "delete invitation")
+	}
+	return affected(res, "Invitation")
+}

@@ -46,7 +46,7 @@ func TestAPIKeyPages(t *testing.T) {
 			"env":                   "The env field must be one of live, test.",
 			"expires_at":            "The expires at field must be a date after now.",
 			"allowed_ips":           `The allowed_ips field contains an invalid IP address or CIDR block: "not-an-ip".`,
-			"rate_limit_per_minute": "The rate limit per minute field must be between 0 and 1000000.",
+			"rate_limit_per_minute": "The rate limit per minute field must be between 0 and 60000.",
 			"scopes":                "The scopes field must hold at least one scope.",
 			"project_id":            "The selected project id is invalid.",
 		} {

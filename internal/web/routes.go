@@ -104,6 +104,7 @@ func Register(mux *http.ServeMux, deps Deps) {
 	user("POST /team/{u}/role", d.teamRole)
 	user("GET /team/{u}/remove", d.teamRemovePage)
 	user("POST /team/{u}/remove", d.teamRemove)
+	user("POST /team/invitations/{u}/cancel", d.teamCancelInvitation)
 
 	user("GET /audit", d.auditList)
 
