@@ -123,7 +123,7 @@ func DecryptInjectable(secret, payload string) ([]byte, error) {
 	enc := base64.StdEncoding
 	decoded, err := enc.DecodeString(payload)
 	if err != nil {
-		return nil, fmt.Errorf("%w: payload is not base64: %v", ErrMalformedPayload, err)
+		return nil, fmt.Errorf("%w: payload is not base64: %w", ErrMalformedPayload, err)
 	}
 	iv, ctB64, found := bytes.Cut(decoded, []byte(ivSeparator))
 	if !found {
@@ -135,7 +135,7 @@ func DecryptInjectable(secret, payload string) ([]byte, error) {
 	ct := make([]byte, enc.DecodedLen(len(ctB64)))
 	n, err := enc.Decode(ct, ctB64)
 	if err != nil {
-		return nil, fmt.Errorf("%w: ciphertext is not base64: %v", ErrMalformedPayload, err)
+		return nil, fmt.Errorf("%w: ciphertext is not base64: %w", ErrMalformedPayload, err)
 	}
 	ct = ct[:n]
 	if len(ct) == 0 || len(ct)%aes.BlockSize != 0 {
