@@ -82,7 +82,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
+	defer func() { _ = os.RemoveAll(dir) }() // best effort: a temporary directory
 	logf("building")
 	lkBin, ceilBin, err := build(ctx, dir)
 	if err != nil {
@@ -105,12 +105,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if _, err := st.Migrate(ctx); err != nil {
-		st.Close()
+		_ = st.Close() // the migrate error is the one to report
 		return err
 	}
 	logf("seeding", "backend", backend, "licenses", o.licenses, "keys", o.keys)
 	data, err := seed(ctx, st, key, o.licenses, o.keys, logf)
-	st.Close()
+	_ = st.Close() // seeded and committed: the server opens the database next
 	if err != nil {
 		return err
 	}
@@ -271,7 +271,8 @@ func machine() string {
 		for line := range strings.SplitSeq(string(b), "\n") {
 			if rest, ok := strings.CutPrefix(line, "MemTotal:"); ok {
 				var kb int64
-				fmt.Sscan(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), &kb)
+				// Unparsable: the report shows 0 GiB.
+				_, _ = fmt.Sscan(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), &kb)
 				mem = fmt.Sprintf("%.0f GiB", float64(kb)/(1<<20))
 			}
 		}

@@ -34,7 +34,7 @@ func build(ctx context.Context, dir string) (latchkey, ceiling string, err error
 		cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, pkg)
 		cmd.Dir = root
 		if out, err := cmd.CombinedOutput(); err != nil {
-			return "", "", fmt.Errorf("go build %s: %v\n%s", pkg, err, out)
+			return "", "", fmt.Errorf("go build %s: %w\n%s", pkg, err, out)
 		}
 	}
 	return latchkey, ceiling, nil

@@ -109,7 +109,7 @@ func do(ctx context.Context, c httpDoer, method, url string, body []byte, header
 	if err != nil {
 		return 0, "", err
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }() // read to the end below
 	b, err := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b), err
 }
@@ -131,7 +131,7 @@ func revocationToRefusal(ctx context.Context, c httpDoer, writer, reader string,
 		st, body, err := do(ctx, c, "POST", writer+"/api/v1/project/"+project+"/licenses",
 			[]byte(fmt.Sprintf(`{"title":"revocation %d %d"}`, time.Now().UnixNano(), i)), key)
 		if err != nil || st != 201 {
-			return nil, fmt.Errorf("create license: %d %v %.200s", st, err, body)
+			return nil, fmt.Errorf("create license: %d %v %.200s", st, err, body) //nolint:errorlint // err may be nil: then the status is the failure
 		}
 		var created struct {
 			Data struct {
@@ -147,12 +147,12 @@ func revocationToRefusal(ctx context.Context, c httpDoer, writer, reader string,
 		}
 		for range 3 {
 			if st, err := validate(); err != nil || st != 200 {
-				return nil, fmt.Errorf("validate before revoke: %d %v", st, err)
+				return nil, fmt.Errorf("validate before revoke: %d %v", st, err) //nolint:errorlint // err may be nil: then the status is the failure
 			}
 		}
 		st, body, err = do(ctx, c, "POST", writer+"/api/v1/project/"+project+"/licenses/"+strconv.FormatInt(created.Data.ID, 10)+"/revoke", nil, key)
 		if err != nil || st != 200 {
-			return nil, fmt.Errorf("revoke: %d %v %.200s", st, err, body)
+			return nil, fmt.Errorf("revoke: %d %v %.200s", st, err, body) //nolint:errorlint // err may be nil: then the status is the failure
 		}
 		t0 := time.Now()
 		r := refusal{}

@@ -281,7 +281,7 @@ func (c *Client) send(ctx context.Context, r *request) (*response, error) {
 			return nil, fmt.Errorf("latchkey: %w", err) // a *url.Error: method, URL and cause
 		}
 		body, err := io.ReadAll(hr.Body)
-		hr.Body.Close()
+		_ = hr.Body.Close() // read to the end: a close error loses nothing
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, ctx.Err()

@@ -43,7 +43,7 @@ func startServer(extra map[string]string) (_ *server, err error) {
 	}
 	defer func() {
 		if err != nil {
-			os.RemoveAll(dir)
+			_ = os.RemoveAll(dir) // best effort: a temporary directory
 		}
 	}()
 	vars := map[string]string{"LATCHKEY_DATA_DIR": dir, "LATCHKEY_PASSWORD_COST": "4"}
@@ -55,7 +55,7 @@ func startServer(extra map[string]string) (_ *server, err error) {
 		var out, errb bytes.Buffer
 		err := app.Run(context.Background(), args, app.Env{Getenv: getenv, Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb})
 		if err != nil {
-			return "", fmt.Errorf("latchkey %s: %v\n%s", strings.Join(args, " "), err, errb.String())
+			return "", fmt.Errorf("latchkey %s: %w\n%s", strings.Join(args, " "), err, errb.String())
 		}
 		return strings.TrimSpace(out.String()), nil
 	}
@@ -85,10 +85,10 @@ func startServer(extra map[string]string) (_ *server, err error) {
 				return errors.New("latchkey serve did not shut down within 20 s of its context ending")
 			}
 		}
-		return &server{URL: "http://" + addr, Key: key, stop: stop, log: log, clean: func() { os.RemoveAll(dir) }}, nil
+		return &server{URL: "http://" + addr, Key: key, stop: stop, log: log, clean: func() { _ = os.RemoveAll(dir) }}, nil
 	case err := <-done:
 		cancel()
-		return nil, fmt.Errorf("latchkey serve: %v\n%s", err, log)
+		return nil, fmt.Errorf("latchkey serve: %v\n%s", err, log) //nolint:errorlint // err may be nil: serve returned before it was ready
 	case <-time.After(60 * time.Second):
 		cancel()
 		return nil, errors.Join(errors.New("latchkey serve: no listening line within 60 s"), <-done)

@@ -34,7 +34,7 @@ so running this first is optional; it is there for deployments that migrate in a
 			if err != nil {
 				return err
 			}
-			defer st.Close()
+			defer func() { _ = st.Close() }() // the migrations are committed
 			for _, name := range applied {
 				fmt.Fprintf(cmd.OutOrStdout(), "applied %s\n", name)
 			}
@@ -69,7 +69,7 @@ func withService(ctx context.Context, env Env, cfg *config.Config, fn func(*serv
 	if err != nil {
 		return err
 	}
-	defer st.Close()
+	defer func() { _ = st.Close() }() // every write below is committed before it returns
 	if err := checkSecret(ctx, st, key); err != nil {
 		return err
 	}

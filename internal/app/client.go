@@ -68,7 +68,7 @@ func cliError(err error) error {
 	case err == nil, errors.As(err, &apiErr):
 		return err
 	case errors.As(err, &urlErr):
-		return fmt.Errorf("cannot reach %s: %v", urlErr.URL, urlErr.Err)
+		return fmt.Errorf("cannot reach %s: %w", urlErr.URL, urlErr.Err)
 	}
 	return errors.New(strings.TrimPrefix(err.Error(), "latchkey: "))
 }

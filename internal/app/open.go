@@ -41,7 +41,7 @@ func openStore(ctx context.Context, cfg *config.Config, now func() time.Time) (*
 	}
 	applied, err := st.Migrate(ctx)
 	if err != nil {
-		st.Close()
+		_ = st.Close() // the migrate error is the one to report
 		return nil, b, nil, err
 	}
 	return st, b, applied, nil

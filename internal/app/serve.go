@@ -97,7 +97,7 @@ func Start(ctx context.Context, cfg config.Config, env Env) (_ *Server, err erro
 	}
 	defer func() {
 		if err != nil {
-			st.Close()
+			_ = st.Close() // the start-up error is the one to report
 		}
 	}()
 	if err := checkSecret(ctx, st, key); err != nil {

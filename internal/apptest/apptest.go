@@ -86,7 +86,7 @@ func start(tb testing.TB, backend string, st *store.Store, dbURL string, clock *
 		if err != nil {
 			tb.Fatal(err)
 		}
-		tb.Cleanup(func() { g.Close() })
+		tb.Cleanup(func() { _ = g.Close() }) // a read-only database file
 		geo = g
 	}
 	stack := app.NewStack(app.StackConfig{
@@ -275,7 +275,7 @@ func (n *Node) Do(tb testing.TB, method, path string, body any, headers ...strin
 	if err != nil {
 		tb.Fatal(err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }() // read to the end below
 	raw, err := io.ReadAll(resp.Body)
 	if err != nil {
 		tb.Fatal(err)

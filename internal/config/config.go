@@ -263,7 +263,7 @@ func (c *Config) Backend() (Backend, error) {
 		}
 		return Backend{Kind: "sqlite", Target: path}, nil
 	}
-	return Backend{}, errors.New("must start with postgres://, postgresql:// or sqlite:")
+	return Backend{}, errors.New("must start with postgres://, postgresql:// or sqlite:") //nolint:staticcheck // ST1005: "sqlite:" is the scheme, not punctuation
 }
 
 // SlogLevel parses LogLevel.

@@ -142,14 +142,14 @@ func Open(path string) (*Resolver, error) {
 	if err != nil {
 		var invalid maxminddb.InvalidDatabaseError
 		if errors.As(err, &invalid) {
-			return nil, fmt.Errorf("geoip: opening database %s: %w (%v)", path, ErrNotMMDB, err)
+			return nil, fmt.Errorf("geoip: opening database %s: %w (%w)", path, ErrNotMMDB, err)
 		}
 		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission) {
 			return nil, fmt.Errorf("geoip: opening database %s: %w", path, err)
 		}
 		// Anything else (a failed mmap, say) still means the file could
 		// not be used as a database.
-		return nil, fmt.Errorf("geoip: opening database %s: %w (%v)", path, ErrNotMMDB, err)
+		return nil, fmt.Errorf("geoip: opening database %s: %w (%w)", path, ErrNotMMDB, err)
 	}
 
 	if err := checkCountryData(db); err != nil {
@@ -175,7 +175,7 @@ func checkCountryData(db *maxminddb.Reader) error {
 		if err := res.Decode(&rec); err != nil {
 			var invalid maxminddb.InvalidDatabaseError
 			if errors.As(err, &invalid) {
-				return fmt.Errorf("%w (corrupt record: %v)", ErrNotMMDB, err)
+				return fmt.Errorf("%w (corrupt record: %w)", ErrNotMMDB, err)
 			}
 			// A type mismatch, e.g. "country" stored as a plain string:
 			// a layout this package does not read.
@@ -189,7 +189,7 @@ func checkCountryData(db *maxminddb.Reader) error {
 		}
 	}
 	if lastErr != nil {
-		return fmt.Errorf("database type %q: %w: records store the country in a layout other than country.iso_code (%v)",
+		return fmt.Errorf("database type %q: %w: records store the country in a layout other than country.iso_code (%w)",
 			db.Metadata.DatabaseType, ErrNoCountryData, lastErr)
 	}
 	if n == 0 {

@@ -715,7 +715,7 @@ func TestRevocationReachesPeerNode(t *testing.T) {
 	_, admin := a.CreateKey(t, owner, service.KeyInput{})
 	// Proving a latency bound on a shared machine: the best of three tries
 	// must be within 100 ms; one slow try is noise, three are a defect.
-	var best time.Duration = time.Hour
+	best := time.Hour
 	for try := range 3 {
 		k, secret := a.CreateKey(t, owner, service.KeyInput{Name: fmt.Sprintf("try %d", try)})
 		wantStatus(t, peer.Do(t, "GET", "/api/v1/api-keys", nil, apptest.Key(secret)...), 200) // cached on the peer

@@ -17,15 +17,6 @@ import (
 	"github.com/latchkey/latchkey/internal/store/storetest"
 )
 
-type projectView struct {
-	ID        int64          `json:"id"`
-	Name      string         `json:"name"`
-	Slug      string         `json:"slug"`
-	HasPaid   bool           `json:"has_paid"`
-	Meta      map[string]any `json:"meta"`
-	CreatedAt string         `json:"created_at"`
-}
-
 type licenseView struct {
 	ID               int64   `json:"id"`
 	ProjectID        int64   `json:"project_id"`

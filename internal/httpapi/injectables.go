@@ -95,7 +95,7 @@ func (h *api) readInjectable(w http.ResponseWriter, r *http.Request) (*body, *se
 				return nil, nil, core.Errorf(core.EBadRequest, "The uploaded file could not be read.")
 			}
 			data, err := io.ReadAll(f)
-			f.Close()
+			_ = f.Close() // read to the end: a close error loses nothing
 			if err != nil {
 				return nil, nil, core.Errorf(core.EBadRequest, "The uploaded file could not be read.")
 			}

@@ -50,7 +50,9 @@ func multipartBody(t *testing.T, fields map[string]string, fileName string, file
 			t.Fatal(err)
 		}
 	}
-	mw.Close()
+	if err := mw.Close(); err != nil {
+		t.Fatal(err)
+	}
 	return mw.FormDataContentType(), buf.Bytes()
 }
 
@@ -66,7 +68,7 @@ func postMultipart(t *testing.T, n *apptest.Node, method, path, key, contentType
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }() // read to the end below
 	raw, _ := io.ReadAll(resp.Body)
 	r := &apptest.Response{Status: resp.StatusCode, Header: resp.Header, Body: raw}
 	_ = jsonUnmarshal(raw, &r.Env)

@@ -215,7 +215,7 @@ func (c *conformance) RoundTrip(req *http.Request) (*http.Response, error) {
 		if reqBody, err = io.ReadAll(req.Body); err != nil {
 			return nil, err
 		}
-		req.Body.Close()
+		_ = req.Body.Close() // read to the end above
 		req.Body = io.NopCloser(bytes.NewReader(reqBody))
 	}
 	resp, err := c.next.RoundTrip(req)
@@ -223,7 +223,7 @@ func (c *conformance) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	respBody, err := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	_ = resp.Body.Close() // read to the end above
 	resp.Body = io.NopCloser(bytes.NewReader(respBody))
 	if err != nil {
 		return nil, err
@@ -343,7 +343,7 @@ func TestResponsesMatchDocument(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer resp.Body.Close()
+			defer func() { _ = resp.Body.Close() }() // a test's read-only response
 			var env struct {
 				Data json.RawMessage `json:"data"`
 			}
@@ -617,7 +617,7 @@ func TestConformanceCatchesDrift(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			resp.Body.Close()
+			_ = resp.Body.Close() // a test's read-only response
 			if len(conf.failures) != 1 || !strings.Contains(conf.failures[0], tc.want) {
 				t.Fatalf("failures %q, want one naming %q", conf.failures, tc.want)
 			}
@@ -641,7 +641,7 @@ func postForm(t *testing.T, hc *http.Client, url, key string, fields map[string]
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }() // a test's read-only response
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, b
 }

@@ -2,6 +2,7 @@ package keys_test
 
 import (
 	"context"
+	"errors"
 	"net/netip"
 	"sync/atomic"
 	"testing"
@@ -59,7 +60,7 @@ func TestLookupServesFromMemory(t *testing.T) {
 	}
 	unknown := keys.Mint(core.EnvLive).Secret
 	for range 100 {
-		if _, err := a.Lookup(ctx, unknown); err != keys.ErrInvalid {
+		if _, err := a.Lookup(ctx, unknown); !errors.Is(err, keys.ErrInvalid) {
 			t.Fatalf("unknown key: %v", err)
 		}
 	}
@@ -67,7 +68,7 @@ func TestLookupServesFromMemory(t *testing.T) {
 		t.Fatalf("unknown keys are not cached: %d queries", n)
 	}
 	for _, bad := range []string{"", "sk_live_x", unknown[:len(unknown)-1] + "0"} {
-		if _, err := a.Lookup(ctx, bad); err != keys.ErrInvalid {
+		if _, err := a.Lookup(ctx, bad); !errors.Is(err, keys.ErrInvalid) {
 			t.Fatalf("malformed %q: %v", bad, err)
 		}
 	}
@@ -171,7 +172,7 @@ func TestAuthorize(t *testing.T) {
 			ko := base
 			tc.mutate(&ko)
 			a, err := keys.Authorize(&ko, ip, "ua", now)
-			if err != tc.err {
+			if !errors.Is(err, tc.err) {
 				t.Fatalf("err = %v, want %v", err, tc.err)
 			}
 			if err == nil && (a.Scopes != tc.scopes || a.ProjectID != 4 || a.OrgID != 2 || a.KeyID != 1 || a.Label != "pk_live_x") {
@@ -213,7 +214,9 @@ func TestUsageFlush(t *testing.T) {
 	}
 	// A failed flush keeps the counts for the next one.
 	usage.Record(k.ID, ip, storetest.T0.Add(25*time.Hour))
-	st.Close()
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
 	if err := usage.Flush(ctx, st); err == nil {
 		t.Fatal("flush to a closed store succeeded")
 	}

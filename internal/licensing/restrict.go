@@ -18,7 +18,7 @@ func ParseIPList(s string) (out []netip.Prefix, bad string) {
 			if err != nil {
 				return nil, f
 			}
-			out = append(out, p.Masked())
+			out = append(out, UnmapPrefix(p.Masked()))
 			continue
 		}
 		a, err := netip.ParseAddr(f)
@@ -29,6 +29,17 @@ func ParseIPList(s string) (out []netip.Prefix, bad string) {
 		out = append(out, netip.PrefixFrom(a, a.BitLen()))
 	}
 	return out, ""
+}
+
+// UnmapPrefix turns an IPv4-mapped IPv6 block (::ffff:10.0.0.0/104) into
+// the IPv4 block it means (10.0.0.0/8), as ParseIPList does for a single
+// mapped address: client addresses are compared unmapped, so the mapped
+// form would never match. Other blocks are returned as they are.
+func UnmapPrefix(p netip.Prefix) netip.Prefix {
+	if p.Addr().Is4In6() && p.Bits() >= 96 {
+		return netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
+	}
+	return p
 }
 
 // FormatIPList renders parsed entries the way they are stored: single

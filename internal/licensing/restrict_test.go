@@ -55,6 +55,17 @@ func TestIPList(t *testing.T) {
 	if bad != "" || FormatIPList(got) != "127.0.0.1, 102.90.101.2, 10.0.0.0/8, 2001:db8::1, 192.0.2.1" {
 		t.Fatalf("got %q, bad %q", FormatIPList(got), bad)
 	}
+	// Client addresses are compared unmapped, so an IPv4-mapped block is
+	// stored as the IPv4 block it means; kept mapped it would match nobody.
+	for in, want := range map[string]string{
+		"::ffff:10.0.0.0/104":  "10.0.0.0/8",
+		"::ffff:192.0.2.1/128": "192.0.2.1",
+		"::ffff:0:0/95":        "::fffe:0:0/95", // wider than the mapped range: an IPv6 block
+	} {
+		if got, bad := ParseIPList(in); bad != "" || FormatIPList(got) != want {
+			t.Errorf("ParseIPList(%q) = %q (bad %q), want %q", in, FormatIPList(got), bad, want)
+		}
+	}
 	for _, in := range []string{"1.2.3", "10.0.0.0/33", "localhost", "fe80::1%eth0"} {
 		if _, bad := ParseIPList(in); bad == "" {
 			t.Fatalf("%q accepted", in)

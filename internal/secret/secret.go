@@ -83,11 +83,11 @@ func Load(dataDir, value, file string) (*Key, Source, error) {
 		return nil, "", fmt.Errorf("create %s: %w", path, err)
 	}
 	if _, err := f.WriteString(text + "\n"); err != nil {
-		f.Close()
+		_ = f.Close() // the write error is the one to report
 		return nil, "", fmt.Errorf("write %s: %w", path, err)
 	}
 	if err := f.Sync(); err != nil {
-		f.Close()
+		_ = f.Close() // the sync error is the one to report
 		return nil, "", fmt.Errorf("write %s: %w", path, err)
 	}
 	if err := f.Close(); err != nil {

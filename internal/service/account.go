@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"errors"
 	"net/mail"
 	"strconv"
 	"strings"
@@ -42,6 +43,15 @@ func ValidEmail(email string) (string, error) {
 	return strings.ToLower(email), nil
 }
 
+// publicMessage returns the message of a *core.Error, such as ValidEmail's,
+// for a problem list.
+func publicMessage(err error) string {
+	if ce, ok := errors.AsType[*core.Error](err); ok {
+		return ce.Message
+	}
+	return err.Error()
+}
+
 func validPassword(p core.Problems, password string) {
 	switch {
 	case password == "":
@@ -76,7 +86,7 @@ func (s *Service) CreateUser(ctx context.Context, actor *core.Actor, in CreateUs
 	p := core.Problems{}
 	email, err := ValidEmail(in.Email)
 	if err != nil {
-		p.Add("email", err.(*core.Error).Message)
+		p.Add("email", publicMessage(err))
 	}
 	validPassword(p, in.Password)
 	validOrgName(p, "org", in.OrgName)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/latchkey/latchkey/internal/core"
 	"github.com/latchkey/latchkey/internal/keys"
+	"github.com/latchkey/latchkey/internal/licensing"
 )
 
 // Limits on API-key fields. The ceiling of rate_limit_per_minute is the
@@ -49,7 +50,7 @@ type KeyInput struct {
 }
 
 // ParseAllowedIPs parses addresses and CIDR blocks; a bare address becomes a
-// single-address block.
+// single-address block. IPv4-mapped forms are stored as IPv4.
 func ParseAllowedIPs(p core.Problems, field string, in []string) []netip.Prefix {
 	if len(in) > MaxKeyAllowedIPs {
 		p.Add(field, "The "+field+" field must not have more than 100 items.")
@@ -67,7 +68,9 @@ func ParseAllowedIPs(p core.Problems, field string, in []string) []netip.Prefix 
 				p.Add(field, "The "+field+" field contains an invalid IP address or CIDR block: "+quoteShort(s)+".")
 				continue
 			}
-			out = append(out, pf.Masked())
+			// An IPv4-mapped block becomes the IPv4 block it means: client
+			// addresses are compared unmapped.
+			out = append(out, licensing.UnmapPrefix(pf.Masked()))
 			continue
 		}
 		a, err := netip.ParseAddr(s)

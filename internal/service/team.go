@@ -39,7 +39,7 @@ func (s *Service) AddMember(ctx context.Context, actor *core.Actor, in AddMember
 	p := core.Problems{}
 	email, err := ValidEmail(in.Email)
 	if err != nil {
-		p.Add("email", err.(*core.Error).Message)
+		p.Add("email", publicMessage(err))
 	}
 	if !in.Role.Valid() {
 		p.Add("role", "The role must be one of owner, admin, developer, viewer.")

@@ -408,18 +408,6 @@ func (o optString) Scan(v any) error {
 	return nil
 }
 
-// zeroString scans an optional string where NULL means "".
-type zeroString struct{ p *string }
-
-func (z zeroString) Scan(v any) error {
-	var n sql.NullString
-	if err := n.Scan(v); err != nil {
-		return err
-	}
-	*z.p = n.String
-	return nil
-}
-
 // nullID turns 0 into NULL for optional foreign keys.
 func nullID(id int64) any {
 	if id == 0 {

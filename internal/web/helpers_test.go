@@ -77,7 +77,7 @@ func (c *client) do(method, path string, body io.Reader, contentType string, hea
 	if err != nil {
 		c.t.Fatal(err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }() // read to the end below
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {
 		c.t.Fatal(err)
@@ -199,15 +199,6 @@ func fieldError(p *page, field string) string {
 	return ""
 }
 
-// flashOf returns the one-time message of a page.
-func flashOf(p *page) string {
-	m := regexp.MustCompile(`<div class="flash flash-\w+" role="status">([^<]*)</div>`).FindStringSubmatch(p.Body)
-	if m == nil {
-		return ""
-	}
-	return html.UnescapeString(m[1])
-}
-
 func backends(t testing.TB) []storetest.Backend { return storetest.Backends(t) }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
@@ -227,4 +218,13 @@ func createProject(t testing.TB, n *apptest.Node, acc apptest.Account, name stri
 func serviceDomain(name string) service.DomainInput {
 	return service.DomainInput{Domain: service.Some(name), Environment: service.Some(core.EnvProduction),
 		IsVerified: service.Some(true), HasPaid: service.Some(true)}
+}
+
+// flashOf returns the one-time message of a page.
+func flashOf(p *page) string {
+	m := regexp.MustCompile(`<div class="flash flash-\w+" role="status">([^<]*)</div>`).FindStringSubmatch(p.Body)
+	if m == nil {
+		return ""
+	}
+	return html.UnescapeString(m[1])
 }

@@ -36,7 +36,7 @@ func injectableInput(f *form, r *http.Request, edit bool) (service.InjectableInp
 			if err != nil {
 				return in, err
 			}
-			defer file.Close()
+			defer func() { _ = file.Close() }() // read only
 			data, err := io.ReadAll(io.LimitReader(file, service.MaxInjectableFile+1))
 			if err != nil {
 				return in, err

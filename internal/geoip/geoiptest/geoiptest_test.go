@@ -45,7 +45,7 @@ func TestWriteDB(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
+	defer func() { _ = db.Close() }() // a read-only database file
 
 	if db.Metadata.DatabaseType != DatabaseType || db.Metadata.IPVersion != 6 {
 		t.Errorf("metadata = %q, IPv%d; want %q, IPv6", db.Metadata.DatabaseType, db.Metadata.IPVersion, DatabaseType)
@@ -81,7 +81,7 @@ func TestWriteRecords(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
+	defer func() { _ = db.Close() }() // a read-only database file
 	if got := read(t, db, "192.0.2.1"); got != (Record{"US", "CA"}) {
 		t.Errorf("192.0.2.1: got %+v", got)
 	}

@@ -95,7 +95,8 @@ func (l *Listener) listen(ctx context.Context) (listened bool, err error) {
 	if err != nil {
 		return false, err
 	}
-	defer conn.Close(context.WithoutCancel(ctx))
+	// Closing a connection that already failed has nothing to report.
+	defer func() { _ = conn.Close(context.WithoutCancel(ctx)) }()
 	if _, err := conn.Exec(ctx, "LISTEN "+store.ChangeChannel); err != nil {
 		return false, err
 	}

@@ -66,7 +66,7 @@ func Open(ctx context.Context, url string, now func() time.Time) (*store.Store, 
 	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if err := db.PingContext(pctx); err != nil {
-		db.Close()
+		_ = db.Close() // the connect error is the one to report
 		return nil, fmt.Errorf("postgres: connect: %w", err)
 	}
 	return store.New(Dialect, db, db, now, nil), nil

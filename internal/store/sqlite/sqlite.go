@@ -97,12 +97,12 @@ func Open(ctx context.Context, path string, now func() time.Time) (*store.Store,
 	// The writer creates the file and switches it to WAL before any reader
 	// connects: a query_only connection could not.
 	if err := writer.PingContext(ctx); err != nil {
-		writer.Close()
+		_ = writer.Close() // the open error is the one to report
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
 	reader, err := sql.Open("sqlite", dsn(path, false))
 	if err != nil {
-		writer.Close()
+		_ = writer.Close() // the open error is the one to report
 		return nil, fmt.Errorf("sqlite: open: %w", err)
 	}
 	n := max(4, 2*runtime.GOMAXPROCS(0))

@@ -52,7 +52,11 @@ func OpenSQLite(tb testing.TB, now func() time.Time) (*store.Store, string) {
 	if err != nil {
 		tb.Fatalf("open sqlite: %v", err)
 	}
-	tb.Cleanup(func() { st.Close() })
+	tb.Cleanup(func() {
+		if err := st.Close(); err != nil {
+			tb.Errorf("close store: %v", err)
+		}
+	})
 	if _, err := st.Migrate(context.Background()); err != nil {
 		tb.Fatalf("migrate sqlite: %v", err)
 	}
@@ -73,7 +77,11 @@ func OpenPostgres(tb testing.TB, now func() time.Time) (*store.Store, string) {
 	if err != nil {
 		tb.Fatalf("open postgres: %v", err)
 	}
-	tb.Cleanup(func() { st.Close() })
+	tb.Cleanup(func() {
+		if err := st.Close(); err != nil {
+			tb.Errorf("close store: %v", err)
+		}
+	})
 	if _, err := st.Migrate(context.Background()); err != nil {
 		tb.Fatalf("migrate postgres: %v", err)
 	}
@@ -88,7 +96,11 @@ func OpenPostgresURL(tb testing.TB, url string, now func() time.Time) *store.Sto
 	if err != nil {
 		tb.Fatalf("open postgres: %v", err)
 	}
-	tb.Cleanup(func() { st.Close() })
+	tb.Cleanup(func() {
+		if err := st.Close(); err != nil {
+			tb.Errorf("close store: %v", err)
+		}
+	})
 	if _, err := st.Migrate(context.Background()); err != nil {
 		tb.Fatalf("migrate postgres: %v", err)
 	}
@@ -109,11 +121,11 @@ func NewPostgresSchema(tb testing.TB, base string) string {
 	}
 	ctx := context.Background()
 	if _, err := admin.ExecContext(ctx, `CREATE SCHEMA `+schema); err != nil {
-		admin.Close()
+		_ = admin.Close() // the test fails on the line below anyway
 		tb.Fatalf("postgres: create schema: %v", err)
 	}
 	tb.Cleanup(func() {
-		defer admin.Close()
+		defer func() { _ = admin.Close() }() // best effort at cleanup
 		if _, err := admin.ExecContext(ctx, `DROP SCHEMA `+schema+` CASCADE`); err != nil {
 			tb.Errorf("postgres: drop schema %s: %v", schema, err)
 		}
