@@ -250,7 +250,9 @@ func TestBadTextRefused(t *testing.T) {
 					h := textproto.MIMEHeader{"Content-Disposition": {`form-data; name="file"; filename*=UTF-8''` + bad.text + `.bin`}}
 					pw, _ := mw.CreatePart(h)
 					_, _ = pw.Write([]byte("data"))
-					mw.Close()
+					if err := mw.Close(); err != nil {
+						t.Fatal(err)
+					}
 					before := f.writes(t)
 					wantRefused(t, f, before, postMultipart(t, n, "POST", path, f.key, mw.FormDataContentType(), buf.Bytes()), "file", badTextMsg)
 				})

@@ -76,14 +76,6 @@ func projectDomains(l *core.License, p *core.Project) {
 
 func on(id string) func(r *Request) { return func(r *Request) { r.Identifier = id } }
 
-func both(fs ...func(l *core.License, p *core.Project)) func(l *core.License, p *core.Project) {
-	return func(l *core.License, p *core.Project) {
-		for _, f := range fs {
-			f(l, p)
-		}
-	}
-}
-
 func reqs(fs ...func(r *Request)) func(r *Request) {
 	return func(r *Request) {
 		for _, f := range fs {

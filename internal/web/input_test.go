@@ -142,7 +142,9 @@ func TestFormsRefuseBadText(t *testing.T) {
 				// in the part's header is refused by the parser: 400.)
 				pw, _ := mw.CreatePart(textproto.MIMEHeader{"Content-Disposition": {`form-data; name="file"; filename*=UTF-8''` + bad.enc + `.bin`}})
 				_, _ = pw.Write([]byte("data"))
-				mw.Close()
+				if err := mw.Close(); err != nil {
+					t.Fatal(err)
+				}
 				before := auditCount(t, n, acc.OrgID)
 				wantRefusedPage(t, c.do(http.MethodPost, "/projects/"+p+"/injectables", &buf, mw.FormDataContentType()), "file")
 				if after := auditCount(t, n, acc.OrgID); after != before {
