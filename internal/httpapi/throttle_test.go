@@ -64,14 +64,14 @@ func TestThrottleBeforeWork(t *testing.T) {
 						t.Fatalf("failure %d within the budget: %d %s", i+1, r.Status, r.Body)
 					}
 				}
-				lookups, entries := cacheTotals(t, rt.n, "api_key", "license_snapshot")
+				lookups, entries := cacheTotals(t, rt.n, "api_key", "api_key_unknown", "license_snapshot", "license_unknown")
 				for range 20 {
 					r := route.send(rt, guess())
 					if r.Status != 429 || r.Env.Code != "RATE_LIMITED" || r.Header.Get("Retry-After") == "" {
 						t.Fatalf("over the budget: %d %s", r.Status, r.Body)
 					}
 				}
-				if l, e := cacheTotals(t, rt.n, "api_key", "license_snapshot"); l != lookups || e != entries {
+				if l, e := cacheTotals(t, rt.n, "api_key", "api_key_unknown", "license_snapshot", "license_unknown"); l != lookups || e != entries {
 					t.Fatalf("refused requests reached the caches: lookups %d -> %d, entries %d -> %d", lookups, l, entries, e)
 				}
 				if r := route.send(rt, valid); r.Status != 429 {
@@ -96,7 +96,7 @@ func TestThrottleBeforeWork(t *testing.T) {
 func TestMalformedLicenseKeyNeverLooksUp(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b storetest.Backend) {
 		rt := newRuntime(t, b)
-		lookups, entries := cacheTotals(t, rt.n, "license_snapshot")
+		lookups, entries := cacheTotals(t, rt.n, "license_snapshot", "license_unknown")
 		for _, key := range []string{"x", "not-a-license-key", "0192f5a0-0000-7000-8000-00000000000g",
 			"0192f5a00000-7000-8000-000000000000aa", "0192f5a0-0000-7000-8000-0000000000000"} {
 			r := rt.n.Do(t, "POST", "/api/v1/project/has-paid", "[]", "X-LICENSE-KEY", key, "X-Forwarded-For", "198.51.100.1")
@@ -104,7 +104,7 @@ func TestMalformedLicenseKeyNeverLooksUp(t *testing.T) {
 				t.Fatalf("%q: %d %s", key, r.Status, r.Body)
 			}
 		}
-		if l, e := cacheTotals(t, rt.n, "license_snapshot"); l != lookups || e != entries {
+		if l, e := cacheTotals(t, rt.n, "license_snapshot", "license_unknown"); l != lookups || e != entries {
 			t.Fatalf("malformed keys were looked up: lookups %d -> %d, entries %d -> %d", lookups, l, entries, e)
 		}
 		// Upper case and surrounding spaces are still the key.

@@ -36,18 +36,28 @@ type Authenticator struct {
 	store  OwnerLookup
 	ttl    time.Duration
 	negTTL time.Duration
-	cache  *cache.Cache[[32]byte, *core.KeyOwner]
+	known  *cache.Cache[[32]byte, *core.KeyOwner]
+	// unknown remembers digests no key has, apart from known and smaller:
+	// a flood of invented keys can neither grow memory past it nor push
+	// real keys out of known.
+	unknown *cache.Cache[[32]byte, struct{}]
 }
 
-// MaxCachedKeys bounds the API-key cache: 200,000 records of about 200
-// bytes each.
-const MaxCachedKeys = 200_000
+// Bounds of the API-key caches: 200,000 records of about 250 bytes each,
+// and 16,384 unknown digests (about 2.5 MB).
+const (
+	MaxCachedKeys  = 200_000
+	MaxUnknownKeys = 16_384
+	unknownKeysTTL = 30 * time.Second
+)
 
-// NewAuthenticator returns an Authenticator over store whose cache is
-// registered in caches (which hands it every change).
+// NewAuthenticator returns an Authenticator over store whose caches are
+// registered in caches (which hands them every change).
 func NewAuthenticator(store OwnerLookup, caches *cache.Set, ttl time.Duration, now func() time.Time) *Authenticator {
-	return &Authenticator{store: store, ttl: ttl, negTTL: min(ttl, 30*time.Second),
-		cache: cache.NewIn(caches, cache.Config[[32]byte, *core.KeyOwner]{Name: "api_key", MaxEntries: MaxCachedKeys, Now: now})}
+	return &Authenticator{store: store, ttl: ttl, negTTL: min(ttl, unknownKeysTTL),
+		known:   cache.NewIn(caches, cache.Config[[32]byte, *core.KeyOwner]{Name: "api_key", MaxEntries: MaxCachedKeys, Now: now}),
+		unknown: cache.NewIn(caches, cache.Config[[32]byte, struct{}]{Name: "api_key_unknown", MaxEntries: MaxUnknownKeys, Now: now}),
+	}
 }
 
 // Lookup returns the key whose secret is presented, with its owner's
@@ -58,24 +68,24 @@ func (a *Authenticator) Lookup(ctx context.Context, secret string) (*core.KeyOwn
 		return nil, ErrInvalid
 	}
 	d := Digest(secret)
-	if ko, ok := a.cache.Get(d); ok {
-		if ko == nil {
-			return nil, ErrInvalid
-		}
+	if ko, ok := a.known.Get(d); ok {
 		return ko, nil
 	}
-	t := a.cache.Begin()
+	if _, ok := a.unknown.Get(d); ok {
+		return nil, ErrInvalid
+	}
+	t, tu := a.known.Begin(), a.unknown.Begin()
 	// A copy for the store, so that d itself stays on the stack on hits.
 	ko, err := a.store.APIKeyOwnerByDigest(ctx, append([]byte(nil), d[:]...))
 	if err != nil && !core.IsCode(err, core.ENotFound) {
 		return nil, err
 	}
 	if ko == nil {
-		a.cache.PutFor(t, d, nil, a.negTTL)
+		a.unknown.PutFor(tu, d, struct{}{}, a.negTTL)
 		return nil, ErrInvalid
 	}
 	ko = slim(ko)
-	a.cache.PutFor(t, d, ko, a.ttl, core.APIKeyDeps(&ko.Key)...)
+	a.known.PutFor(t, d, ko, a.ttl, core.APIKeyDeps(&ko.Key)...)
 	return ko, nil
 }
 

@@ -224,3 +224,35 @@ func TestUsageFlush(t *testing.T) {
 		t.Fatalf("counts lost after a failed flush: %v", days)
 	}
 }
+
+// A flood of invented keys costs a bounded amount of memory and leaves the
+// key in use cached.
+func TestUnknownKeysBounded(t *testing.T) {
+	c, a, set, _, secret, _ := setup(t)
+	ctx := context.Background()
+	for i := range 40_000 {
+		if i%10 == 0 {
+			if _, err := a.Lookup(ctx, secret); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := a.Lookup(ctx, keys.Mint(core.EnvLive).Secret); !errors.Is(err, keys.ErrInvalid) {
+			t.Fatal(err)
+		}
+	}
+	for _, s := range set.Stats() {
+		switch s.Name {
+		case "api_key_unknown":
+			if s.Entries > keys.MaxUnknownKeys*5/4 {
+				t.Fatalf("%d unknown keys remembered", s.Entries)
+			}
+		case "api_key":
+			if s.Hits < 3999 || s.Entries != 1 {
+				t.Fatalf("the key in use left the cache during the flood: %+v", s)
+			}
+		}
+	}
+	if n := c.calls.Load(); n != 40_001 {
+		t.Fatalf("%d queries", n)
+	}
+}

@@ -62,10 +62,14 @@ type Validator struct {
 	limiter      *ratelimit.Limiter
 	licenseLimit int
 
-	// snaps holds license snapshots by key digest (nil: no such license),
+	// snaps holds license snapshots by key digest,
 	// tagged with core.LicenseDeps; inj a project's active injectables.
 	snaps *cache.Cache[[32]byte, *licensing.Snapshot]
 	inj   *cache.Cache[int64, []core.Injectable]
+	// absent remembers digests no license has, apart from snaps and
+	// smaller: a flood of invented keys can neither grow memory past it
+	// nor push real licenses out of snaps.
+	absent *cache.Cache[[32]byte, struct{}]
 
 	pending pendingUses
 }
@@ -82,6 +86,7 @@ type ValidatorConfig struct {
 const (
 	maxSnapshotBytes   = 64 << 20
 	maxInjectableBytes = 32 << 20
+	maxAbsentKeys      = 16_384 // about 2.5 MB
 )
 
 // NewValidator returns a validator over the service's store, with its
@@ -98,6 +103,7 @@ func (s *Service) NewValidator(cfg ValidatorConfig) *Validator {
 			MaxBytes: maxSnapshotBytes, Weigh: weighSnapshot, Now: s.now}),
 		inj: cache.NewIn(s.caches, cache.Config[int64, []core.Injectable]{Name: "injectables",
 			MaxBytes: maxInjectableBytes, Weigh: weighInjectables, TTL: ttl, Now: s.now}),
+		absent: cache.NewIn(s.caches, cache.Config[[32]byte, struct{}]{Name: "license_unknown", MaxEntries: maxAbsentKeys, Now: s.now}),
 	}
 	v.pending.m = map[pendingKey]*pendingUse{}
 	return v
@@ -106,9 +112,6 @@ func (s *Service) NewValidator(cfg ValidatorConfig) *Validator {
 // weighSnapshot estimates a snapshot's memory: the structs, and what grows
 // with the project's domains and the license's activations.
 func weighSnapshot(_ [32]byte, s *licensing.Snapshot) uint32 {
-	if s == nil {
-		return 32
-	}
 	n := 1200 + 200*len(s.Domains) + 128*len(s.Activations) + 48*len(s.IPs) + 16*len(s.Countries)
 	return uint32(min(n, 1<<30))
 }
@@ -129,13 +132,16 @@ func (v *Validator) snapshot(ctx context.Context, key string) (*licensing.Snapsh
 	if snap, ok := v.snaps.Get(d); ok {
 		return snap, d, nil
 	}
-	t := v.snaps.Begin()
+	if _, ok := v.absent.Get(d); ok {
+		return nil, d, nil
+	}
+	t, ta := v.snaps.Begin(), v.absent.Begin()
 	snap, err := v.load(ctx, d[:])
 	if err != nil {
 		return nil, d, err
 	}
 	if snap == nil {
-		v.snaps.PutFor(t, d, nil, v.negativeTTL)
+		v.absent.PutFor(ta, d, struct{}{}, v.negativeTTL)
 	} else {
 		v.snaps.PutFor(t, d, snap, v.ttl, core.LicenseDeps(&snap.License)...)
 	}
@@ -178,12 +184,7 @@ func (v *Validator) forget(licenseID int64) {
 // snapshot, copy-on-write (snapshots are read without locks), so the next
 // validation needs no reload.
 func (v *Validator) learn(digest [32]byte, identifier, base string) {
-	v.snaps.Update(digest, func(s *licensing.Snapshot) *licensing.Snapshot {
-		if s == nil {
-			return nil
-		}
-		return s.WithActivation(identifier, base)
-	})
+	v.snaps.Update(digest, func(s *licensing.Snapshot) *licensing.Snapshot { return s.WithActivation(identifier, base) })
 }
 
 // Validate runs one validation.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/latchkey/latchkey/internal/cache"
 	"github.com/latchkey/latchkey/internal/core"
+	"github.com/latchkey/latchkey/internal/licensing"
 	"github.com/latchkey/latchkey/internal/secret"
 	"github.com/latchkey/latchkey/internal/service"
 	"github.com/latchkey/latchkey/internal/store"
@@ -106,4 +107,30 @@ func cacheStats(tb testing.TB, svc *service.Service, name string) cache.Stats {
 	}
 	tb.Fatalf("no cache %q", name)
 	return cache.Stats{}
+}
+
+// A flood of invented license keys costs a bounded amount of memory and
+// leaves the licenses in use cached.
+func TestUnknownKeysBounded(t *testing.T) {
+	svc, _, l := licenseFixture(t, time.Now)
+	v := svc.NewValidator(service.ValidatorConfig{TTL: time.Hour})
+	ctx := context.Background()
+	in := service.ValidateInput{Key: l.UUID, Identifier: "shop.example.com", IP: netip.MustParseAddr("192.0.2.1")}
+	for i := range 40_000 {
+		if i%10 == 0 {
+			if r, err := v.Validate(ctx, in); err != nil || r.Code != licensing.CodeValid {
+				t.Fatal(r, err)
+			}
+		}
+		r, err := v.Validate(ctx, service.ValidateInput{Key: licensing.NewKey(time.Now()), IP: in.IP})
+		if err != nil || r.Code != licensing.CodeNotFound {
+			t.Fatal(r, err)
+		}
+	}
+	if n := cacheStats(t, svc, "license_unknown").Entries; n > 16_384*5/4 {
+		t.Fatalf("%d unknown keys remembered", n)
+	}
+	if s := cacheStats(t, svc, "license_snapshot"); s.Hits < 3999 || s.Entries != 1 {
+		t.Fatalf("the license in use left the cache during the flood: %+v", s)
+	}
 }
