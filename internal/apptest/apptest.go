@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"encoding/binary"
 	"encoding/json"
 	"io"
@@ -26,6 +27,8 @@ import (
 	"github.com/latchkey/latchkey/internal/service"
 	"github.com/latchkey/latchkey/internal/store"
 	"github.com/latchkey/latchkey/internal/store/storetest"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver, for CutListener's own connection
 )
 
 // TestSecret is the instance secret every test node shares.
@@ -43,6 +46,10 @@ type Node struct {
 
 	mu   sync.Mutex
 	seen map[core.Change]chan struct{} // markers awaited by Sync
+	// downs and ups are told when the listener loses and regains its
+	// connection; hold, while set, keeps it from resuming (CutListener).
+	downs, ups chan struct{}
+	hold       chan struct{}
 }
 
 // Option adjusts a node's configuration.
@@ -96,8 +103,24 @@ func start(tb testing.TB, backend string, st *store.Store, dbURL string, clock *
 		Geo:         geo,
 	})
 	n := &Node{Stack: stack, Store: st, Clock: clock, Backend: backend, dbURL: dbURL, tb: tb, seen: map[core.Change]chan struct{}{}}
-	if stack.Listener != nil {
-		stack.Listener.Observe = n.observe
+	if l := stack.Listener; l != nil {
+		l.Observe = n.observe
+		n.downs, n.ups = make(chan struct{}, 16), make(chan struct{}, 16)
+		down, up := l.Down, l.Up
+		l.Down = func() {
+			down()
+			notify(n.downs)
+		}
+		l.Up = func() {
+			n.mu.Lock()
+			hold := n.hold
+			n.mu.Unlock()
+			if hold != nil {
+				<-hold
+			}
+			up()
+			notify(n.ups)
+		}
 	}
 	stack.Start()
 	srv := httptest.NewServer(stack.Handler)
@@ -123,6 +146,61 @@ func (n *Node) observe(c core.Change) {
 	n.mu.Unlock()
 	if ch != nil {
 		close(ch)
+	}
+}
+
+// CutListener ends n's change-listener connection from the database's
+// side, as a database restart or a network failure would, and returns once
+// n has noticed. n then stays without a listener (its caches suspended)
+// until the returned function is called, which returns once n listens
+// again.
+func (n *Node) CutListener(tb testing.TB) (reconnect func()) {
+	tb.Helper()
+	if n.Stack.Listener == nil {
+		tb.Fatal("apptest: CutListener needs PostgreSQL")
+	}
+	for len(n.ups) > 0 {
+		<-n.ups // the first connection's
+	}
+	hold := make(chan struct{})
+	n.mu.Lock()
+	n.hold = hold
+	n.mu.Unlock()
+	db, err := sql.Open("pgx", n.dbURL)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer func() { _ = db.Close() }()
+	var cut int
+	if err := db.QueryRow(`SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = $1`,
+		n.Stack.Listener.ApplicationName()).Scan(&cut); err != nil || cut != 1 {
+		tb.Fatalf("apptest: cut %d listener connections: %v", cut, err)
+	}
+	wait(tb, n.downs, "the node did not notice its listener was cut")
+	return func() {
+		n.mu.Lock()
+		n.hold = nil
+		n.mu.Unlock()
+		close(hold)
+		wait(tb, n.ups, "the node's listener did not reconnect")
+	}
+}
+
+// notify signals ch without ever blocking the listener.
+func notify(ch chan struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
+	}
+}
+
+// wait waits for ch at most 10 s, as a failure bound, not a measure.
+func wait(tb testing.TB, ch <-chan struct{}, msg string) {
+	tb.Helper()
+	select {
+	case <-ch:
+	case <-time.After(10 * time.Second):
+		tb.Fatal("apptest: " + msg + " within 10 s")
 	}
 }
 

@@ -31,7 +31,27 @@ type Listener struct {
 	// Observe, when set, is called with every change after it was applied
 	// (tests use it to know what a node has seen).
 	Observe func(core.Change)
+	// sleep waits before a reconnection; tests replace it.
+	sleep func(ctx context.Context, d time.Duration) bool
 }
+
+// wait waits d, or until ctx ends (then it returns false).
+func (l *Listener) wait(ctx context.Context, d time.Duration) bool {
+	if l.sleep != nil {
+		return l.sleep(ctx, d)
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+// ApplicationName is the application_name of this listener's connection.
+func (l *Listener) ApplicationName() string { return ApplicationName(l.node) }
 
 // NewListener returns a listener that calls onChange for every change
 // published by another node. After a (re)connection it calls onChange with
@@ -72,10 +92,8 @@ func (l *Listener) Run(ctx context.Context) {
 			}
 		}
 		l.log.Warn("change listener disconnected; reconnecting", "err", err, "in", backoff)
-		select {
-		case <-ctx.Done():
+		if !l.wait(ctx, backoff) {
 			return
-		case <-time.After(backoff):
 		}
 		backoff = min(2*backoff, maxBackoff)
 	}
