@@ -34,6 +34,9 @@ func TestSmoke(t *testing.T) {
 			if name == "postgres" && !strings.Contains(report, "two nodes on one PostgreSQL") {
 				t.Fatalf("no two-node revocation row:\n%s", report)
 			}
+			if !strings.Contains(report, "Flood of invented credentials") || !strings.Contains(report, "0 unexpected answers") {
+				t.Fatalf("no flood line, or one with unexpected answers:\n%s", report)
+			}
 			if !strings.Contains(report, "Peak RSS") {
 				t.Fatalf("no RSS line:\n%s", report)
 			}

@@ -184,6 +184,7 @@ type report struct {
 	revokePeer []refusal
 	rss        int64
 	errors     int64
+	flood      *floodResult
 }
 
 type row struct {
@@ -258,6 +259,9 @@ func (rp *report) markdown() string {
 	}
 	refusals("same node", rp.revokeSame)
 	refusals("two nodes on one PostgreSQL", rp.revokePeer)
+	if rp.flood != nil {
+		b.WriteString(rp.flood.markdown())
+	}
 	fmt.Fprintf(&b, "\nPeak RSS of latchkey serve: %.0f MB.\n", float64(rp.rss)/(1<<20))
 	return b.String()
 }
