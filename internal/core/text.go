@@ -123,3 +123,30 @@ func ParseQuery(s string) (url.Values, error) {
 func printable(s string) string {
 	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "")
 }
+
+// CheckFormText refuses a form (url-encoded or multipart) holding a value,
+// or an uploaded file's name, that ValidText refuses: a 422 naming each
+// such field, or unnamed for a field whose own name is bad. files maps a
+// field to the names of the files uploaded under it (nil: none).
+func CheckFormText(values map[string][]string, files map[string][]string, unnamed string) error {
+	p := Problems{}
+	check := func(m map[string][]string) {
+		for k, vs := range m {
+			for _, v := range vs {
+				if ValidText(k) && ValidText(v) {
+					continue
+				}
+				field := k
+				if !ValidText(field) {
+					field = unnamed
+				}
+				if !p.Has(field) {
+					p.Add(field, InvalidText(field).Message)
+				}
+			}
+		}
+	}
+	check(values)
+	check(files)
+	return p.Err()
+}

@@ -108,30 +108,21 @@ func (h *api) readInjectable(w http.ResponseWriter, r *http.Request) (*body, *se
 // checkMultipart is readBody's text check for multipart forms: every
 // value and every uploaded file's name must pass core.ValidText.
 func checkMultipart(f *multipart.Form) error {
-	p := core.Problems{}
-	add := func(field string) {
-		if !core.ValidText(field) {
-			field = "body"
-		}
-		if !p.Has(field) {
-			p.Add(field, core.InvalidText(field).Message)
-		}
+	return core.CheckFormText(f.Value, fileNames(f.File), "body")
+}
+
+// fileNames lists the names of the files uploaded under each field.
+func fileNames(files map[string][]*multipart.FileHeader) map[string][]string {
+	if len(files) == 0 {
+		return nil
 	}
-	for k, vs := range f.Value {
-		for _, v := range vs {
-			if !core.ValidText(k) || !core.ValidText(v) {
-				add(k)
-			}
-		}
-	}
-	for k, fhs := range f.File {
+	out := make(map[string][]string, len(files))
+	for k, fhs := range files {
 		for _, fh := range fhs {
-			if !core.ValidText(k) || !core.ValidText(fh.Filename) {
-				add(k)
-			}
+			out[k] = append(out[k], fh.Filename)
 		}
 	}
-	return p.Err()
+	return out
 }
 
 func injectableInput(b *body, up *service.Upload) service.InjectableInput {

@@ -43,32 +43,16 @@ func formOf(r *http.Request) *form {
 // SQLite stores it. It runs once for every form, after its token was
 // checked, so no handler needs a rule of its own.
 func checkForm(r *http.Request) error {
-	p := core.Problems{}
-	add := func(field string) {
-		if !core.ValidText(field) {
-			field = "form"
-		}
-		if !p.Has(field) {
-			p.Add(field, core.InvalidText(field).Message)
-		}
-	}
-	for k, vs := range r.PostForm {
-		for _, v := range vs {
-			if !core.ValidText(k) || !core.ValidText(v) {
-				add(k)
-			}
-		}
-	}
+	var files map[string][]string
 	if r.MultipartForm != nil {
+		files = map[string][]string{}
 		for k, fhs := range r.MultipartForm.File {
 			for _, fh := range fhs {
-				if !core.ValidText(k) || !core.ValidText(fh.Filename) {
-					add(k)
-				}
+				files[k] = append(files[k], fh.Filename)
 			}
 		}
 	}
-	return p.Err()
+	return core.CheckFormText(r.PostForm, files, "form")
 }
 
 // checkQuery refuses a page address whose query has a parameter that
