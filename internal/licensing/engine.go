@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
 
 	"golang.org/x/net/publicsuffix"
 
@@ -152,13 +153,24 @@ type NewActivation struct {
 }
 
 // NormalizeIdentifier cleans a runtime identifier: trimmed, lower-cased,
-// without a trailing dot, at most 255 bytes (cut on a character boundary,
+// without trailing dots, at most 255 bytes (cut on a character boundary,
 // so that valid UTF-8 stays valid). Anything else is kept: it may be a
 // fingerprint, not a hostname. Text that is not valid UTF-8 or holds a NUL
 // is refused by the transports before it gets here.
+//
+// It is idempotent, so a stored identifier normalises to itself: every
+// trailing dot and space goes (stripping one dot left "example.com." of
+// "example.com.."), and again after the cut, which can end on a space or
+// a dot.
 func NormalizeIdentifier(s string) string {
-	s = strings.TrimSuffix(strings.ToLower(strings.TrimSpace(s)), ".")
-	return core.TruncateText(s, 255)
+	s = trimTrailing(strings.ToLower(strings.TrimSpace(s)))
+	return trimTrailing(core.TruncateText(s, 255))
+}
+
+// trimTrailing drops trailing dots and white space (as strings.TrimSpace
+// counts it).
+func trimTrailing(s string) string {
+	return strings.TrimRightFunc(s, func(r rune) bool { return r == '.' || unicode.IsSpace(r) })
 }
 
 // hostPart strips a port and IPv6 brackets: "localhost:3000" → "localhost",
