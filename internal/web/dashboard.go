@@ -32,6 +32,7 @@ type dashboard struct {
 	publicURL string // without a trailing slash; "" when not configured
 	publicTLS bool   // the public URL is https: cookies are always Secure
 	reveal    Sealer
+	once      *submissions // key creation's one-time form tokens
 
 	// setupMu serialises first-run posts on this node, so two browsers
 	// racing on a fresh instance cannot both become its first owner. (Nodes
@@ -57,6 +58,7 @@ func newDashboard(deps Deps) *dashboard {
 	if d.now == nil {
 		d.now = time.Now
 	}
+	d.once = newSubmissions(d.now)
 	if d.limiter == nil {
 		d.limiter = ratelimit.New()
 	}

@@ -29,6 +29,7 @@ func (d *dashboard) renderKeyForm(w http.ResponseWriter, r *http.Request, status
 func (d *dashboard) keyNew(w http.ResponseWriter, r *http.Request) error {
 	f := newForm()
 	f.set("env", core.EnvLive)
+	f.set(submissionField, newSubmissionToken())
 	return d.renderKeyForm(w, r, http.StatusOK, f)
 }
 
@@ -56,6 +57,19 @@ func (d *dashboard) keyCreate(w http.ResponseWriter, r *http.Request) error {
 		in.RateLimit = int(max(min(*n, service.MaxKeyRateLimit+1), -1))
 	}
 	in.Problems = f.problems
+	var res submitted
+	if token := f.str(submissionField); token != "" {
+		sk := submissionKey(r, token)
+		prev, first, err := d.once.begin(r.Context(), sk)
+		if err != nil {
+			return err
+		}
+		if !first {
+			// The same form again: the answer the first post got.
+			return d.sendReveal(w, r, prev.keyID, prev.sealed)
+		}
+		defer func() { d.once.end(sk, res) }()
+	}
 	k, secret, err := d.svc.CreateAPIKey(r.Context(), actor, actor.UserID, in)
 	if err != nil {
 		status, err := f.refused(err, r)
@@ -64,7 +78,12 @@ func (d *dashboard) keyCreate(w http.ResponseWriter, r *http.Request) error {
 		}
 		return d.renderKeyForm(w, r, status, f)
 	}
-	return d.setReveal(w, r, k, secret, nil)
+	sealed, err := d.sealReveal(r, k, secret, nil)
+	if err != nil {
+		return err
+	}
+	res = submitted{keyID: k.ID, sealed: sealed}
+	return d.sendReveal(w, r, k.ID, sealed)
 }
 
 func (d *dashboard) renderSecret(w http.ResponseWriter, r *http.Request, k *core.APIKey, rv *reveal) error {

@@ -52,6 +52,21 @@ func revealPath(keyID int64) string { return "/api-keys/" + strconv.FormatInt(ke
 
 // setReveal hands a new secret to its page and redirects there.
 func (d *dashboard) setReveal(w http.ResponseWriter, r *http.Request, k *core.APIKey, secret string, old *core.APIKey) error {
+	sealed, err := d.sealReveal(r, k, secret, old)
+	if err != nil {
+		return err
+	}
+	return d.sendReveal(w, r, k.ID, sealed)
+}
+
+// sendReveal sets the sealed secret's cookie and redirects to its page.
+func (d *dashboard) sendReveal(w http.ResponseWriter, r *http.Request, keyID int64, sealed string) error {
+	d.setPathCookie(w, r, revealCookie, revealPath(keyID), sealed, revealMaxAge)
+	return redirect(w, r, revealPath(keyID))
+}
+
+// sealReveal seals what the secret page of k needs.
+func (d *dashboard) sealReveal(r *http.Request, k *core.APIKey, secret string, old *core.APIKey) (string, error) {
 	rv := reveal{Session: hex.EncodeToString(sessionOf(r).Session.Digest), KeyID: k.ID, Secret: secret,
 		Expires: d.now().Add(revealMaxAge).Unix()}
 	if old != nil {
@@ -59,10 +74,9 @@ func (d *dashboard) setReveal(w http.ResponseWriter, r *http.Request, k *core.AP
 	}
 	b, err := json.Marshal(rv)
 	if err != nil {
-		return err
+		return "", err
 	}
-	d.setPathCookie(w, r, revealCookie, revealPath(k.ID), base64.RawURLEncoding.EncodeToString(d.reveal.Seal(b)), revealMaxAge)
-	return redirect(w, r, revealPath(k.ID))
+	return base64.RawURLEncoding.EncodeToString(d.reveal.Seal(b)), nil
 }
 
 // takeReveal returns the secret handed to key keyID's page in this
