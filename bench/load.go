@@ -28,6 +28,10 @@ type scenario struct {
 	// Conc, when set, overrides the connection count: latency scenarios
 	// use one, so that p99 measures the request and not a queue.
 	Conc int
+	// Warm, when set, is how many requests latchkey's warm-up makes at
+	// least: a scenario that walks a pool (every API key once) is measured
+	// once the pool is cached, in its steady state, not while it fills.
+	Warm int
 }
 
 // result is one timed run of a scenario against one server.

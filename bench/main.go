@@ -180,7 +180,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			conc = sc.Conc
 		}
 		load(ctx, client, "http://"+ceil.Addr, sc, conc, o.duration/2, &seq)
-		load(ctx, client, "http://"+lk.Addr, sc, conc, o.duration/2, &seq)
+		for warmed := int64(0); ; {
+			warmed += load(ctx, client, "http://"+lk.Addr, sc, conc, o.duration/2, &seq).Requests
+			if warmed >= int64(sc.Warm) || ctx.Err() != nil {
+				break
+			}
+		}
 		var lkRuns, ceilRuns []result
 		for r := range o.rounds {
 			c := load(ctx, client, "http://"+ceil.Addr, sc, conc, o.duration, &seq)

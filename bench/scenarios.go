@@ -44,6 +44,7 @@ func buildScenarios(d *seeded) []scenario {
 			// authenticated read over a pool of 10,000 keys (per-key read
 			// caching helps only when a key repeats a read).
 			Name: "apikey-read", Method: "GET", Prefix: "/api/v1/project/", Contains: "/licenses/", Status: 200, Marker: `"uuid":"`,
+			Warm: len(d.APIKeys) + len(d.APIKeys)/10,
 			Request: func(i int) (string, []byte, []string) {
 				lic := d.HotLicenses[(i/len(d.APIKeys))%len(d.HotLicenses)]
 				return "/api/v1/project/" + big + "/licenses/" + strconv.FormatInt(lic, 10), nil,
