@@ -8,6 +8,7 @@ import (
 	"hash/maphash"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -43,6 +44,10 @@ type Key struct {
 type Limiter struct {
 	seed   maphash.Seed
 	shards [64]shard
+	// full is when the latest window in which some key reached its limit
+	// ends (unix nanoseconds): until then Peek must look; after it, no key
+	// can be over its limit and Peek answers without a lock.
+	full atomic.Int64
 }
 
 type shard struct {
@@ -90,7 +95,22 @@ func (l *Limiter) Allow(key Key, limit int, now time.Time) Result {
 	w.count++
 	r.Allowed = true
 	r.Remaining = limit - w.count
+	if r.Remaining == 0 {
+		l.markFull(r.Reset)
+	}
 	return r
+}
+
+// markFull records that some key reached its limit in the window ending
+// at end.
+func (l *Limiter) markFull(end time.Time) {
+	n := end.UnixNano()
+	for {
+		cur := l.full.Load()
+		if cur >= n || l.full.CompareAndSwap(cur, n) {
+			return
+		}
+	}
 }
 
 // sweep drops windows that ended, so that one-off clients (many IPs) do not
@@ -108,8 +128,14 @@ func (s *shard) sweep(current time.Time) {
 // if it turns out to fail.
 func (l *Limiter) Peek(key Key, limit int, now time.Time) Result {
 	start := now.Truncate(Window)
-	sh := &l.shards[maphash.Comparable(l.seed, key)%uint64(len(l.shards))]
 	r := Result{Limit: limit, Reset: start.Add(Window), Remaining: limit}
+	if now.UnixNano() >= l.full.Load() {
+		// No key has reached its limit in this window: the common case
+		// costs one atomic load, not a hash and a lock.
+		r.Allowed = true
+		return r
+	}
+	sh := &l.shards[maphash.Comparable(l.seed, key)%uint64(len(l.shards))]
 	sh.mu.Lock()
 	if w := sh.windows[key]; w != nil && w.start.Equal(start) {
 		r.Remaining = max(limit-w.count, 0)

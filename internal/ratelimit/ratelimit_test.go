@@ -71,3 +71,33 @@ func TestSweepForgetsEndedWindows(t *testing.T) {
 		t.Fatalf("%d windows kept, want only the 20000 current ones", n)
 	}
 }
+
+// Peek answers what Allow would, without counting, including in the
+// window where a key has just used its last request.
+func TestPeek(t *testing.T) {
+	l := New()
+	t0 := time.Date(2026, 1, 1, 10, 0, 15, 0, time.UTC)
+	k, other := Key{Kind: "ip", ID: 1}, Key{Kind: "ip", ID: 2}
+	for i := range 3 {
+		if r := l.Peek(k, 3, t0); !r.Allowed {
+			t.Fatalf("peek before request %d: %+v", i+1, r)
+		}
+		l.Allow(k, 3, t0)
+	}
+	if r := l.Peek(k, 3, t0); r.Allowed || r.Remaining != 0 || !r.Reset.Equal(t0.Truncate(time.Minute).Add(time.Minute)) {
+		t.Fatalf("peek with the budget spent: %+v", r)
+	}
+	if r := l.Peek(other, 3, t0); !r.Allowed {
+		t.Fatalf("another key: %+v", r)
+	}
+	if r := l.Peek(k, 3, t0.Add(time.Minute)); !r.Allowed {
+		t.Fatalf("next window: %+v", r)
+	}
+	// Peeking counts nothing.
+	for range 10 {
+		l.Peek(other, 1, t0)
+	}
+	if r := l.Allow(other, 1, t0); !r.Allowed {
+		t.Fatalf("peeks were counted: %+v", r)
+	}
+}
