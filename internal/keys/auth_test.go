@@ -256,3 +256,28 @@ func TestUnknownKeysBounded(t *testing.T) {
 		t.Fatalf("%d queries", n)
 	}
 }
+
+// The unknown-key cache has the same guard: "no such key", read before
+// the key was created and everything was invalidated, is not remembered.
+func TestUnknownKeyRacingItsCreation(t *testing.T) {
+	c, a, set, _, _, k := setup(t)
+	ctx := context.Background()
+	m := keys.Mint(core.EnvLive)
+	c.during = func() {
+		c.during = nil
+		nk := &core.APIKey{OrgID: k.OrgID, UserID: k.UserID, Name: "late", PublicID: m.PublicID, Digest: m.Digest, Last4: m.Last4,
+			Env: core.EnvLive, Scopes: k.Scopes}
+		if err := c.OwnerLookup.(interface {
+			CreateAPIKey(context.Context, *core.APIKey) error
+		}).CreateAPIKey(ctx, nk); err != nil {
+			t.Fatal(err)
+		}
+		set.Invalidate(core.Change{Kind: core.ChangeAll})
+	}
+	if _, err := a.Lookup(ctx, m.Secret); !errors.Is(err, keys.ErrInvalid) {
+		t.Fatalf("first lookup: %v", err)
+	}
+	if _, err := a.Lookup(ctx, m.Secret); err != nil {
+		t.Fatalf("the raced \"unknown\" was remembered: %v", err)
+	}
+}

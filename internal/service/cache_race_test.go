@@ -177,3 +177,31 @@ func TestCachedReadRacingAWrite(t *testing.T) {
 		})
 	}
 }
+
+// The unknown-license cache has the same guard: "no such license", read
+// before a license with that key appeared and everything was invalidated
+// (a peer's write while this node's listener reconnected), is not kept.
+func TestUnknownLicenseRacingItsCreation(t *testing.T) {
+	ctx := context.Background()
+	for _, b := range storetest.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			f := newRaceFixture(t, b)
+			key := licensing.NewKey(storetest.T0)
+			in := service.ValidateInput{Key: key, Identifier: "shop.example.com", IP: netip.MustParseAddr("192.0.2.1")}
+			f.st.arm(func() {
+				l := &core.License{ProjectID: f.p.ID, KeyDigest: licensing.KeyDigest(key), KeyEnc: []byte("sealed elsewhere"), UUID: key,
+					Title: "late", Status: core.LicenseActive, UserID: f.actor.UserID}
+				if err := f.st.Store.CreateLicense(ctx, l); err != nil {
+					t.Fatal(err)
+				}
+				f.svc.Invalidate(core.Change{Kind: core.ChangeAll})
+			})
+			if r, err := f.v.Validate(ctx, in); err != nil || r.Code != licensing.CodeNotFound {
+				t.Fatalf("first: %+v, %v", r, err)
+			}
+			if r, err := f.v.Validate(ctx, in); err != nil || r.Code != licensing.CodeValid {
+				t.Fatalf("the raced \"no such license\" was kept: %+v, %v", r, err)
+			}
+		})
+	}
+}
