@@ -191,7 +191,7 @@ func TestUnknownLicenseRacingItsCreation(t *testing.T) {
 			f.st.arm(func() {
 				l := &core.License{ProjectID: f.p.ID, KeyDigest: licensing.KeyDigest(key), KeyEnc: []byte("sealed elsewhere"), UUID: key,
 					Title: "late", Status: core.LicenseActive, UserID: f.actor.UserID}
-				if err := f.st.Store.CreateLicense(ctx, l); err != nil {
+				if err := f.st.CreateLicense(ctx, l); err != nil {
 					t.Fatal(err)
 				}
 				f.svc.Invalidate(core.Change{Kind: core.ChangeAll})
