@@ -116,9 +116,6 @@ func New[K comparable, V any](cfg Config[K, V]) *Cache[K, V] {
 // entryOverhead approximates what otter and entry add to a value's weight.
 const entryOverhead = 96
 
-// Name returns the cache's name.
-func (c *Cache[K, V]) Name() string { return c.name }
-
 // Get returns the value stored for k if it is still fresh: not invalidated
 // since it was read, and within its TTL.
 func (c *Cache[K, V]) Get(k K) (V, bool) {
@@ -193,9 +190,6 @@ func (c *Cache[K, V]) Update(k K, f func(V) V) {
 
 func (c *Cache[K, V]) setBypass(on bool) { c.bypass.Store(on) }
 
-// Delete drops k.
-func (c *Cache[K, V]) Delete(k K) { c.m.Invalidate(k) }
-
 // Invalidate makes every entry tagged ch stale; core.ChangeAll makes every
 // entry stale and frees them.
 func (c *Cache[K, V]) Invalidate(ch core.Change) {
@@ -239,8 +233,11 @@ type Stats struct {
 	Bytes                   uint64 // weighted caches only
 }
 
-// Stats returns the cache's counters.
+// Stats returns the cache's counters. It first runs the maintenance otter
+// otherwise runs a little behind writes, so that entries and bytes are
+// within the bound; it is called at scrape time, not per request.
 func (c *Cache[K, V]) Stats() Stats {
+	c.m.CleanUp()
 	s := Stats{Name: c.name, Hits: c.hits.Load(), Misses: c.misses.Load(), Evictions: c.evictions.Load(),
 		Entries: c.m.EstimatedSize()}
 	if c.m.IsWeighted() {
@@ -248,6 +245,3 @@ func (c *Cache[K, V]) Stats() Stats {
 	}
 	return s
 }
-
-// Len returns the number of entries held, fresh or not yet collected.
-func (c *Cache[K, V]) Len() int { return c.m.EstimatedSize() }

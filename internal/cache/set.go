@@ -11,6 +11,7 @@ type member interface {
 	Invalidate(core.Change)
 	InvalidateAll()
 	Stats() Stats
+	setBypass(on bool)
 }
 
 // Set holds a node's caches: one place that hands every change to every
@@ -23,7 +24,6 @@ type Set struct {
 	// listener that is down). While it is not zero, Invalidate still runs
 	// and every read misses.
 	suspended int
-	bypass    []func(bool)
 }
 
 // NewIn returns a cache registered with s (nil s: unregistered).
@@ -32,7 +32,6 @@ func NewIn[K comparable, V any](s *Set, cfg Config[K, V]) *Cache[K, V] {
 	if s != nil {
 		s.mu.Lock()
 		s.members = append(s.members, c)
-		s.bypass = append(s.bypass, c.setBypass)
 		if s.suspended > 0 {
 			c.setBypass(true)
 		}
@@ -59,8 +58,8 @@ func (s *Set) Suspend() {
 	defer s.mu.Unlock()
 	s.suspended++
 	if s.suspended == 1 {
-		for i, m := range s.members {
-			s.bypass[i](true)
+		for _, m := range s.members {
+			m.setBypass(true)
 			m.InvalidateAll()
 		}
 	}
@@ -76,9 +75,9 @@ func (s *Set) Resume() {
 	}
 	s.suspended--
 	if s.suspended == 0 {
-		for i, m := range s.members {
+		for _, m := range s.members {
 			m.InvalidateAll()
-			s.bypass[i](false)
+			m.setBypass(false)
 		}
 	}
 }

@@ -228,3 +228,19 @@ func flashOf(p *page) string {
 	}
 	return html.UnescapeString(m[1])
 }
+
+// liveKeys counts the usable API keys of acc's organization that acc sees.
+func liveKeys(t testing.TB, n *apptest.Node, acc apptest.Account) int {
+	t.Helper()
+	ks, err := n.Service().ListAPIKeys(context.Background(), acc.Actor(), 0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	live := 0
+	for _, k := range ks {
+		if k.Usable(n.Clock.Now()) {
+			live++
+		}
+	}
+	return live
+}

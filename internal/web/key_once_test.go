@@ -1,7 +1,6 @@
 package web_test
 
 import (
-	"context"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -19,15 +18,7 @@ var submissionRE = regexp.MustCompile(`name="submission" value="([^"]+)"`)
 func TestKeyCreateRepeatedSubmit(t *testing.T) {
 	eachBackend(t, func(t *testing.T, n *apptest.Node) {
 		c, acc := owner(t, n, "Acme", "ada@acme.test")
-		ctx := context.Background()
-		count := func() int {
-			t.Helper()
-			ks, err := n.Service().ListAPIKeys(ctx, acc.Actor(), 0, 100)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return len(ks)
-		}
+		count := func() int { return liveKeys(t, n, acc) }
 		token := func() string {
 			t.Helper()
 			m := submissionRE.FindStringSubmatch(c.get("/api-keys/new").Body)

@@ -28,20 +28,7 @@ func TestKeySecretPageSurvivesReload(t *testing.T) {
 	eachBackend(t, func(t *testing.T, n *apptest.Node) {
 		c, acc := owner(t, n, "Acme", "ada@acme.test")
 		ctx := context.Background()
-		count := func() int {
-			t.Helper()
-			ks, err := n.Service().ListAPIKeys(ctx, acc.Actor(), 0, 100)
-			if err != nil {
-				t.Fatal(err)
-			}
-			live := 0
-			for _, k := range ks {
-				if k.Usable(n.Clock.Now()) {
-					live++
-				}
-			}
-			return live
-		}
+		count := func() int { return liveKeys(t, n, acc) }
 		c.get("/api-keys/new")
 		form := url.Values{"name": {"deploy"}, "scopes": {"projects:read"}, "env": {"live"}}
 		p := c.post("/api-keys", form)
