@@ -287,3 +287,179 @@ func waitFor[T any](t *testing.T, get func() T, ok func(T) bool) T {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// Without --allow-insecure-webhooks an endpoint can be neither http nor an
+// address of the refused ranges, and a hostname that resolves to one is
+// refused when it is delivered to, on every attempt.
+func TestWebhookSSRFRules(t *testing.T) {
+	for _, b := range storetest.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			h := newHooks(t, b)
+			rc := apptest.NewReceiver(t)
+			port := rc.URL[strings.LastIndex(rc.URL, ":")+1:]
+			for _, url := range []string{
+				rc.URL, // http://127.0.0.1:port
+				"https://127.0.0.1:" + port + "/hook",
+				"https://[::1]/hook",
+				"https://10.0.0.8/hook",
+				"https://192.168.1.1/hook",
+				"https://169.254.169.254/latest/meta-data",
+				"https://[::ffff:127.0.0.1]/hook",
+				"https://0.0.0.0/hook",
+				"https://224.0.0.1/hook",
+				"ftp://example.com/hook",
+				"https://user:pw@example.com/hook",
+				"/relative",
+			} {
+				r := h.n.Do(t, "POST", "/api/v1/webhook-endpoints", map[string]any{"url": url, "events": []string{"*"}}, apptest.Key(h.key)...)
+				wantStatus(t, r, 422)
+				if len(r.Env.Errors["url"]) == 0 {
+					t.Fatalf("%s: %s", url, r.Body)
+				}
+			}
+			// A hostname is accepted, and refused where it resolves.
+			ep := h.endpoint(t, map[string]any{"url": "https://localhost:" + port + "/hook", "events": []string{"project.created"}})
+			h.do(t, "POST", "/api/v1/project", map[string]any{"name": "Shop"}, 201)
+			type delivery struct {
+				Status   string
+				Attempts int
+				Log      []struct {
+					Error *string
+				} `json:"attempt_log"`
+			}
+			d := waitFor(t, func() delivery {
+				var ds []delivery
+				h.do(t, "GET", fmt.Sprintf("/api/v1/webhook-endpoints/%d/deliveries", ep.ID), nil, 200).Decode(t, &struct{ Data any }{&ds})
+				if len(ds) == 0 {
+					return delivery{}
+				}
+				return ds[0]
+			}, func(d delivery) bool { return d.Attempts >= 1 })
+			if d.Status != "pending" || d.Log[0].Error == nil || !strings.Contains(*d.Log[0].Error, "refused") ||
+				!strings.Contains(*d.Log[0].Error, "loopback") {
+				t.Fatalf("delivery %+v", d)
+			}
+			if n := len(rc.Got()); n != 0 {
+				t.Fatalf("the receiver on loopback got %d requests", n)
+			}
+		})
+	}
+}
+
+// license.expiring_soon and license.expired fire once each for a license
+// that expires while the server runs, however often the scheduler ticks.
+func TestWebhookExpiryEventsOnce(t *testing.T) {
+	for _, b := range storetest.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			h := newHooks(t, b, insecureWebhooks)
+			rc := apptest.NewReceiver(t)
+			ctx := context.Background()
+			tick := func() {
+				t.Helper()
+				if err := h.n.Service().ScheduleTick(ctx, h.n.Stack.ScheduleConfig()); err != nil {
+					t.Fatal(err)
+				}
+			}
+			tick()
+			h.endpoint(t, map[string]any{"url": rc.URL, "events": []string{"license.expiring_soon", "license.expired"}, "expiring_days": 7})
+			p, err := h.n.Service().CreateProject(ctx, h.owner.Actor(), service.ProjectInput{Name: service.Some("Shop")})
+			if err != nil {
+				t.Fatal(err)
+			}
+			exp := h.n.Clock.Now().Add(10 * 24 * time.Hour)
+			l, err := h.n.Service().CreateLicense(ctx, h.owner.Actor(), p.ID, service.LicenseInput{Title: service.Some("ten days"),
+				ExpiresAt: service.Some(&exp)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			steps := []struct {
+				at   time.Duration // after creation
+				want []string
+			}{
+				{time.Hour, nil},
+				{2 * 24 * time.Hour, nil},
+				{3*24*time.Hour + time.Minute, []string{"license.expiring_soon"}},
+				{3*24*time.Hour + 2*time.Minute, []string{"license.expiring_soon"}},
+				{9 * 24 * time.Hour, []string{"license.expiring_soon"}},
+				{10*24*time.Hour + time.Minute, []string{"license.expiring_soon", "license.expired"}},
+				{20 * 24 * time.Hour, []string{"license.expiring_soon", "license.expired"}},
+			}
+			start := h.n.Clock.Now()
+			for _, s := range steps {
+				h.n.Clock.Set(start.Add(s.at))
+				tick()
+				tick()
+				got := rc.Wait(t, len(s.want))
+				var types []string
+				for _, g := range got {
+					var ev struct {
+						Type string
+						Data struct {
+							Object struct{ ID int64 }
+						}
+					}
+					_ = json.Unmarshal(g.Body, &ev)
+					if ev.Data.Object.ID != l.ID {
+						t.Fatalf("event about %d", ev.Data.Object.ID)
+					}
+					types = append(types, ev.Type)
+				}
+				if fmt.Sprint(types) != fmt.Sprint(s.want) {
+					t.Fatalf("at +%v: %v, want %v", s.at, types, s.want)
+				}
+			}
+		})
+	}
+}
+
+// Two nodes on one PostgreSQL share the deliveries of 1,000 events to one
+// receiver: none lost, none delivered twice.
+func TestWebhookTwoNodesDeliverEachEventOnce(t *testing.T) {
+	b := postgresOnly(t)
+	h := newHooks(t, b, insecureWebhooks)
+	peer := h.n.Peer(t, insecureWebhooks)
+	rc := apptest.NewReceiver(t)
+	ep := h.endpoint(t, map[string]any{"url": rc.URL, "events": []string{"license.created"}, "ordered": false})
+	ctx := context.Background()
+	p, err := h.n.Service().CreateProject(ctx, h.owner.Actor(), service.ProjectInput{Name: service.Some("Shop")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	peer.Sync(t, h.n)
+	const events = 1000
+	nodes := []*apptest.Node{h.n, peer}
+	errs := make(chan error, len(nodes))
+	for i, n := range nodes {
+		go func() {
+			for j := i; j < events; j += len(nodes) {
+				if _, err := n.Service().CreateLicense(ctx, h.owner.Actor(), p.ID,
+					service.LicenseInput{Title: service.Some("license " + strconv.Itoa(j))}); err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range nodes {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	rc.Wait(t, events)
+	// Once every delivery is marked succeeded, nothing more can come.
+	waitFor(t, func() int {
+		ds, err := h.n.Store.ListWebhookDeliveries(ctx, core.DeliveryFilter{EndpointID: ep.ID, Status: core.DeliveryPending, Limit: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(ds)
+	}, func(n int) bool { return n == 0 })
+	seen := map[string]int{}
+	for _, g := range rc.Got() {
+		seen[g.Header.Get("Latchkey-Event-Id")]++
+	}
+	if got := len(rc.Got()); got != events || len(seen) != events {
+		t.Fatalf("%d requests for %d distinct events, want %d each", got, len(seen), events)
+	}
+}
