@@ -178,6 +178,7 @@ func TestWebhookLifecycleDeliveredInOrder(t *testing.T) {
 			h.do(t, "GET", "/api/v1/events/evt_nope", nil, 404)
 
 			// Every delivery succeeded at its first attempt.
+			waitFor(t, func() int { return pendingDeliveries(t, h.n, ep.ID) }, func(n int) bool { return n == 0 })
 			var ds []struct {
 				Status   string
 				Attempts int
@@ -361,7 +362,7 @@ func TestWebhookExpiryEventsOnce(t *testing.T) {
 				}
 			}
 			tick()
-			h.endpoint(t, map[string]any{"url": rc.URL, "events": []string{"license.expiring_soon", "license.expired"}, "expiring_days": 7})
+			ep := h.endpoint(t, map[string]any{"url": rc.URL, "events": []string{"license.expiring_soon", "license.expired"}, "expiring_days": 7})
 			p, err := h.n.Service().CreateProject(ctx, h.owner.Actor(), service.ProjectInput{Name: service.Some("Shop")})
 			if err != nil {
 				t.Fatal(err)
@@ -390,6 +391,9 @@ func TestWebhookExpiryEventsOnce(t *testing.T) {
 				tick()
 				tick()
 				got := rc.Wait(t, len(s.want))
+				// Finished before the clock moves on: a lease judged by a
+				// clock that jumps days would expire mid-attempt.
+				waitFor(t, func() int { return pendingDeliveries(t, h.n, ep.ID) }, func(n int) bool { return n == 0 })
 				var types []string
 				for _, g := range got {
 					var ev struct {
@@ -448,13 +452,7 @@ func TestWebhookTwoNodesDeliverEachEventOnce(t *testing.T) {
 	}
 	rc.Wait(t, events)
 	// Once every delivery is marked succeeded, nothing more can come.
-	waitFor(t, func() int {
-		ds, err := h.n.Store.ListWebhookDeliveries(ctx, core.DeliveryFilter{EndpointID: ep.ID, Status: core.DeliveryPending, Limit: 1})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return len(ds)
-	}, func(n int) bool { return n == 0 })
+	waitFor(t, func() int { return pendingDeliveries(t, h.n, ep.ID) }, func(n int) bool { return n == 0 })
 	seen := map[string]int{}
 	for _, g := range rc.Got() {
 		seen[g.Header.Get("Latchkey-Event-Id")]++
@@ -573,4 +571,13 @@ func TestWebhookEndpointInput(t *testing.T) {
 			h.do(t, "GET", pep, nil, 404)
 		})
 	}
+}
+
+func pendingDeliveries(t *testing.T, n *apptest.Node, endpointID int64) int {
+	t.Helper()
+	ds, err := n.Store.ListWebhookDeliveries(context.Background(), core.DeliveryFilter{EndpointID: endpointID, Status: core.DeliveryPending, Limit: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(ds)
 }

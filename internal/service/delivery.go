@@ -41,10 +41,10 @@ func (s *Service) RunDeliveries(ctx context.Context, cfg DeliveryConfig) {
 		cfg.Poll = time.Second
 	}
 	done := make(chan struct{})
-	for range cfg.Workers {
+	for i := range cfg.Workers {
 		go func() {
 			defer func() { done <- struct{}{} }()
-			s.deliveryWorker(ctx, cfg)
+			s.deliveryWorker(ctx, cfg, i == 0)
 		}()
 	}
 	for range cfg.Workers {
@@ -52,9 +52,17 @@ func (s *Service) RunDeliveries(ctx context.Context, cfg DeliveryConfig) {
 	}
 }
 
-func (s *Service) deliveryWorker(ctx context.Context, cfg DeliveryConfig) {
-	tick := time.NewTicker(cfg.Poll)
-	defer tick.Stop()
+// deliveryWorker attempts deliveries while there are due ones. Only the
+// poller looks on its own, once per Poll; the others wait to be woken (by a
+// write, or by a worker that found work), so an idle node costs one claim
+// query per Poll, not one per worker.
+func (s *Service) deliveryWorker(ctx context.Context, cfg DeliveryConfig, poller bool) {
+	var tick <-chan time.Time
+	if poller {
+		t := time.NewTicker(cfg.Poll)
+		defer t.Stop()
+		tick = t.C
+	}
 	for ctx.Err() == nil {
 		n, err := s.DeliverDue(ctx, cfg, 1)
 		if err != nil && ctx.Err() == nil {
@@ -70,7 +78,7 @@ func (s *Service) deliveryWorker(ctx context.Context, cfg DeliveryConfig) {
 		select {
 		case <-ctx.Done():
 		case <-s.wake:
-		case <-tick.C:
+		case <-tick:
 		}
 	}
 }
