@@ -86,6 +86,7 @@ func NewStack(sc StackConfig) *Stack {
 	usage := keys.NewUsage()
 	limiter := ratelimit.New()
 	validator := svc.NewValidator(service.ValidatorConfig{TTL: cfg.CacheTTL, Limiter: limiter, LicenseLimit: cfg.LicenseRateLimit})
+	m.WatchEventDrops(validator.DroppedEvents)
 	proxies, _ := cfg.Proxies()
 
 	node := keys.RandomToken(12)
@@ -156,7 +157,8 @@ func (s *Stack) Start() {
 
 // DeliveryConfig is how this node delivers webhooks.
 func (s *Stack) DeliveryConfig() service.DeliveryConfig {
-	return service.DeliveryConfig{Sender: s.sender, Owner: s.Node, Workers: s.cfg.Config.WebhookWorkers}
+	return service.DeliveryConfig{Sender: s.sender, Owner: s.Node, Workers: s.cfg.Config.WebhookWorkers,
+		OnAttempt: func(outcome string) { s.Metrics.WebhookAttempts.WithLabelValues(outcome).Inc() }}
 }
 
 // ScheduleConfig is how this node runs the time-driven work.

@@ -19,6 +19,9 @@ type Metrics struct {
 	Validations   *prometheus.CounterVec
 	UsageFlushes  prometheus.Counter
 	Invalidations *prometheus.CounterVec
+	// WebhookAttempts counts delivery attempts by how they ended:
+	// succeeded, retrying (failed, to be retried) or failed (given up).
+	WebhookAttempts *prometheus.CounterVec
 }
 
 // New returns a registry with Go runtime, process and Latchkey collectors.
@@ -44,8 +47,11 @@ func New() *Metrics {
 		Invalidations: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "latchkey_cache_invalidations_total", Help: "Cache invalidations by origin (local or peer).",
 		}, []string{"origin"}),
+		WebhookAttempts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "latchkey_webhook_attempts_total", Help: "Webhook delivery attempts by outcome (succeeded, retrying, failed).",
+		}, []string{"outcome"}),
 	}
-	m.Registry.MustRegister(
+	m.Registry.MustRegister(m.WebhookAttempts,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.HTTPRequests, m.HTTPDuration, m.AuthResults, m.Validations, m.UsageFlushes, m.Invalidations,
@@ -100,4 +106,12 @@ func (f cacheCollector) Collect(ch chan<- prometheus.Metric) {
 // WatchCaches exports the counters stats returns.
 func (m *Metrics) WatchCaches(stats func() []CacheStats) {
 	m.Registry.MustRegister(cacheCollector(stats))
+}
+
+// WatchEventDrops exports how many runtime events (a cap reached, a new
+// activation) a full queue dropped.
+func (m *Metrics) WatchEventDrops(dropped func() int64) {
+	m.Registry.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "latchkey_runtime_events_dropped_total", Help: "Runtime events dropped because their queue was full.",
+	}, func() float64 { return float64(dropped()) }))
 }

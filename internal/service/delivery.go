@@ -26,6 +26,9 @@ type DeliveryConfig struct {
 	Owner   string        // this node's ID, recorded on its leases
 	Workers int           // concurrent attempts; 0 means 4
 	Poll    time.Duration // how often to look for due deliveries (retries, other nodes' events); 0 means 1 s
+	// OnAttempt, when set, is told how each attempt ended: "succeeded",
+	// "retrying" or "failed" (metrics).
+	OnAttempt func(outcome string)
 }
 
 // RunDeliveries delivers due deliveries until ctx ends. Writes that create
@@ -164,6 +167,13 @@ func (s *Service) attempt(ctx context.Context, cfg DeliveryConfig, j *core.Deliv
 	default:
 		r.Status = core.DeliveryPending
 		r.NextAttemptAt = at.Add(webhook.Backoff(j.Delivery.Attempts+1, rand.Float64()))
+	}
+	if cfg.OnAttempt != nil {
+		outcome := r.Status
+		if outcome == core.DeliveryPending {
+			outcome = "retrying"
+		}
+		cfg.OnAttempt(outcome)
 	}
 	return s.write(ctx, func(st core.Store, changed func(core.Change)) error {
 		ep, err := st.FinishDelivery(ctx, r)
