@@ -261,6 +261,13 @@ func TestWebhookRetriesWithGrowingBackoff(t *testing.T) {
 			if waits[0] < 20*time.Second {
 				t.Fatalf("first wait %v", waits[0])
 			}
+			// Counted by outcome.
+			metrics := string(h.n.Do(t, "GET", "/metrics", nil).Body)
+			for _, line := range []string{`latchkey_webhook_attempts_total{outcome="retrying"} 3`, `latchkey_webhook_attempts_total{outcome="succeeded"} 1`} {
+				if !strings.Contains(metrics, line) {
+					t.Fatalf("metrics lack %s", line)
+				}
+			}
 			// The same bytes every time.
 			got := rc.Got()
 			for i := 1; i < 4; i++ {
