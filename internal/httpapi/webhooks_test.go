@@ -588,3 +588,28 @@ func pendingDeliveries(t *testing.T, n *apptest.Node, endpointID int64) int {
 	}
 	return len(ds)
 }
+
+// A refused create keeps its message when its transaction shared a SQLite
+// commit that failed and was run again alone (the rules used to rewrite
+// the input they refused, so the second run saw an empty list).
+func TestWebhookRefusalSurvivesARerun(t *testing.T) {
+	for _, b := range storetest.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			h := newHooks(t, b)
+			const n = 40
+			msgs := make(chan string, n)
+			for i := range n {
+				go func() {
+					r := h.n.Do(t, "POST", "/api/v1/webhook-endpoints", map[string]any{"url": "https://hooks.example.com/" + strconv.Itoa(i),
+						"events": []string{"license.eaten"}}, apptest.Key(h.key)...)
+					msgs <- strconv.Itoa(r.Status) + " " + strings.Join(r.Env.Errors["events"], "")
+				}()
+			}
+			for range n {
+				if m := <-msgs; m != `422 The events field has an unknown event type: "license.eaten".` {
+					t.Fatal(m)
+				}
+			}
+		})
+	}
+}

@@ -151,10 +151,12 @@ func (s *Service) validateEndpoint(in *EndpointInput, create bool) core.Problems
 			p.Add("events", "The events field must list at least one event type, or \"*\".")
 		default:
 			var norm []string
+			bad := false
 			for _, t := range in.Events.V {
 				t = strings.TrimSpace(t)
 				if t != "*" && !slices.Contains(EventTypes, t) {
 					p.Add("events", "The events field has an unknown event type: "+quoteShort(t)+".")
+					bad = true
 					break
 				}
 				if !slices.Contains(norm, t) {
@@ -164,7 +166,9 @@ func (s *Service) validateEndpoint(in *EndpointInput, create bool) core.Problems
 			if slices.Contains(norm, "*") {
 				norm = []string{"*"}
 			}
-			in.Events.V = norm
+			if !bad { // the input stays as sent when it is refused
+				in.Events.V = norm
+			}
 		}
 	}
 	if in.Description.Set {
@@ -222,9 +226,14 @@ func (s *Service) CreateWebhookEndpoint(ctx context.Context, actor *core.Actor, 
 		return nil, "", err
 	}
 	secret := webhook.NewSecret()
+	// Validated once, before the transaction: write may run its function
+	// again (alone, after a shared SQLite commit failed), and the rules
+	// normalise what they check.
+	checked := s.validateEndpoint(&in, true)
 	var ep *core.WebhookEndpoint
 	err := s.write(ctx, func(st core.Store, changed func(core.Change)) error {
-		probs := s.validateEndpoint(&in, true)
+		probs := core.Problems{}
+		probs.Merge(checked)
 		if err := s.checkEndpointProject(ctx, st, actor, &in, probs); err != nil {
 			return err
 		}
@@ -287,6 +296,7 @@ var errProjectEndpoint = &core.Error{Code: core.EConflict,
 // endpoint the server disabled clears its failure record.
 func (s *Service) UpdateWebhookEndpoint(ctx context.Context, actor *core.Actor, id int64, in EndpointInput) (*core.WebhookEndpoint, error) {
 	var out *core.WebhookEndpoint
+	checked := s.validateEndpoint(&in, false) // once: see CreateWebhookEndpoint
 	err := s.write(ctx, func(st core.Store, changed func(core.Change)) error {
 		ep, err := s.endpointAccess(ctx, st, actor, id, core.ScopeWebhooksWrite)
 		if err != nil {
@@ -295,7 +305,8 @@ func (s *Service) UpdateWebhookEndpoint(ctx context.Context, actor *core.Actor, 
 		if ep.Source == core.EndpointSourceProject && (in.URL.Set || in.Events.Set || in.ProjectID.Set) {
 			return errProjectEndpoint
 		}
-		probs := s.validateEndpoint(&in, false)
+		probs := core.Problems{}
+		probs.Merge(checked)
 		if in.ProjectID.Set || actor.ProjectID != 0 {
 			if err := s.checkEndpointProject(ctx, st, actor, &in, probs); err != nil {
 				return err
