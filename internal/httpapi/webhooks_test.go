@@ -613,3 +613,72 @@ func TestWebhookRefusalSurvivesARerun(t *testing.T) {
 		})
 	}
 }
+
+// The runtime outcomes that are events: a new activation once per
+// identifier, a cap reached once per license and day, however many
+// validations there are.
+func TestWebhookRuntimeEvents(t *testing.T) {
+	for _, b := range storetest.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			h := newHooks(t, b, insecureWebhooks)
+			rc := apptest.NewReceiver(t)
+			h.endpoint(t, map[string]any{"url": rc.URL, "events": []string{"activation.created", "license.usage_cap_reached"}})
+			ctx := context.Background()
+			p, err := h.n.Service().CreateProject(ctx, h.owner.Actor(), service.ProjectInput{Name: service.Some("Shop"), HasPaid: service.Some(true)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			two := int64(2)
+			capped, err := h.n.Service().CreateLicense(ctx, h.owner.Actor(), p.ID, service.LicenseInput{Title: service.Some("two a day"),
+				MaxUsagePerDay: service.Some(&two)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			open, err := h.n.Service().CreateLicense(ctx, h.owner.Actor(), p.ID, service.LicenseInput{Title: service.Some("open")})
+			if err != nil {
+				t.Fatal(err)
+			}
+			validate := func(key, domain string) int {
+				return h.n.Do(t, "POST", "/api/v1/project/has-paid", "{}", "X-LICENSE-KEY", key, "X-Devpayr-Domain", domain).Status
+			}
+			for range 6 {
+				validate(capped.UUID, "shop.example.com")
+				validate(open.UUID, "a.example.com")
+				validate(open.UUID, "b.example.org")
+			}
+			count := func(got []apptest.Received) map[string]int {
+				m := map[string]int{}
+				for _, g := range got {
+					var ev struct {
+						Type string
+						Data struct {
+							Object struct {
+								Identifier string `json:"identifier"`
+								ID         int64  `json:"id"`
+								LicenseID  int64  `json:"license_id"`
+							}
+						}
+					}
+					_ = json.Unmarshal(g.Body, &ev)
+					m[ev.Type+" "+ev.Data.Object.Identifier]++
+				}
+				return m
+			}
+			got := count(rc.Wait(t, 4))
+			want := map[string]int{"activation.created shop.example.com": 1, "activation.created a.example.com": 1,
+				"activation.created b.example.org": 1, "license.usage_cap_reached ": 1}
+			if fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Fatalf("events %v, want %v", got, want)
+			}
+			// The next day, the cap is reached again: one more.
+			h.n.Clock.Advance(24 * time.Hour)
+			for range 4 {
+				validate(capped.UUID, "shop.example.com")
+			}
+			got = count(rc.Wait(t, 5))
+			if got["license.usage_cap_reached "] != 2 || len(rc.Got()) != 5 {
+				t.Fatalf("events the next day %v", got)
+			}
+		})
+	}
+}

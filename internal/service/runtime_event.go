@@ -55,30 +55,32 @@ func newRuntimeEvents(set *cache.Set, now func() time.Time) *runtimeEvents {
 	}
 }
 
-// note queues an event unless one like it was queued lately.
-func (r *runtimeEvents) note(e runtimeEvent) {
-	key := runtimeKey{e.typ, e.license.ID, e.day, e.identifier}
+// note queues the event build makes unless one with key was queued
+// lately. The check comes first and allocates nothing: a license refused
+// for its cap thousands of times a second, or validated again and again
+// from an identifier its snapshot has not learnt, costs one lookup.
+func (r *runtimeEvents) note(key runtimeKey, build func() runtimeEvent) {
 	if _, ok := r.recent.Get(key); ok {
 		return
 	}
 	r.recent.Put(r.recent.Begin(), key, struct{}{})
 	select {
-	case r.queue <- e:
+	case r.queue <- build():
 	default:
 		r.dropped.Add(1)
 	}
 }
 
 func (v *Validator) capReached(snap *licensing.Snapshot, day string) {
-	if v.events != nil {
-		v.events.note(runtimeEvent{typ: EventLicenseUsageCapped, orgID: snap.Project.OrgID, license: snap.License, day: day})
-	}
+	v.events.note(runtimeKey{EventLicenseUsageCapped, snap.License.ID, day, ""}, func() runtimeEvent {
+		return runtimeEvent{typ: EventLicenseUsageCapped, orgID: snap.Project.OrgID, license: snap.License, day: day}
+	})
 }
 
 func (v *Validator) activated(snap *licensing.Snapshot, identifier string) {
-	if v.events != nil {
-		v.events.note(runtimeEvent{typ: EventActivationCreated, orgID: snap.Project.OrgID, license: snap.License, identifier: identifier})
-	}
+	v.events.note(runtimeKey{EventActivationCreated, snap.License.ID, "", identifier}, func() runtimeEvent {
+		return runtimeEvent{typ: EventActivationCreated, orgID: snap.Project.OrgID, license: snap.License, identifier: identifier}
+	})
 }
 
 // DroppedEvents returns how many runtime events a full queue dropped.

@@ -264,8 +264,10 @@ func (v *Validator) Validate(ctx context.Context, in ValidateInput) (*ValidateRe
 		mustWrite = true
 	}
 	if !mustWrite {
-		v.pending.add(lic.ID, day, in.Count, act, res.Identifier, in.IP, now)
-		if act != nil {
+		// A sighting new to this flush window may be a new activation: the
+		// snapshot of a license without domain limits does not learn its
+		// activations, so this is the cheap place to notice.
+		if v.pending.add(lic.ID, day, in.Count, act, res.Identifier, in.IP, now) && act != nil {
 			v.activated(snap, act.Identifier)
 		}
 		return res, nil
@@ -485,9 +487,9 @@ type seen struct {
 	ip   netip.Addr
 }
 
-func (p *pendingUses) add(licenseID int64, day string, count bool, act *licensing.NewActivation, identifier string, ip netip.Addr, now time.Time) {
+func (p *pendingUses) add(licenseID int64, day string, count bool, act *licensing.NewActivation, identifier string, ip netip.Addr, now time.Time) (fresh bool) {
 	if !count && identifier == "" {
-		return
+		return false
 	}
 	k := pendingKey{licenseID, day}
 	p.mu.Lock()
@@ -501,10 +503,10 @@ func (p *pendingUses) add(licenseID int64, day string, count bool, act *licensin
 		u.count++
 	}
 	if identifier == "" || licensing.IsLocal(identifier) {
-		return
+		return false
 	}
 	if t, ok := p.written[seenKey{licenseID, identifier}]; ok && now.Sub(t) < seenEvery {
-		return
+		return false
 	}
 	if u.seen == nil {
 		u.seen = map[string]seen{}
@@ -519,6 +521,7 @@ func (p *pendingUses) add(licenseID int64, day string, count bool, act *licensin
 	}
 	a.at, a.ip = now, ip
 	u.seen[identifier] = a
+	return !ok
 }
 
 // wrote records the sightings of a stored batch, and forgets those older
