@@ -20,7 +20,9 @@ import (
 	"github.com/latchkey/latchkey/internal/service"
 	"github.com/latchkey/latchkey/internal/store"
 	"github.com/latchkey/latchkey/internal/store/postgres"
+	"github.com/latchkey/latchkey/internal/version"
 	"github.com/latchkey/latchkey/internal/web"
+	"github.com/latchkey/latchkey/internal/webhook"
 )
 
 // StackConfig is what a Stack is built from.
@@ -54,6 +56,7 @@ type Stack struct {
 	APIRoutes []string
 
 	cfg    StackConfig
+	sender *webhook.Sender
 	cancel context.CancelFunc // stops the loops
 	// abandon cancels the flushes still running: at the shutdown deadline.
 	abandon context.CancelFunc
@@ -70,7 +73,7 @@ func NewStack(sc StackConfig) *Stack {
 	log := sc.Logger
 	m := metrics.New()
 	svc := service.New(service.Config{Store: sc.Store, Secret: sc.Secret, Logger: log, Now: sc.Now, PasswordCost: cfg.PasswordCost,
-		CacheTTL: cfg.CacheTTL, MaxKeyRateLimit: cfg.MaxKeyRateLimit})
+		CacheTTL: cfg.CacheTTL, MaxKeyRateLimit: cfg.MaxKeyRateLimit, AllowInsecureWebhooks: cfg.AllowInsecureWebhooks})
 	caches := svc.Caches()
 	m.WatchCaches(func() []metrics.CacheStats {
 		var out []metrics.CacheStats
@@ -123,7 +126,7 @@ func NewStack(sc StackConfig) *Stack {
 		},
 	})
 	return &Stack{Handler: handler, Service: svc, Keys: auth, Usage: usage, Validator: validator, Metrics: m, Listener: listener, Node: node,
-		APIRoutes: routes, cfg: sc}
+		APIRoutes: routes, cfg: sc, sender: webhook.NewSender(cfg.AllowInsecureWebhooks, "Latchkey-Webhooks/"+version.String())}
 }
 
 // Start runs the background work: usage flushing and, on PostgreSQL, the
@@ -146,6 +149,19 @@ func (s *Stack) Start() {
 	if s.Listener != nil {
 		s.wg.Go(func() { s.Listener.Run(ctx) })
 	}
+	s.wg.Go(func() { s.Validator.RunEvents(ctx) })
+	s.wg.Go(func() { s.Service.RunDeliveries(ctx, s.DeliveryConfig()) })
+	s.wg.Go(func() { s.Service.RunScheduler(ctx, s.ScheduleConfig()) })
+}
+
+// DeliveryConfig is how this node delivers webhooks.
+func (s *Stack) DeliveryConfig() service.DeliveryConfig {
+	return service.DeliveryConfig{Sender: s.sender, Owner: s.Node, Workers: s.cfg.Config.WebhookWorkers}
+}
+
+// ScheduleConfig is how this node runs the time-driven work.
+func (s *Stack) ScheduleConfig() service.ScheduleConfig {
+	return service.ScheduleConfig{Owner: s.Node, Retention: s.cfg.Config.EventRetention}
 }
 
 // Stop ends the background work after a last usage flush, waiting for it

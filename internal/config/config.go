@@ -44,6 +44,11 @@ type Config struct {
 	SecureCookies    string
 	PublicURL        string
 	DebugAddr        string
+	// AllowInsecureWebhooks lets webhook endpoints use http and reach
+	// loopback, private and link-local addresses.
+	AllowInsecureWebhooks bool
+	EventRetention        time.Duration
+	WebhookWorkers        int
 	// MemoryLimit is the Go runtime's soft memory limit, as given
 	// ("200MiB", "0" for none); MemoryLimitBytes is it parsed by Validate.
 	MemoryLimit      string
@@ -72,6 +77,8 @@ func Defaults() Config {
 		UsageFlush:       2 * time.Second,
 		SecureCookies:    "auto",
 		MemoryLimit:      "200MiB",
+		EventRetention:   30 * 24 * time.Hour,
+		WebhookWorkers:   4,
 	}
 }
 
@@ -111,6 +118,9 @@ func (c *Config) AddServeFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&c.SecureCookies, "secure-cookies", c.SecureCookies, "mark dashboard cookies Secure: auto (when served over TLS or behind a trusted proxy that says https), always, never")
 	fs.StringVar(&c.PublicURL, "public-url", c.PublicURL, "the URL people reach this server at, for links in the dashboard")
 	fs.StringVar(&c.MemoryLimit, "memory-limit", c.MemoryLimit, "soft limit of the Go runtime's memory (e.g. 200MiB, 1GiB; 0: none); GOMEMLIMIT, when set, wins")
+	fs.BoolVar(&c.AllowInsecureWebhooks, "allow-insecure-webhooks", c.AllowInsecureWebhooks, "let webhook endpoints use http:// and deliver to loopback, private and link-local addresses (development, private networks)")
+	fs.DurationVar(&c.EventRetention, "event-retention", c.EventRetention, "how long events and their delivery logs are kept")
+	fs.IntVar(&c.WebhookWorkers, "webhook-workers", c.WebhookWorkers, "concurrent webhook delivery attempts per node")
 	fs.StringVar(&c.DebugAddr, "debug-addr", c.DebugAddr, "serve Go's pprof profiles on this separate address (keep it on loopback); empty: off")
 }
 
@@ -213,6 +223,12 @@ func (c *Config) Validate() error {
 	}
 	if c.UsageFlush < 10*time.Millisecond {
 		bad("usage-flush", "must be at least 10ms")
+	}
+	if c.EventRetention < time.Hour {
+		bad("event-retention", "must be at least 1h")
+	}
+	if c.WebhookWorkers < 1 || c.WebhookWorkers > 256 {
+		bad("webhook-workers", "must be between 1 and 256")
 	}
 	if c.PasswordCost != 0 && (c.PasswordCost < 4 || c.PasswordCost > 31) {
 		bad("password-cost", "must be between 4 and 31")

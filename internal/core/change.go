@@ -20,6 +20,7 @@ const (
 	ChangeDomain     ChangeKind = 'd' // ID: project (domains are cached per project)
 	ChangeInjectable ChangeKind = 'i' // ID: project
 	ChangeCatalog    ChangeKind = 'c' // ID: project: something under it changed (cached reads are stale)
+	ChangeWebhooks   ChangeKind = 'w' // ID: organization: its webhook endpoints changed
 )
 
 // Change names a record whose cached copies are stale. Writes publish
@@ -48,7 +49,7 @@ func ParseChange(s string) (Change, bool) {
 	}
 	c := Change{Kind: ChangeKind(parts[0][0])}
 	switch c.Kind {
-	case ChangeAll, ChangeAPIKey, ChangeUser, ChangeMembership, ChangeProject, ChangeLicense, ChangeDomain, ChangeInjectable, ChangeCatalog:
+	case ChangeAll, ChangeAPIKey, ChangeUser, ChangeMembership, ChangeProject, ChangeLicense, ChangeDomain, ChangeInjectable, ChangeCatalog, ChangeWebhooks:
 	default:
 		return Change{}, false
 	}

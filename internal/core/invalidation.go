@@ -14,6 +14,7 @@ package core
 //	project (access checks)            ChangeProject(project)
 //	injectables of a project           ChangeInjectable(project), ChangeProject(project)
 //	rendered read under a project      ChangeCatalog(project), ChangeProject(project)
+//	enabled webhook endpoints of an org ChangeWebhooks(organization)
 //
 // Unknown API keys and license keys are remembered without tags, for a
 // short TTL only: no write can make a random key exist.
@@ -51,4 +52,10 @@ func InjectablesDeps(projectID int64) []Change {
 // write under the project publishes ChangeCatalog.
 func CatalogDeps(projectID int64) []Change {
 	return []Change{{Kind: ChangeCatalog, ID: projectID}, {Kind: ChangeProject, ID: projectID}}
+}
+
+// WebhookDeps lists what an organization's cached webhook endpoints (the
+// fan-out of its events) depend on.
+func WebhookDeps(orgID int64) []Change {
+	return []Change{{Kind: ChangeWebhooks, ID: orgID}}
 }

@@ -24,6 +24,8 @@ const (
 	ScopeAPIKeysRead      Scope = "api_keys:read"
 	ScopeAPIKeysWrite     Scope = "api_keys:write"
 	ScopeAuditRead        Scope = "audit:read"
+	ScopeWebhooksRead     Scope = "webhooks:read"
+	ScopeWebhooksWrite    Scope = "webhooks:write"
 )
 
 // AllScopes lists every scope in canonical order.
@@ -35,6 +37,7 @@ var AllScopes = []Scope{
 	ScopePaymentsRead, ScopePaymentsWrite,
 	ScopeAPIKeysRead, ScopeAPIKeysWrite,
 	ScopeAuditRead,
+	ScopeWebhooksRead, ScopeWebhooksWrite,
 }
 
 // ScopeSet is a set of scopes as a bit mask, so that the per-request check
@@ -150,7 +153,7 @@ func (r Role) Valid() bool {
 var (
 	allScopeSet  = NewScopeSet(AllScopes...)
 	readScopeSet = NewScopeSet(ScopeProjectsRead, ScopeLicensesRead, ScopeDomainsRead,
-		ScopeInjectablesRead, ScopePaymentsRead, ScopeAPIKeysRead, ScopeAuditRead)
+		ScopeInjectablesRead, ScopePaymentsRead, ScopeAPIKeysRead, ScopeAuditRead, ScopeWebhooksRead)
 )
 
 // Scopes returns what the role allows. Owners, admins and developers hold

@@ -23,6 +23,7 @@ type Store interface {
 	InjectableStore
 	AuditStore
 	SettingStore
+	WebhookStore
 
 	// Publish tells other nodes sharing the database that c happened. Inside
 	// InTx it is delivered only if the transaction commits. A backend with

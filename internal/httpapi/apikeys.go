@@ -6,70 +6,17 @@ import (
 	"time"
 
 	"github.com/latchkey/latchkey/internal/core"
-	"github.com/latchkey/latchkey/internal/keys"
 	"github.com/latchkey/latchkey/internal/service"
+	"github.com/latchkey/latchkey/internal/view"
 )
-
-// keyJSON is an API key as the API shows it: never the secret (except
-// right after creation or rotation) and never the digest.
-type keyJSON struct {
-	ID                 int64    `json:"id"`
-	Name               string   `json:"name"`
-	Description        string   `json:"description"`
-	PublicID           string   `json:"public_id"`
-	Prefix             string   `json:"prefix"`
-	Last4              string   `json:"last4"`
-	Display            string   `json:"display"`
-	ProjectID          *int64   `json:"project_id"`
-	UserID             int64    `json:"user_id"`
-	Scopes             []string `json:"scopes"`
-	Env                string   `json:"env"`
-	AllowedIPs         []string `json:"allowed_ips"`
-	RateLimitPerMinute *int     `json:"rate_limit_per_minute"`
-	Status             string   `json:"status"`
-	ExpiresAt          *string  `json:"expires_at"`
-	RevokedAt          *string  `json:"revoked_at"`
-	RotatedToID        *int64   `json:"rotated_to_id"`
-	LastUsedAt         *string  `json:"last_used_at"`
-	LastUsedIP         *string  `json:"last_used_ip"`
-	CreatedBy          string   `json:"created_by"`
-	CreatedAt          string   `json:"created_at"`
-	UpdatedAt          string   `json:"updated_at"`
-	Secret             string   `json:"secret,omitempty"`
-}
-
-func optID(id int64) *int64 {
-	if id == 0 {
-		return nil
-	}
-	return &id
-}
 
 // keyView renders k, merging the uses this node counted but has not yet
 // written, so that last_used_at is current on the node that served them.
-func (h *api) keyView(k *core.APIKey) keyJSON {
-	last, lastIP := k.LastUsedAt, k.LastUsedIP
-	if t, ip, _ := h.auth.usage.Pending(k.ID); !t.IsZero() && (last == nil || t.After(*last)) {
-		last, lastIP = &t, ip.String()
-	}
-	ips := make([]string, len(k.AllowedIPs))
-	for i, p := range k.AllowedIPs {
-		ips[i] = p.String()
-	}
-	v := keyJSON{
-		ID: k.ID, Name: k.Name, Description: k.Description, PublicID: k.PublicID,
-		Prefix: "sk_" + k.Env + "_", Last4: k.Last4, Display: keys.Display(k.Env, k.Last4),
-		ProjectID: optID(k.ProjectID), UserID: k.UserID, Scopes: k.Scopes.Strings(), Env: k.Env,
-		AllowedIPs: ips, Status: k.Status(h.now()), ExpiresAt: jsonTime(k.ExpiresAt), RevokedAt: jsonTime(k.RevokedAt),
-		RotatedToID: optID(k.RotatedTo), LastUsedAt: jsonTime(last), CreatedBy: k.CreatedBy,
-		CreatedAt: jsonTimeV(k.CreatedAt), UpdatedAt: jsonTimeV(k.UpdatedAt),
-	}
-	if k.RateLimit != 0 {
-		rl := k.RateLimit
-		v.RateLimitPerMinute = &rl
-	}
-	if lastIP != "" {
-		v.LastUsedIP = &lastIP
+func (h *api) keyView(k *core.APIKey) view.APIKey {
+	v := view.APIKeyOf(k, h.now())
+	if t, ip, _ := h.auth.usage.Pending(k.ID); !t.IsZero() && (k.LastUsedAt == nil || t.After(*k.LastUsedAt)) {
+		s := ip.String()
+		v.LastUsedAt, v.LastUsedIP = view.Time(&t), &s
 	}
 	return v
 }
@@ -125,7 +72,7 @@ func (h *api) listKeys(w http.ResponseWriter, r *http.Request) error {
 		c := h.cursors.encode(list, ks[n-1].ID)
 		next = &c
 	}
-	out := make([]keyJSON, len(ks))
+	out := make([]view.APIKey, len(ks))
 	for i := range ks {
 		out[i] = h.keyView(&ks[i])
 	}

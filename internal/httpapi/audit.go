@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/latchkey/latchkey/internal/core"
+	"github.com/latchkey/latchkey/internal/view"
 )
 
 type auditJSON struct {
@@ -92,8 +93,8 @@ func (h *api) listAudit(w http.ResponseWriter, r *http.Request) error {
 			d = json.RawMessage("{}")
 		}
 		out[i] = auditJSON{ID: e.ID, ActorType: e.ActorType, ActorID: e.ActorID, Actor: e.ActorLabel, Action: e.Action,
-			TargetType: e.TargetType, TargetID: e.TargetID, ProjectID: optID(e.ProjectID), IP: e.IP, UserAgent: e.UserAgent,
-			Details: d, CreatedAt: jsonTimeV(e.CreatedAt)}
+			TargetType: e.TargetType, TargetID: e.TargetID, ProjectID: view.OptID(e.ProjectID), IP: e.IP, UserAgent: e.UserAgent,
+			Details: d, CreatedAt: view.TimeV(e.CreatedAt)}
 	}
 	return ok(w, http.StatusOK, "", page{Data: out, NextCursor: next, PerPage: n, Path: r.URL.Path})
 }

@@ -4,39 +4,9 @@ import (
 	"net/http"
 	"strconv"
 
-	"github.com/latchkey/latchkey/internal/core"
 	"github.com/latchkey/latchkey/internal/service"
+	"github.com/latchkey/latchkey/internal/view"
 )
-
-// domainListJSON is a domain as DevPayr's list returns it: exactly these
-// fields.
-type domainListJSON struct {
-	ID        int64  `json:"id"`
-	ProjectID int64  `json:"project_id"`
-	Domain    string `json:"domain"`
-	HasPaid   bool   `json:"has_paid"`
-	IsActive  bool   `json:"is_active"`
-	IsPrimary bool   `json:"is_primary"`
-	CreatedAt string `json:"created_at"`
-	UpdatedAt string `json:"updated_at"`
-}
-
-// domainJSON is a domain as the single-domain routes return it.
-type domainJSON struct {
-	domainListJSON
-	Environment string `json:"environment"`
-	IsVerified  bool   `json:"is_verified"`
-	IsLocked    bool   `json:"is_locked"`
-}
-
-func domainListView(d *core.Domain) domainListJSON {
-	return domainListJSON{ID: d.ID, ProjectID: d.ProjectID, Domain: d.Domain, HasPaid: d.HasPaid, IsActive: d.IsActive,
-		IsPrimary: d.IsPrimary, CreatedAt: jsonTimeV(d.CreatedAt), UpdatedAt: jsonTimeV(d.UpdatedAt)}
-}
-
-func domainView(d *core.Domain) domainJSON {
-	return domainJSON{domainListJSON: domainListView(d), Environment: d.Environment, IsVerified: d.IsVerified, IsLocked: d.IsLocked}
-}
 
 func domainInput(b *body) service.DomainInput {
 	var in service.DomainInput
@@ -80,9 +50,9 @@ func (h *api) listDomains(w http.ResponseWriter, r *http.Request) error {
 		c := h.cursors.encode(list, ds[n-1].ID)
 		next = &c
 	}
-	out := make([]domainListJSON, len(ds))
+	out := make([]view.DomainItem, len(ds))
 	for i := range ds {
-		out[i] = domainListView(&ds[i])
+		out[i] = view.DomainItemOf(&ds[i])
 	}
 	return ok(w, http.StatusOK, "", page{Data: out, NextCursor: next, PerPage: n, Path: r.URL.Path})
 }
@@ -96,7 +66,7 @@ func (h *api) showDomain(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return ok(w, http.StatusOK, "Domain successfully loaded.", domainView(d))
+	return ok(w, http.StatusOK, "Domain successfully loaded.", view.DomainOf(d))
 }
 
 func (h *api) createDomain(w http.ResponseWriter, r *http.Request) error {
@@ -113,7 +83,7 @@ func (h *api) createDomain(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return ok(w, http.StatusCreated, "Domain created successfully.", domainView(d))
+	return ok(w, http.StatusCreated, "Domain created successfully.", view.DomainOf(d))
 }
 
 func (h *api) updateDomain(w http.ResponseWriter, r *http.Request) error {
@@ -130,7 +100,7 @@ func (h *api) updateDomain(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return ok(w, http.StatusOK, "Domain updated successfully.", domainView(d))
+	return ok(w, http.StatusOK, "Domain updated successfully.", view.DomainOf(d))
 }
 
 func (h *api) deleteDomain(w http.ResponseWriter, r *http.Request) error {

@@ -11,52 +11,11 @@ import (
 
 	"github.com/latchkey/latchkey/internal/core"
 	"github.com/latchkey/latchkey/internal/service"
+	"github.com/latchkey/latchkey/internal/view"
 )
 
 // maxMultipart caps an injectable upload: a 5 MB file plus its fields.
 const maxMultipart = 6 << 20
-
-// injectableListJSON is an injectable as listed: metadata only.
-type injectableListJSON struct {
-	ID               int64   `json:"id"`
-	Title            string  `json:"title"`
-	Slug             string  `json:"slug"`
-	Type             string  `json:"type"`
-	Mode             string  `json:"mode"`
-	TargetPath       string  `json:"target_path"`
-	ValidateEndpoint *string `json:"validate_endpoint"`
-	IsActive         bool    `json:"is_active"`
-	OnlyIfPaid       bool    `json:"only_if_paid"`
-	CreatedAt        string  `json:"created_at"`
-	UpdatedAt        string  `json:"updated_at"`
-}
-
-// injectableJSON is one injectable with its (encrypted) content.
-type injectableJSON struct {
-	injectableListJSON
-	ProjectID       int64           `json:"project_id"`
-	Content         string          `json:"content"`
-	FilePath        *string         `json:"file_path"`
-	ContentHash     string          `json:"content_hash"`
-	Signature       string          `json:"signature"`
-	Meta            json.RawMessage `json:"meta"`
-	LastDeliveredAt *string         `json:"last_delivered_at"`
-}
-
-func injectableListView(i *core.Injectable) injectableListJSON {
-	return injectableListJSON{ID: i.ID, Title: i.Title, Slug: i.Slug, Type: i.Type, Mode: i.Mode, TargetPath: i.TargetPath,
-		ValidateEndpoint: i.ValidateEndpoint, IsActive: i.IsActive, OnlyIfPaid: i.OnlyIfPaid,
-		CreatedAt: jsonTimeV(i.CreatedAt), UpdatedAt: jsonTimeV(i.UpdatedAt)}
-}
-
-func injectableView(i *core.Injectable) injectableJSON {
-	meta := i.Meta
-	if len(meta) == 0 {
-		meta = json.RawMessage("{}")
-	}
-	return injectableJSON{injectableListJSON: injectableListView(i), ProjectID: i.ProjectID, Content: i.EncryptedContent,
-		FilePath: i.FilePath, ContentHash: i.ContentHash, Signature: i.Signature, Meta: meta, LastDeliveredAt: jsonTime(i.LastDeliveredAt)}
-}
 
 // readInjectable reads a JSON body (what the SDKs send) or multipart form
 // data (what DevPayr documents, with an optional file).
@@ -175,9 +134,9 @@ func (h *api) listInjectables(w http.ResponseWriter, r *http.Request) error {
 		c := h.cursors.encode(list, is[n-1].ID)
 		next = &c
 	}
-	out := make([]injectableListJSON, len(is))
+	out := make([]view.InjectableItem, len(is))
 	for i := range is {
-		out[i] = injectableListView(&is[i])
+		out[i] = view.InjectableItemOf(&is[i])
 	}
 	return ok(w, http.StatusOK, "", page{Data: out, NextCursor: next, PerPage: n, Path: r.URL.Path})
 }
@@ -191,7 +150,7 @@ func (h *api) showInjectable(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return ok(w, http.StatusOK, "", injectableView(i))
+	return ok(w, http.StatusOK, "", view.InjectableOf(i))
 }
 
 func (h *api) createInjectable(w http.ResponseWriter, r *http.Request) error {
@@ -207,7 +166,7 @@ func (h *api) createInjectable(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return ok(w, http.StatusCreated, "Injectable created successfully.", injectableView(i))
+	return ok(w, http.StatusCreated, "Injectable created successfully.", view.InjectableOf(i))
 }
 
 // updateInjectable serves PUT and PATCH, and POST with _method=PUT (the
@@ -232,7 +191,7 @@ func (h *api) updateInjectable(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return ok(w, http.StatusOK, "Injectable updated successfully.", injectableView(i))
+	return ok(w, http.StatusOK, "Injectable updated successfully.", view.InjectableOf(i))
 }
 
 func (h *api) deleteInjectable(w http.ResponseWriter, r *http.Request) error {

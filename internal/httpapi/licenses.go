@@ -9,44 +9,18 @@ import (
 
 	"github.com/latchkey/latchkey/internal/core"
 	"github.com/latchkey/latchkey/internal/service"
+	"github.com/latchkey/latchkey/internal/view"
 )
 
-// licenseJSON is a license as the API returns it. The key is uuid;
-// uuid_hash, validate_against and user_id stay hidden, as in DevPayr.
+// licenseJSON is a license as the API returns it, with the message some
+// status routes add.
 type licenseJSON struct {
-	ID                     int64   `json:"id"`
-	ProjectID              int64   `json:"project_id"`
-	DomainID               *int64  `json:"domain_id"`
-	Title                  string  `json:"title"`
-	UUID                   string  `json:"uuid"`
-	Status                 string  `json:"status"`
-	IsActive               bool    `json:"is_active"`
-	IsExpired              bool    `json:"is_expired"`
-	ExpiresAt              *string `json:"expires_at"`
-	MaxDomains             *int64  `json:"max_domains"`
-	MaxSubdomainsPerDomain *int64  `json:"max_subdomains_per_domain"`
-	MaxUsagePerDay         *int64  `json:"max_usage_per_day"`
-	AllowedIPs             *string `json:"allowed_ips"`
-	AllowedCountries       *string `json:"allowed_countries"`
-	IsTestLicense          bool    `json:"is_test_license"`
-	AllowConfigs           bool    `json:"allow_configs"`
-	RevokedAt              *string `json:"revoked_at"`
-	SuspendedAt            *string `json:"suspended_at"`
-	CreatedAt              string  `json:"created_at"`
-	UpdatedAt              string  `json:"updated_at"`
-	Message                string  `json:"message,omitempty"`
+	view.License
+	Message string `json:"message,omitempty"`
 }
 
 func licenseView(l *core.License, now time.Time) licenseJSON {
-	expired := l.Expired(now)
-	return licenseJSON{
-		ID: l.ID, ProjectID: l.ProjectID, DomainID: optID(l.DomainID), Title: l.Title, UUID: l.UUID, Status: l.Status,
-		IsActive: l.Status == core.LicenseActive && !expired, IsExpired: expired, ExpiresAt: jsonTime(l.ExpiresAt),
-		MaxDomains: l.MaxDomains, MaxSubdomainsPerDomain: l.MaxSubdomainsPerDomain, MaxUsagePerDay: l.MaxUsagePerDay,
-		AllowedIPs: l.AllowedIPs, AllowedCountries: l.AllowedCountries, IsTestLicense: l.IsTestLicense,
-		AllowConfigs: l.AllowConfigs, RevokedAt: jsonTime(l.RevokedAt), SuspendedAt: jsonTime(l.SuspendedAt),
-		CreatedAt: jsonTimeV(l.CreatedAt), UpdatedAt: jsonTimeV(l.UpdatedAt),
-	}
+	return licenseJSON{License: view.LicenseOf(l, now)}
 }
 
 // csv reads a comma-separated list field: a string as sent, an array of

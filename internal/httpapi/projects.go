@@ -5,41 +5,9 @@ import (
 	"net/http"
 	"strconv"
 
-	"github.com/latchkey/latchkey/internal/core"
 	"github.com/latchkey/latchkey/internal/service"
+	"github.com/latchkey/latchkey/internal/view"
 )
-
-// projectJSON is DevPayr's project object; user_id, license_key_id,
-// deleted_at and webhook_secret stay hidden.
-type projectJSON struct {
-	ID                 int64           `json:"id"`
-	Name               string          `json:"name"`
-	Slug               string          `json:"slug"`
-	Description        *string         `json:"description"`
-	DefaultRedirectURL *string         `json:"default_redirect_url"`
-	LogoURL            *string         `json:"logo_url"`
-	WebhookURL         *string         `json:"webhook_url"`
-	HasWebhookSecret   bool            `json:"has_webhook_secret"`
-	Meta               json.RawMessage `json:"meta"`
-	IsActive           bool            `json:"is_active"`
-	HasPaid            bool            `json:"has_paid"`
-	LockedAt           *string         `json:"locked_at"`
-	CreatedAt          string          `json:"created_at"`
-	UpdatedAt          string          `json:"updated_at"`
-}
-
-func projectView(p *core.Project) projectJSON {
-	meta := p.Meta
-	if len(meta) == 0 {
-		meta = json.RawMessage("{}")
-	}
-	return projectJSON{
-		ID: p.ID, Name: p.Name, Slug: p.Slug, Description: p.Description, DefaultRedirectURL: p.DefaultRedirectURL,
-		LogoURL: p.LogoURL, WebhookURL: p.WebhookURL, HasWebhookSecret: len(p.WebhookSecretEnc) > 0, Meta: meta,
-		IsActive: p.IsActive, HasPaid: p.HasPaid, LockedAt: jsonTime(p.LockedAt),
-		CreatedAt: jsonTimeV(p.CreatedAt), UpdatedAt: jsonTimeV(p.UpdatedAt),
-	}
-}
 
 // projectInput reads the project fields that were sent.
 func projectInput(b *body) service.ProjectInput {
@@ -96,9 +64,9 @@ func (h *api) listProjects(w http.ResponseWriter, r *http.Request) error {
 		c := h.cursors.encode(list, ps[n-1].ID)
 		next = &c
 	}
-	out := make([]projectJSON, len(ps))
+	out := make([]view.Project, len(ps))
 	for i := range ps {
-		out[i] = projectView(&ps[i])
+		out[i] = view.ProjectOf(&ps[i])
 	}
 	return ok(w, http.StatusOK, "", page{Data: out, NextCursor: next, PerPage: n, Path: r.URL.Path})
 }
@@ -112,7 +80,7 @@ func (h *api) showProject(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return ok(w, http.StatusOK, "", projectView(p))
+	return ok(w, http.StatusOK, "", view.ProjectOf(p))
 }
 
 func (h *api) createProject(w http.ResponseWriter, r *http.Request) error {
@@ -125,7 +93,7 @@ func (h *api) createProject(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return ok(w, http.StatusCreated, "Project created successfully.", projectView(p))
+	return ok(w, http.StatusCreated, "Project created successfully.", view.ProjectOf(p))
 }
 
 func (h *api) updateProject(w http.ResponseWriter, r *http.Request) error {
@@ -142,7 +110,7 @@ func (h *api) updateProject(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return ok(w, http.StatusOK, "Project updated successfully.", projectView(p))
+	return ok(w, http.StatusOK, "Project updated successfully.", view.ProjectOf(p))
 }
 
 func (h *api) deleteProject(w http.ResponseWriter, r *http.Request) error {

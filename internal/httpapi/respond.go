@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
-	"time"
 
 	"github.com/latchkey/latchkey/internal/core"
 )
@@ -109,19 +108,3 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.WriteHeader(status)
 	_, _ = w.Write(buf.Bytes())
 }
-
-// timeLayout is Laravel's default JSON date format, which DevPayr clients
-// see: microseconds, UTC, "Z".
-const timeLayout = "2006-01-02T15:04:05.000000Z"
-
-// jsonTime formats an optional time in timeLayout.
-func jsonTime(t *time.Time) *string {
-	if t == nil {
-		return nil
-	}
-	s := t.UTC().Format(timeLayout)
-	return &s
-}
-
-// jsonTimeV formats a time in timeLayout.
-func jsonTimeV(t time.Time) string { return t.UTC().Format(timeLayout) }

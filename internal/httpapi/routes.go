@@ -167,6 +167,20 @@ func Register(mux *http.ServeMux, d Deps) []string {
 	// Audit log (native).
 	handle("GET /api/v1/audit", key(h.listAudit))
 
+	// Webhooks: endpoints, their deliveries, and the events (issue 13).
+	handle("POST /api/v1/webhook-endpoints", key(h.createEndpoint))
+	handle("GET /api/v1/webhook-endpoints", key(h.listEndpoints))
+	handle("GET /api/v1/webhook-endpoints/{id}", key(h.showEndpoint))
+	handle("PATCH /api/v1/webhook-endpoints/{id}", key(h.updateEndpoint))
+	handle("DELETE /api/v1/webhook-endpoints/{id}", key(h.deleteEndpoint))
+	handle("POST /api/v1/webhook-endpoints/{id}/rotate-secret", key(h.rotateEndpointSecret))
+	handle("POST /api/v1/webhook-endpoints/{id}/test", key(h.testEndpoint))
+	handle("GET /api/v1/webhook-endpoints/{id}/deliveries", key(h.listDeliveries))
+	handle("GET /api/v1/webhook-endpoints/{id}/deliveries/{delivery}", key(h.showDelivery))
+	handle("POST /api/v1/webhook-endpoints/{id}/deliveries/{delivery}/retry", key(h.retryDelivery))
+	handle("GET /api/v1/events", key(h.listEvents))
+	handle("GET /api/v1/events/{id}", key(h.showEvent))
+
 	handle("/api/", a.wrap(handleUnknownRoute()))
 	// Some DevPayr docs show https://api.devpayr.com/v1/…: serve /v1/* as
 	// /api/v1/*.

@@ -12,6 +12,7 @@ import (
 	"github.com/latchkey/latchkey/internal/core"
 	"github.com/latchkey/latchkey/internal/licensing"
 	"github.com/latchkey/latchkey/internal/service"
+	"github.com/latchkey/latchkey/internal/view"
 )
 
 // corsHeaders are what DevPayr's browser SDK sends from customer pages.
@@ -331,8 +332,8 @@ func (h *api) nativeValidate(w http.ResponseWriter, r *http.Request) error {
 	}
 	out := validationJSON{Valid: res.Valid(), Code: res.Code, Message: licensing.Messages[res.Code], HasPaid: res.HasPaid, Domain: res.Identifier}
 	if l := res.License; l != nil && res.Code != licensing.CodeProjectMismatch {
-		out.License = &licenseSummary{ID: l.ID, ProjectID: l.ProjectID, Title: l.Title, Status: l.Status, ExpiresAt: jsonTime(l.ExpiresAt),
-			IsTestLicense: l.IsTestLicense, DomainID: optID(l.DomainID), MaxDomains: l.MaxDomains,
+		out.License = &licenseSummary{ID: l.ID, ProjectID: l.ProjectID, Title: l.Title, Status: l.Status, ExpiresAt: view.Time(l.ExpiresAt),
+			IsTestLicense: l.IsTestLicense, DomainID: view.OptID(l.DomainID), MaxDomains: l.MaxDomains,
 			MaxSubdomainsPerDomain: l.MaxSubdomainsPerDomain, MaxUsagePerDay: l.MaxUsagePerDay}
 		if res.Cap > 0 {
 			out.Usage = &usageJSON{Today: res.UsedToday, Limit: res.Cap}
@@ -366,7 +367,7 @@ func (h *api) proof(res *service.ValidateResult, ttl time.Duration) *proofJSON {
 		}
 	}
 	p.ExpiresAt = exp.Unix()
-	return &proofJSON{Token: licensing.SignProof(h.signing, p), ExpiresAt: jsonTimeV(time.Unix(p.ExpiresAt, 0)),
+	return &proofJSON{Token: licensing.SignProof(h.signing, p), ExpiresAt: view.TimeV(time.Unix(p.ExpiresAt, 0)),
 		KeyID: licensing.KeyID(h.signing.Public().(ed25519.PublicKey))}
 }
 

@@ -229,6 +229,9 @@ func (s *Service) CreateAPIKey(ctx context.Context, actor *core.Actor, ownerID i
 		if err := st.CreateAPIKey(ctx, k); err != nil {
 			return err
 		}
+		if err := s.emitAPIKey(ctx, st, EventAPIKeyCreated, nil, k); err != nil {
+			return err
+		}
 		return audit(ctx, st, actor.Audit("api_key.create", "api_key", k.ID, projectID, keyAuditDetails(k)))
 	})
 	if err != nil {
@@ -423,6 +426,9 @@ func (s *Service) UpdateAPIKey(ctx context.Context, actor *core.Actor, id int64,
 			return err
 		}
 		changed(core.Change{Kind: core.ChangeAPIKey, ID: id})
+		if err := s.emitAPIKey(ctx, st, EventAPIKeyUpdated, k, out); err != nil {
+			return err
+		}
 		return audit(ctx, st, actor.Audit("api_key.update", "api_key", id, k.ProjectID, keyAuditDetails(out)))
 	})
 	return out, err
@@ -458,6 +464,9 @@ func (s *Service) RevokeAPIKey(ctx context.Context, actor *core.Actor, id int64)
 			return err
 		}
 		changed(core.Change{Kind: core.ChangeAPIKey, ID: id})
+		if err := s.emitAPIKey(ctx, st, EventAPIKeyRevoked, k, out); err != nil {
+			return err
+		}
 		return audit(ctx, st, actor.Audit("api_key.revoke", "api_key", id, k.ProjectID,
 			map[string]any{"name": k.Name, "public_id": k.PublicID}))
 	})
@@ -512,6 +521,9 @@ func (s *Service) RotateAPIKey(ctx context.Context, actor *core.Actor, id int64,
 			return err
 		}
 		changed(core.Change{Kind: core.ChangeAPIKey, ID: k.ID})
+		if err := s.emitAPIKey(ctx, st, EventAPIKeyRotated, old, nk); err != nil {
+			return err
+		}
 		return audit(ctx, st, actor.Audit("api_key.rotate", "api_key", k.ID, k.ProjectID, map[string]any{
 			"name": k.Name, "old_public_id": k.PublicID, "new_public_id": nk.PublicID, "new_key_id": nk.ID,
 			"grace_seconds": int(grace / time.Second),

@@ -45,5 +45,11 @@ func (s *Service) write(ctx context.Context, fn func(st core.Store, changed func
 	for _, c := range changes {
 		s.Invalidate(c)
 	}
+	if s.deliveriesDue.Swap(false) {
+		select {
+		case s.wake <- struct{}{}:
+		default: // already woken
+		}
+	}
 	return nil
 }

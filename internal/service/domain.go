@@ -97,6 +97,9 @@ func (s *Service) CreateDomain(ctx context.Context, actor *core.Actor, projectID
 		}
 		changed(core.Change{Kind: core.ChangeDomain, ID: p.ID})
 		catalogChanged(changed, p.ID)
+		if err := s.emitDomain(ctx, st, p, EventDomainCreated, nil, d); err != nil {
+			return err
+		}
 		return audit(ctx, st, actor.Audit("domain.create", "domain", d.ID, p.ID, map[string]any{
 			"domain": d.Domain, "environment": d.Environment, "is_primary": d.IsPrimary, "has_paid": d.HasPaid}))
 	})
@@ -146,6 +149,9 @@ func (s *Service) UpdateDomain(ctx context.Context, actor *core.Actor, projectID
 		}
 		changed(core.Change{Kind: core.ChangeDomain, ID: p.ID})
 		catalogChanged(changed, p.ID)
+		if err := s.emitDomain(ctx, st, p, EventDomainUpdated, d, out); err != nil {
+			return err
+		}
 		return audit(ctx, st, actor.Audit("domain.update", "domain", d.ID, p.ID, details))
 	})
 	return out, err
@@ -163,6 +169,9 @@ func (s *Service) DeleteDomain(ctx context.Context, actor *core.Actor, projectID
 		}
 		changed(core.Change{Kind: core.ChangeDomain, ID: p.ID})
 		catalogChanged(changed, p.ID)
+		if err := s.emitDomain(ctx, st, p, EventDomainDeleted, nil, d); err != nil {
+			return err
+		}
 		return audit(ctx, st, actor.Audit("domain.delete", "domain", d.ID, p.ID, map[string]any{"domain": d.Domain}))
 	})
 }

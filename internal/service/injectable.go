@@ -199,6 +199,9 @@ func (s *Service) CreateInjectable(ctx context.Context, actor *core.Actor, proje
 		out = i
 		changed(core.Change{Kind: core.ChangeInjectable, ID: p.ID})
 		catalogChanged(changed, p.ID)
+		if err := s.emitInjectable(ctx, st, p, EventInjectableCreated, nil, i); err != nil {
+			return err
+		}
 		return audit(ctx, st, actor.Audit("injectable.create", "injectable", i.ID, p.ID, map[string]any{
 			"slug": i.Slug, "type": i.Type, "mode": i.Mode, "target_path": i.TargetPath, "content_hash": i.ContentHash}))
 	})
@@ -258,6 +261,9 @@ func (s *Service) UpdateInjectable(ctx context.Context, actor *core.Actor, proje
 		}
 		changed(core.Change{Kind: core.ChangeInjectable, ID: p.ID})
 		catalogChanged(changed, p.ID)
+		if err := s.emitInjectable(ctx, st, p, EventInjectableUpdated, cur, out); err != nil {
+			return err
+		}
 		return audit(ctx, st, actor.Audit("injectable.update", "injectable", cur.ID, p.ID, details))
 	})
 	return out, err
@@ -275,6 +281,9 @@ func (s *Service) DeleteInjectable(ctx context.Context, actor *core.Actor, proje
 		}
 		changed(core.Change{Kind: core.ChangeInjectable, ID: p.ID})
 		catalogChanged(changed, p.ID)
+		if err := s.emitInjectable(ctx, st, p, EventInjectableDeleted, nil, cur); err != nil {
+			return err
+		}
 		return audit(ctx, st, actor.Audit("injectable.delete", "injectable", cur.ID, p.ID, map[string]any{"slug": cur.Slug}))
 	})
 }

@@ -178,6 +178,9 @@ func (s *Service) CreateLicense(ctx context.Context, actor *core.Actor, projectI
 			return err
 		}
 		catalogChanged(changed, p.ID)
+		if err := s.emitLicense(ctx, st, p.OrgID, EventLicenseCreated, nil, l); err != nil {
+			return err
+		}
 		return audit(ctx, st, actor.Audit("license.create", "license", l.ID, p.ID, licenseAudit(l)))
 	})
 	if err != nil {
@@ -204,7 +207,7 @@ var errLicenseNotInProject = &core.Error{Code: core.EForbidden, Reason: core.Rea
 func (s *Service) UpdateLicense(ctx context.Context, actor *core.Actor, projectID, id int64, in LicenseInput) (*core.License, error) {
 	var out *core.License
 	err := s.write(ctx, func(st core.Store, changed func(core.Change)) error {
-		_, l, err := recordAccess(ctx, s, st, actor, projectID, core.ScopeLicensesWrite, licenseRecord, id, core.NotFound("License"))
+		p, l, err := recordAccess(ctx, s, st, actor, projectID, core.ScopeLicensesWrite, licenseRecord, id, core.NotFound("License"))
 		if err != nil {
 			return err
 		}
@@ -263,6 +266,9 @@ func (s *Service) UpdateLicense(ctx context.Context, actor *core.Actor, projectI
 		}
 		changed(core.Change{Kind: core.ChangeLicense, ID: l.ID})
 		catalogChanged(changed, projectID)
+		if err := s.emitLicense(ctx, st, p.OrgID, EventLicenseUpdated, l, out); err != nil {
+			return err
+		}
 		return audit(ctx, st, actor.Audit("license.update", "license", l.ID, projectID, licenseAudit(out)))
 	})
 	if err != nil {
@@ -276,7 +282,7 @@ func (s *Service) transition(ctx context.Context, actor *core.Actor, projectID, 
 	check func(l *core.License, now time.Time) error, apply func(now time.Time) core.LicenseUpdate) (*core.License, error) {
 	var out *core.License
 	err := s.write(ctx, func(st core.Store, changed func(core.Change)) error {
-		_, l, err := recordAccess(ctx, s, st, actor, projectID, core.ScopeLicensesWrite, licenseRecord, id, errLicenseNotInProject)
+		p, l, err := recordAccess(ctx, s, st, actor, projectID, core.ScopeLicensesWrite, licenseRecord, id, errLicenseNotInProject)
 		if err != nil {
 			return err
 		}
@@ -290,6 +296,9 @@ func (s *Service) transition(ctx context.Context, actor *core.Actor, projectID, 
 		}
 		changed(core.Change{Kind: core.ChangeLicense, ID: l.ID})
 		catalogChanged(changed, projectID)
+		if err := s.emitLicense(ctx, st, p.OrgID, transitionEvents[action], l, out); err != nil {
+			return err
+		}
 		return audit(ctx, st, actor.Audit(action, "license", l.ID, projectID,
 			map[string]any{"title": l.Title, "from": l.Status, "to": out.Status}))
 	})
@@ -298,6 +307,10 @@ func (s *Service) transition(ctx context.Context, actor *core.Actor, projectID, 
 	}
 	return out, s.reveal(out)
 }
+
+// transitionEvents names the event of each status change.
+var transitionEvents = map[string]string{"license.revoke": EventLicenseRevoked, "license.suspend": EventLicenseSuspended,
+	"license.reactivate": EventLicenseReactivated}
 
 func stateError(msg string) error {
 	return &core.Error{Code: core.EForbidden, Reason: core.ReasonInvalidState, Message: msg}
@@ -361,7 +374,8 @@ func (s *Service) DeleteLicense(ctx context.Context, actor *core.Actor, projectI
 	var l *core.License
 	err := s.write(ctx, func(st core.Store, changed func(core.Change)) error {
 		var err error
-		_, l, err = recordAccess(ctx, s, st, actor, projectID, core.ScopeLicensesWrite, licenseRecord, id,
+		var p *core.Project
+		p, l, err = recordAccess(ctx, s, st, actor, projectID, core.ScopeLicensesWrite, licenseRecord, id,
 			core.Invalid("license", "The selected license is invalid for this project."))
 		if err != nil {
 			return err
@@ -371,6 +385,9 @@ func (s *Service) DeleteLicense(ctx context.Context, actor *core.Actor, projectI
 		}
 		changed(core.Change{Kind: core.ChangeLicense, ID: l.ID})
 		catalogChanged(changed, projectID)
+		if err := s.emitLicense(ctx, st, p.OrgID, EventLicenseDeleted, nil, l); err != nil {
+			return err
+		}
 		return audit(ctx, st, actor.Audit("license.delete", "license", l.ID, projectID, map[string]any{"title": l.Title}))
 	})
 	return l, err

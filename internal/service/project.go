@@ -156,6 +156,12 @@ func (s *Service) CreateProject(ctx context.Context, actor *core.Actor, in Proje
 			}
 			return err
 		}
+		if err := s.syncProjectEndpoint(ctx, st, changed, p); err != nil {
+			return err
+		}
+		if err := s.emitProject(ctx, st, EventProjectCreated, nil, p); err != nil {
+			return err
+		}
 		return audit(ctx, st, actor.Audit("project.create", "project", p.ID, p.ID, map[string]any{"name": p.Name, "slug": p.Slug}))
 	})
 	return p, err
@@ -228,6 +234,12 @@ func (s *Service) UpdateProject(ctx context.Context, actor *core.Actor, id int64
 		}
 		changed(core.Change{Kind: core.ChangeProject, ID: p.ID})
 		catalogChanged(changed, p.ID)
+		if err := s.syncProjectEndpoint(ctx, st, changed, out); err != nil {
+			return err
+		}
+		if err := s.emitProject(ctx, st, EventProjectUpdated, p, out); err != nil {
+			return err
+		}
 		return audit(ctx, st, actor.Audit("project.update", "project", p.ID, p.ID, projectChanges(in)))
 	})
 	return out, err
@@ -283,6 +295,14 @@ func (s *Service) DeleteProject(ctx context.Context, actor *core.Actor, id int64
 		}
 		changed(core.Change{Kind: core.ChangeProject, ID: p.ID})
 		catalogChanged(changed, p.ID)
+		if err := s.emitProject(ctx, st, EventProjectDeleted, nil, p); err != nil {
+			return err
+		}
+		deleted := *p
+		deleted.WebhookURL = nil // its endpoint goes with it
+		if err := s.syncProjectEndpoint(ctx, st, changed, &deleted); err != nil {
+			return err
+		}
 		return audit(ctx, st, actor.Audit("project.delete", "project", p.ID, p.ID, map[string]any{"name": p.Name, "slug": p.Slug}))
 	})
 }

@@ -6,6 +6,7 @@ package service
 import (
 	"context"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
@@ -34,6 +35,9 @@ type Config struct {
 	// MaxKeyRateLimit is the highest rate_limit_per_minute a key may be
 	// given (--max-key-rate-limit); 0 means MaxKeyRateLimit.
 	MaxKeyRateLimit int
+	// AllowInsecureWebhooks lets endpoints use http and loopback or
+	// private addresses (--allow-insecure-webhooks).
+	AllowInsecureWebhooks bool
 }
 
 // LicenseBoxPurpose names the key that encrypts license keys at rest; the
@@ -54,6 +58,15 @@ type Service struct {
 	cacheTTL     time.Duration
 	projects     projectCache
 	licenses     licenseCache
+	endpoints    endpointCache
+
+	// deliveriesDue is set when a write created deliveries; after its
+	// commit, wake tells this node's delivery workers (webhook.go).
+	deliveriesDue atomic.Bool
+	wake          chan struct{}
+	// allowInsecureWebhooks lifts the https and address rules of
+	// endpoint URLs (--allow-insecure-webhooks).
+	allowInsecureWebhooks bool
 
 	// maxKeyRateLimit is the ceiling of a key's rate limit.
 	maxKeyRateLimit int
@@ -85,6 +98,9 @@ func New(cfg Config) *Service {
 	s.OnChange(s.caches.Invalidate)
 	s.projects = newProjectCache(s.caches, s.cacheTTL, s.now)
 	s.licenses = newLicenseCache(s.caches, s.cacheTTL, s.now)
+	s.endpoints = newEndpointCache(s.caches, s.cacheTTL, s.now)
+	s.wake = make(chan struct{}, 1)
+	s.allowInsecureWebhooks = cfg.AllowInsecureWebhooks
 	s.maxKeyRateLimit = cfg.MaxKeyRateLimit
 	if s.maxKeyRateLimit <= 0 {
 		s.maxKeyRateLimit = MaxKeyRateLimit

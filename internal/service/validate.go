@@ -72,6 +72,9 @@ type Validator struct {
 	absent *cache.Cache[[32]byte, struct{}]
 
 	pending pendingUses
+
+	svc    *Service
+	events *runtimeEvents
 }
 
 // ValidatorConfig configures a Validator.
@@ -106,6 +109,7 @@ func (s *Service) NewValidator(cfg ValidatorConfig) *Validator {
 		absent: cache.NewIn(s.caches, cache.Config[[32]byte, struct{}]{Name: "license_unknown", MaxEntries: maxAbsentKeys, Now: s.now}),
 	}
 	v.pending.m = map[pendingKey]*pendingUse{}
+	v.svc, v.events = s, newRuntimeEvents(s.caches, s.now)
 	return v
 }
 
@@ -245,6 +249,7 @@ func (v *Validator) Validate(ctx context.Context, in ValidateInput) (*ValidateRe
 			res.UsedToday = used
 			if used >= capN {
 				res.Code = licensing.CodeUsageExceeded
+				v.capReached(snap, day)
 				return res, nil
 			}
 		}
@@ -260,6 +265,9 @@ func (v *Validator) Validate(ctx context.Context, in ValidateInput) (*ValidateRe
 	}
 	if !mustWrite {
 		v.pending.add(lic.ID, day, in.Count, act, res.Identifier, in.IP, now)
+		if act != nil {
+			v.activated(snap, act.Identifier)
+		}
 		return res, nil
 	}
 	w := core.ValidationWrite{LicenseID: lic.ID, Day: day}
@@ -277,6 +285,7 @@ func (v *Validator) Validate(ctx context.Context, in ValidateInput) (*ValidateRe
 	switch outcome {
 	case core.WriteUsageExceeded:
 		res.Code = licensing.CodeUsageExceeded
+		v.capReached(snap, day)
 		return res, nil
 	case core.WriteTooManyDomains:
 		res.Code = licensing.CodeTooManyDomains
@@ -290,6 +299,7 @@ func (v *Validator) Validate(ctx context.Context, in ValidateInput) (*ValidateRe
 	res.UsedToday = count
 	if act != nil {
 		v.learn(digest, act.Identifier, act.Base)
+		v.activated(snap, act.Identifier)
 		if in.Count && capN == 0 {
 			// Without a cap the write stored only the activation: the use
 			// is counted with the other uncapped ones at the next flush.

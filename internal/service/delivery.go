@@ -1,0 +1,178 @@
+package service
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"math/rand/v2"
+	"time"
+
+	"github.com/latchkey/latchkey/internal/core"
+	"github.com/latchkey/latchkey/internal/view"
+	"github.com/latchkey/latchkey/internal/webhook"
+)
+
+// Delivery policy (issue 13): a delivery is retried for 3 days, and an
+// endpoint that has failed without a success for 3 days is disabled.
+const (
+	RetryWindow   = 72 * time.Hour
+	DisableAfter  = 72 * time.Hour
+	deliveryLease = time.Minute // longer than an attempt can take (10 s)
+)
+
+// DeliveryConfig sets up a node's delivery workers.
+type DeliveryConfig struct {
+	Sender  *webhook.Sender
+	Owner   string        // this node's ID, recorded on its leases
+	Workers int           // concurrent attempts; 0 means 4
+	Poll    time.Duration // how often to look for due deliveries (retries, other nodes' events); 0 means 1 s
+}
+
+// RunDeliveries delivers due deliveries until ctx ends. Writes that create
+// deliveries wake a worker at once; Poll finds the rest (retries coming
+// due, events written on other nodes). Deliveries are leased, so several
+// nodes share the work, and a node killed mid-attempt leaves a lease that
+// expires and is taken over: delivery is at least once.
+func (s *Service) RunDeliveries(ctx context.Context, cfg DeliveryConfig) {
+	if cfg.Workers <= 0 {
+		cfg.Workers = 4
+	}
+	if cfg.Poll <= 0 {
+		cfg.Poll = time.Second
+	}
+	done := make(chan struct{})
+	for range cfg.Workers {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			s.deliveryWorker(ctx, cfg)
+		}()
+	}
+	for range cfg.Workers {
+		<-done
+	}
+}
+
+func (s *Service) deliveryWorker(ctx context.Context, cfg DeliveryConfig) {
+	tick := time.NewTicker(cfg.Poll)
+	defer tick.Stop()
+	for ctx.Err() == nil {
+		n, err := s.DeliverDue(ctx, cfg, 1)
+		if err != nil && ctx.Err() == nil {
+			s.log.Warn("webhook delivery", "err", err)
+		}
+		if n > 0 {
+			select { // more may be due: let another worker look too
+			case s.wake <- struct{}{}:
+			default:
+			}
+			continue
+		}
+		select {
+		case <-ctx.Done():
+		case <-s.wake:
+		case <-tick.C:
+		}
+	}
+}
+
+// DeliverDue claims up to n due deliveries and makes one attempt at each,
+// returning how many it attempted. Tests call it directly to step
+// deliveries under an injected clock.
+func (s *Service) DeliverDue(ctx context.Context, cfg DeliveryConfig, n int) (int, error) {
+	now := s.now()
+	jobs, err := s.store.ClaimDeliveries(ctx, cfg.Owner, now, now.Add(deliveryLease), n)
+	if err != nil {
+		return 0, err
+	}
+	for i := range jobs {
+		if err := s.attempt(ctx, cfg, &jobs[i]); err != nil {
+			return i + 1, err
+		}
+	}
+	return len(jobs), nil
+}
+
+// EventBody is an event as delivered: {"id", "type", "created_at", "data"}.
+// It is built from the stored event alone, so every attempt sends the
+// same bytes.
+func EventBody(e *core.Event) []byte {
+	var b bytes.Buffer
+	b.WriteString(`{"id":`)
+	writeJSON(&b, e.PublicID)
+	b.WriteString(`,"type":`)
+	writeJSON(&b, e.Type)
+	b.WriteString(`,"created_at":`)
+	writeJSON(&b, view.TimeV(e.CreatedAt))
+	b.WriteString(`,"data":`)
+	b.Write(e.Data)
+	b.WriteString(`}`)
+	return b.Bytes()
+}
+
+func writeJSON(b *bytes.Buffer, s string) {
+	out, _ := json.Marshal(s) // a string: cannot fail
+	b.Write(out)
+}
+
+// secrets returns the endpoint's signing secrets, newest first: the
+// previous one too while its rotation grace runs.
+func (s *Service) secrets(ep *core.WebhookEndpoint, now time.Time) ([]string, error) {
+	cur, err := s.webhookBox.Open(ep.SecretEnc)
+	if err != nil {
+		return nil, err
+	}
+	out := []string{string(cur)}
+	if len(ep.PreviousSecretEnc) > 0 && ep.PreviousSecretUntil != nil && now.Before(*ep.PreviousSecretUntil) {
+		prev, err := s.webhookBox.Open(ep.PreviousSecretEnc)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, string(prev))
+	}
+	return out, nil
+}
+
+// attempt sends one delivery and records how it went: success, a retry
+// after a growing, jittered wait, or failure once the retry window is
+// over; an endpoint failing for DisableAfter is disabled and audited.
+func (s *Service) attempt(ctx context.Context, cfg DeliveryConfig, j *core.DeliveryJob) error {
+	at := s.now()
+	secrets, err := s.secrets(&j.Endpoint, at)
+	if err != nil {
+		return err
+	}
+	res := cfg.Sender.Send(ctx, webhook.Request{URL: j.Endpoint.URL, Body: EventBody(&j.Event), EventID: j.Event.PublicID,
+		EventType: j.Event.Type, Secrets: secrets, At: at})
+	if ctx.Err() != nil {
+		return nil // shutting down: the lease expires and the delivery is retried
+	}
+	r := core.DeliveryResult{DeliveryID: j.Delivery.ID, EndpointID: j.Endpoint.ID, Owner: cfg.Owner,
+		Attempt: core.WebhookAttempt{At: at, StatusCode: res.StatusCode, Duration: res.Duration, Error: res.Err, Response: res.Response}}
+	switch {
+	case res.OK():
+		r.Status = core.DeliverySucceeded
+	case at.Sub(j.Delivery.SeriesStarted) >= RetryWindow:
+		r.Status = core.DeliveryFailed
+	default:
+		r.Status = core.DeliveryPending
+		r.NextAttemptAt = at.Add(webhook.Backoff(j.Delivery.Attempts+1, rand.Float64()))
+	}
+	return s.write(ctx, func(st core.Store, changed func(core.Change)) error {
+		ep, err := st.FinishDelivery(ctx, r)
+		if err != nil {
+			return err
+		}
+		if r.Status == core.DeliverySucceeded || !ep.Enabled || ep.FailingSince == nil || at.Sub(*ep.FailingSince) < DisableAfter {
+			return nil
+		}
+		off, reason := false, "failing"
+		if _, err := st.UpdateWebhookEndpoint(ctx, ep.ID, core.WebhookEndpointUpdate{Enabled: &off, DisabledReason: &reason}); err != nil {
+			return err
+		}
+		changed(core.Change{Kind: core.ChangeWebhooks, ID: ep.OrgID})
+		s.log.Warn("webhook endpoint disabled after failing for 3 days", "endpoint", ep.ID, "org", ep.OrgID)
+		return audit(ctx, st, core.SystemActor(ep.OrgID, "webhooks").Audit("webhook_endpoint.disabled", "webhook_endpoint", ep.ID,
+			ep.ProjectID, map[string]any{"failing_since": ep.FailingSince.UTC().Format(time.RFC3339), "last_status_code": res.StatusCode,
+				"last_error": res.Err}))
+	})
+}
