@@ -26,7 +26,7 @@ type Event struct {
 	ProjectID *int64 `json:"project_id"`
 	// ResourceType and ResourceID name the resource: "license" and 42.
 	ResourceType string `json:"resource_type"`
-	ResourceID   *int64 `json:"resource_id"`
+	ResourceID   int64  `json:"resource_id"`
 }
 
 // EventData is what an event is about: the resource as the API shows it

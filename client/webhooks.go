@@ -34,9 +34,9 @@ const (
 // WebhookEndpoint is a URL events are delivered to. Secret is set only in
 // the answers of Create and RotateSecret: it is shown once.
 type WebhookEndpoint struct {
-	ID          int64   `json:"id"`
-	URL         string  `json:"url"`
-	Description *string `json:"description"`
+	ID          int64  `json:"id"`
+	URL         string `json:"url"`
+	Description string `json:"description"`
 	// Events are the subscribed types, or ["*"] for all.
 	Events []string `json:"events"`
 	// ProjectID limits the endpoint to one project; nil means every

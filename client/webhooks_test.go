@@ -50,7 +50,7 @@ func TestEventHasTheDeliveredShape(t *testing.T) {
 		string(listed.Data.Object) != string(delivered.Data.Object) || string(listed.Data.Previous) != string(delivered.Data.Previous) {
 		t.Fatalf("listed %+v, delivered %+v", listed, delivered)
 	}
-	if listed.ProjectID == nil || *listed.ProjectID != 7 || listed.ResourceType != "license" || listed.ResourceID == nil || *listed.ResourceID != 42 {
+	if listed.ProjectID == nil || *listed.ProjectID != 7 || listed.ResourceType != "license" || listed.ResourceID != 42 {
 		t.Fatalf("listed %+v", listed)
 	}
 	// The fields they share have the same names and tags.

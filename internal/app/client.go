@@ -392,6 +392,19 @@ func fixedCompletion(vals ...string) func(*cobra.Command, []string, string) ([]s
 	}
 }
 
+// csvCompletion completes the last item of a comma-separated flag value
+// with fixed values.
+func csvCompletion(vals ...string) func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+	return func(_ *cobra.Command, _ []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+		done := toComplete[:strings.LastIndex(toComplete, ",")+1]
+		out := make([]string, 0, len(vals))
+		for _, v := range vals {
+			out = append(out, done+v)
+		}
+		return out, cobra.ShellCompDirectiveNoFileComp | cobra.ShellCompDirectiveNoSpace
+	}
+}
+
 // projectCompletion completes project IDs from the server, with names as
 // descriptions; it stays silent when the server cannot be reached.
 func projectCompletion(c *conn) func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {

@@ -3,11 +3,13 @@ package app
 import (
 	"fmt"
 	"iter"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/latchkey/latchkey/client"
+	"github.com/latchkey/latchkey/internal/service"
 )
 
 func newEventsCmd(env Env) *cobra.Command {
@@ -46,6 +48,7 @@ events. "latchkey webhooks" manages the endpoints.` + connectionHelp,
 	fs.StringVar(&f.ResourceType, "resource-type", "", "project, domain, license, activation, injectable, api_key")
 	fs.Int64Var(&f.ResourceID, "resource-id", 0, "the resource's ID (with --resource-type)")
 	fs.Int64Var(&f.ProjectID, "project", 0, "only events of this project")
+	_ = listCmd.RegisterFlagCompletionFunc("type", fixedCompletion(eventTypeFilters()...))
 	_ = listCmd.RegisterFlagCompletionFunc("resource-type", fixedCompletion("project", "domain", "license", "activation", "injectable", "api_key"))
 	_ = listCmd.RegisterFlagCompletionFunc("project", projectCompletion(c))
 
@@ -73,13 +76,26 @@ events. "latchkey webhooks" manages the endpoints.` + connectionHelp,
 	return cmd
 }
 
+// eventTypeFilters are the values of events list --type: every type, and
+// every family of types (license.*).
+func eventTypeFilters() []string {
+	var out []string
+	for _, t := range service.EventTypes {
+		family, _, _ := strings.Cut(t, ".")
+		if f := family + ".*"; !slices.Contains(out, f) {
+			out = append(out, f)
+		}
+	}
+	return append(out, service.EventTypes...)
+}
+
 // resourceText names an event's resource for a table cell: "license 42".
-func resourceText(typ string, id *int64) string {
+func resourceText(typ string, id int64) string {
 	switch {
 	case typ == "":
 		return "-"
-	case id == nil:
+	case id == 0:
 		return typ
 	}
-	return fmt.Sprintf("%s %d", typ, *id)
+	return fmt.Sprintf("%s %d", typ, id)
 }

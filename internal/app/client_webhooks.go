@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"iter"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/latchkey/latchkey/client"
+	"github.com/latchkey/latchkey/internal/service"
 )
 
 // The longest grace of a secret rotation the API accepts (604800 s).
@@ -73,7 +75,7 @@ ordered (one delivery at a time, in the order of the events) unless --disabled o
   SECRET=$(latchkey webhooks endpoints create --endpoint-url https://crm.example.com/hook --events '*' -o json | jq -r .secret)`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			u, err := cf.update(cmd)
+			u, err := cf.update(cmd, false)
 			if err != nil {
 				return err
 			}
@@ -119,7 +121,7 @@ ordered (one delivery at a time, in the order of the events) unless --disabled o
 		"Change a webhook endpoint's fields (only the flags given)",
 		"  latchkey webhooks endpoints update 3 --events '*' --all-projects\n  latchkey webhooks endpoints update 3 --enabled",
 		func(cmd *cobra.Command, cl *client.Client, id int64) (any, error) {
-			u, err := uf.update(cmd)
+			u, err := uf.update(cmd, true)
 			if err != nil {
 				return nil, err
 			}
@@ -178,6 +180,7 @@ func (f *endpointFlags) add(cmd *cobra.Command, update bool) {
 	fs.BoolVar(&f.disabled, "disabled", false, "deliver nothing until enabled")
 	fs.BoolVar(&f.unordered, "unordered", false, "let a failing event's retries be overtaken by later events")
 	fs.IntVar(&f.expiringDays, "expiring-days", 7, "days before an expiry that *.expiring_soon is sent (1 to 90)")
+	_ = cmd.RegisterFlagCompletionFunc("events", csvCompletion(append([]string{client.AllEvents}, service.EventTypes...)...))
 	if update {
 		fs.BoolVar(&f.enabled, "enabled", false, "deliver again (after --disabled, or after the server disabled it)")
 		fs.BoolVar(&f.allProj, "all-projects", false, "receive every project's events")
@@ -188,11 +191,17 @@ func (f *endpointFlags) add(cmd *cobra.Command, update bool) {
 	}
 }
 
+// endpointFieldFlags are the flags of update that change a field.
+var endpointFieldFlags = []string{"endpoint-url", "events", "project", "all-projects", "description", "enabled", "disabled", "unordered", "expiring-days"}
+
 // update returns the fields whose flags were given, checked as far as the
 // command line can: the server checks the rest.
-func (f *endpointFlags) update(cmd *cobra.Command) (client.WebhookEndpointUpdate, error) {
+func (f *endpointFlags) update(cmd *cobra.Command, update bool) (client.WebhookEndpointUpdate, error) {
 	var u client.WebhookEndpointUpdate
 	changed := cmd.Flags().Changed
+	if update && !slices.ContainsFunc(endpointFieldFlags, changed) {
+		return u, fmt.Errorf("nothing to change: give at least one of --%s", strings.Join(endpointFieldFlags, ", --"))
+	}
 	if changed("endpoint-url") {
 		u.URL = &f.url
 	}

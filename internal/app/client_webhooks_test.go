@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -110,7 +111,6 @@ func TestWebhookCommandsSend(t *testing.T) {
 		{[]string{"webhooks", "endpoints", "update", "3", "--endpoint-url", "https://c.example.com/h", "--events", "api_key.*", "--project", "8",
 			"--expiring-days", "30"}, "PATCH", "/api/v1/webhook-endpoints/3", "",
 			`{"events":["api_key.*"],"expiring_days":30,"project_id":8,"url":"https://c.example.com/h"}`},
-		{[]string{"webhooks", "endpoints", "update", "3"}, "PATCH", "/api/v1/webhook-endpoints/3", "", `{}`},
 		{[]string{"webhooks", "endpoints", "delete", "3"}, "DELETE", "/api/v1/webhook-endpoints/3", "", ""},
 		{[]string{"webhooks", "endpoints", "rotate-secret", "3"}, "POST", "/api/v1/webhook-endpoints/3/rotate-secret", "", `{"grace_seconds":86400}`},
 		{[]string{"webhooks", "endpoints", "rotate-secret", "3", "--grace", "90m"}, "POST", "/api/v1/webhook-endpoints/3/rotate-secret", "", `{"grace_seconds":5400}`},
@@ -174,6 +174,8 @@ func TestWebhookCommandsRefuseBadInput(t *testing.T) {
 		{[]string{"webhooks", "endpoints", "update", "3", "--enabled", "--disabled"}, "none of the others can be"},
 		{[]string{"webhooks", "endpoints", "update", "3", "--project", "7", "--all-projects"}, "none of the others can be"},
 		{[]string{"webhooks", "endpoints", "update", "3", "--events", ""}, "--events: give at least one event type"},
+		{[]string{"webhooks", "endpoints", "update", "3"}, "nothing to change: give at least one of --endpoint-url, --events"},
+		{[]string{"webhooks", "endpoints", "update", "3", "--grace", "1h"}, "unknown flag: --grace"},
 		{[]string{"webhooks", "endpoints", "update", "three", "--enabled"}, `endpoint ID: "three" is not a number`},
 		{[]string{"webhooks", "endpoints", "update", "--enabled"}, "give the endpoint ID"},
 		{[]string{"webhooks", "endpoints", "show", "0"}, `endpoint ID: "0" is not a number`},
@@ -270,4 +272,32 @@ func squash(s string) string {
 		lines[i] = strings.Join(strings.Fields(l), " ")
 	}
 	return strings.Join(lines, "\n")
+}
+
+// TestWebhookCompletion: --events completes the last item of its list
+// with the event types, and events list --type with types and families,
+// offline.
+func TestWebhookCompletion(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"webhooks", "endpoints", "create", "--events", "license.created,lic"}, []string{"license.created,license.revoked", "license.created,*"}},
+		{[]string{"webhooks", "endpoints", "update", "3", "--events", ""}, []string{"*", "api_key.rotated", "activation.created"}},
+		{[]string{"events", "list", "--type", ""}, []string{"license.*", "api_key.*", "license.usage_cap_reached"}},
+		{[]string{"webhooks", "deliveries", "3", "--status", ""}, []string{"pending", "succeeded", "failed"}},
+	} {
+		var out bytes.Buffer
+		err := Run(context.Background(), append([]string{"__complete"}, tc.args...), Env{Getenv: func(string) string { return "" },
+			Stdin: strings.NewReader(""), Stdout: &out, Stderr: io.Discard})
+		if err != nil {
+			t.Fatalf("complete %v: %v", tc.args, err)
+		}
+		lines := strings.Split(out.String(), "\n")
+		for _, w := range tc.want {
+			if !slices.Contains(lines, w) {
+				t.Errorf("complete %v: no %q in\n%s", tc.args, w, out.String())
+			}
+		}
+	}
 }
