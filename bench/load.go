@@ -32,6 +32,9 @@ type scenario struct {
 	// least: a scenario that walks a pool (every API key once) is measured
 	// once the pool is cached, in its steady state, not while it fills.
 	Warm int
+	// Setup, when set, runs against latchkey before the scenario's
+	// warm-up (the webhook scenarios subscribe an endpoint there).
+	Setup func(ctx context.Context, base string) error
 }
 
 // result is one timed run of a scenario against one server.

@@ -131,7 +131,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	debugBase := "http://" + debugAddr
-	lkArgs := append(slices.Clone(limits), "--debug-addr", debugAddr)
+	lkArgs := append(slices.Clone(limits), "--debug-addr", debugAddr, "--allow-insecure-webhooks")
 	if o.profile != "" {
 		if err := os.MkdirAll(o.profile, 0o755); err != nil {
 			return err
@@ -178,6 +178,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		conc := o.conc
 		if sc.Conc > 0 {
 			conc = sc.Conc
+		}
+		if sc.Setup != nil {
+			if err := sc.Setup(ctx, "http://"+lk.Addr); err != nil {
+				return fmt.Errorf("%s: %w", sc.Name, err)
+			}
 		}
 		load(ctx, client, "http://"+ceil.Addr, sc, conc, o.duration/2, &seq)
 		for warmed := int64(0); ; {

@@ -6,10 +6,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -87,7 +89,54 @@ func buildScenarios(d *seeded) []scenario {
 					nil, []string{"X-API-KEY", d.OwnerKey}
 			},
 		},
+		// Validations again, now with an endpoint subscribed to every event
+		// (a receiver in this process answers 204): webhooks must not slow
+		// the hot paths. They run last, so every scenario before them
+		// measures without an endpoint.
+		webhookScenario("validate-uncapped-webhook", d.Uncapped, d.OwnerKey),
+		webhookScenario("validate-capped-webhook", d.Capped, d.OwnerKey),
 	}
+}
+
+// webhookScenario validates licenses of pool with an endpoint subscribed
+// to "*" (created by Setup, once per run).
+func webhookScenario(name string, pool []string, ownerKey string) scenario {
+	return scenario{
+		Name: name, Method: "POST", Prefix: "/api/v1/project/has-paid", Status: 200, Marker: `"has_paid":true`,
+		Request: func(i int) (string, []byte, []string) {
+			return "/api/v1/project/has-paid?action=check_project", []byte("{}"),
+				[]string{"X-LICENSE-KEY", pool[i%len(pool)], "X-Devpayr-Domain", "shop.example.com", "Content-Type", "application/json"}
+		},
+		Setup: func(ctx context.Context, base string) error { return subscribeEverything(ctx, base, ownerKey) },
+	}
+}
+
+var subscribed sync.Once
+
+// subscribeEverything starts a receiver and subscribes it to every event.
+func subscribeEverything(ctx context.Context, base, ownerKey string) error {
+	var err error
+	subscribed.Do(func() {
+		var ln net.Listener
+		if ln, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
+			return
+		}
+		go func() {
+			_ = http.Serve(ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				_, _ = io.Copy(io.Discard, r.Body)
+				w.WriteHeader(http.StatusNoContent)
+			})) // runs until the process ends
+		}()
+		body := []byte(`{"url":"http://` + ln.Addr().String() + `/hook","events":["*"]}`)
+		var st int
+		var resp string
+		st, resp, err = do(ctx, http.DefaultClient, "POST", base+"/api/v1/webhook-endpoints", body,
+			[]string{"X-API-KEY", ownerKey, "Content-Type", "application/json"})
+		if err == nil && st != http.StatusCreated {
+			err = fmt.Errorf("create webhook endpoint: %d %s", st, resp)
+		}
+	})
+	return err
 }
 
 type httpDoer interface {

@@ -21,6 +21,7 @@ type invFixture struct {
 	devKey, ownKey, bound string
 	ownKeyID, boundProj   int64
 	basicID, injID        int64
+	seq                   int // makes the titles of licenses a row's reads create unique
 }
 
 func newInvFixture(t *testing.T, b storetest.Backend) *invFixture {
@@ -220,13 +221,43 @@ func TestEveryChangeReachesEveryCachedRead(t *testing.T) {
 				_, err := f.n.Service().CreateLicense(f.ctx, f.owner.Actor(), f.paid, service.LicenseInput{Title: service.Some("new one")})
 				must(t, err)
 			}, "", "+1"},
+		{"endpoint enabled: an event's fan-out", core.ChangeWebhooks,
+			func(t *testing.T, f *invFixture, n *apptest.Node) string {
+				// A write on node n, then: was its event given a delivery to
+				// the endpoint?
+				if f.keys["endpoint"] == "" {
+					ep, _, err := f.n.Service().CreateWebhookEndpoint(f.ctx, f.owner.Actor(), service.EndpointInput{
+						URL: service.Some("https://hooks.example.com/x"), Events: service.Some([]string{"license.created"}), Enabled: service.Some(false)})
+					must(t, err)
+					f.keys["endpoint"] = strconv.FormatInt(ep.ID, 10)
+				}
+				epID, _ := strconv.ParseInt(f.keys["endpoint"], 10, 64)
+				count := func() int {
+					ds, err := n.Store.ListWebhookDeliveries(f.ctx, core.DeliveryFilter{EndpointID: epID, Limit: 1000})
+					must(t, err)
+					return len(ds)
+				}
+				was := count()
+				f.seq++
+				_, err := n.Service().CreateLicense(f.ctx, f.owner.Actor(), f.paid, service.LicenseInput{Title: service.Some(fmt.Sprintf("fan-out %d", f.seq))})
+				must(t, err)
+				if count() > was {
+					return "delivered"
+				}
+				return "not delivered"
+			},
+			func(t *testing.T, f *invFixture) {
+				epID, _ := strconv.ParseInt(f.keys["endpoint"], 10, 64)
+				_, err := f.n.Service().UpdateWebhookEndpoint(f.ctx, f.owner.Actor(), epID, service.EndpointInput{Enabled: service.Some(true)})
+				must(t, err)
+			}, "not delivered", "delivered"},
 	}
 	covered := map[core.ChangeKind]bool{}
 	for _, r := range rows {
 		covered[r.kind] = true
 	}
 	for _, k := range []core.ChangeKind{core.ChangeAPIKey, core.ChangeUser, core.ChangeMembership, core.ChangeProject,
-		core.ChangeLicense, core.ChangeDomain, core.ChangeInjectable, core.ChangeCatalog} {
+		core.ChangeLicense, core.ChangeDomain, core.ChangeInjectable, core.ChangeCatalog, core.ChangeWebhooks} {
 		if !covered[k] {
 			t.Errorf("no row for change kind %q", k)
 		}

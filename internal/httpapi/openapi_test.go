@@ -563,6 +563,54 @@ func TestResponsesMatchDocument(t *testing.T) {
 		st, _ = raw(ctx, "GET", "/api/v1/audit?since=yesterday", nil, withKey...)
 		want(st, 422)
 
+		// Webhooks and events (raw until the SDK has them).
+		epBody := []byte(`{"url":"https://hooks.acme.test/latchkey","events":["license.created","license.revoked"],"project_id":` + pid +
+			`,"description":"billing","expiring_days":3}`)
+		st, data := raw(ctx, "POST", "/api/v1/webhook-endpoints", epBody, withKey...)
+		want(st, 201)
+		var ep struct{ ID int64 }
+		must(json.Unmarshal(data, &ep))
+		eid := "/api/v1/webhook-endpoints/" + id(ep.ID)
+		st, _ = raw(lenient(ctx), "POST", "/api/v1/webhook-endpoints", []byte(`{"url":"http://127.0.0.1/x","events":["nope"]}`), withKey...)
+		want(st, 422)
+		st, _ = raw(ctx, "GET", "/api/v1/webhook-endpoints?per_page=1", nil, withKey...)
+		want(st, 200)
+		st, _ = raw(ctx, "GET", eid, nil, withKey...)
+		want(st, 200)
+		st, _ = raw(ctx, "PATCH", eid, []byte(`{"enabled":false,"ordered":false}`), withKey...)
+		want(st, 200)
+		st, _ = raw(ctx, "PATCH", eid, []byte(`{"enabled":true}`), withKey...)
+		want(st, 200)
+		st, _ = raw(ctx, "POST", eid+"/rotate-secret", []byte(`{"grace_seconds":60}`), withKey...)
+		want(st, 201)
+		st, data = raw(ctx, "POST", eid+"/test", nil, withKey...)
+		want(st, 202)
+		var ping struct{ ID string }
+		must(json.Unmarshal(data, &ping))
+		st, _ = raw(ctx, "GET", eid+"/deliveries?status=pending", nil, withKey...)
+		want(st, 200)
+		st, data = raw(ctx, "GET", eid+"/deliveries", nil, withKey...)
+		want(st, 200)
+		var ds []struct{ ID int64 }
+		must(json.Unmarshal(data, &struct{ Data any }{&ds}))
+		if len(ds) == 0 {
+			t.Fatal("no delivery of the ping")
+		}
+		st, _ = raw(ctx, "GET", eid+"/deliveries/"+id(ds[0].ID), nil, withKey...)
+		want(st, 200)
+		st, _ = raw(ctx, "POST", eid+"/deliveries/"+id(ds[0].ID)+"/retry", nil, withKey...)
+		want(st, 202)
+		st, _ = raw(lenient(ctx), "GET", eid+"/deliveries?status=sideways", nil, withKey...)
+		want(st, 422)
+		st, _ = raw(ctx, "GET", "/api/v1/events?type=license.*&per_page=2", nil, withKey...)
+		want(st, 200)
+		st, _ = raw(ctx, "GET", "/api/v1/events/"+ping.ID, nil, withKey...)
+		want(st, 200)
+		st, _ = raw(lenient(ctx), "GET", "/api/v1/events/evt_0123", nil, withKey...)
+		want(st, 404)
+		st, _ = raw(ctx, "DELETE", eid, nil, withKey...)
+		want(st, 200)
+
 		// Last: deleting the project.
 		must(c.Projects.Delete(ctx, p.ID))
 		conf.report(loadOpenAPI(t))

@@ -246,7 +246,7 @@ func (h *api) deleteEndpoint(w http.ResponseWriter, r *http.Request) error {
 	if err := h.svc.DeleteWebhookEndpoint(r.Context(), actorFrom(r), id); err != nil {
 		return err
 	}
-	return ok(w, http.StatusOK, "Webhook endpoint deleted.", nil)
+	return ok(w, http.StatusOK, "Webhook endpoint deleted.", map[string]any{"id": id, "deleted": true})
 }
 
 func (h *api) rotateEndpointSecret(w http.ResponseWriter, r *http.Request) error {

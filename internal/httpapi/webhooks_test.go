@@ -287,3 +287,290 @@ func waitFor[T any](t *testing.T, get func() T, ok func(T) bool) T {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// Without --allow-insecure-webhooks an endpoint can be neither http nor an
+// address of the refused ranges, and a hostname that resolves to one is
+// refused when it is delivered to, on every attempt.
+func TestWebhookSSRFRules(t *testing.T) {
+	for _, b := range storetest.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			h := newHooks(t, b)
+			rc := apptest.NewReceiver(t)
+			port := rc.URL[strings.LastIndex(rc.URL, ":")+1:]
+			for _, url := range []string{
+				rc.URL, // http://127.0.0.1:port
+				"https://127.0.0.1:" + port + "/hook",
+				"https://[::1]/hook",
+				"https://10.0.0.8/hook",
+				"https://192.168.1.1/hook",
+				"https://169.254.169.254/latest/meta-data",
+				"https://[::ffff:127.0.0.1]/hook",
+				"https://0.0.0.0/hook",
+				"https://224.0.0.1/hook",
+				"ftp://example.com/hook",
+				"https://user:pw@example.com/hook",
+				"/relative",
+			} {
+				r := h.n.Do(t, "POST", "/api/v1/webhook-endpoints", map[string]any{"url": url, "events": []string{"*"}}, apptest.Key(h.key)...)
+				wantStatus(t, r, 422)
+				if len(r.Env.Errors["url"]) == 0 {
+					t.Fatalf("%s: %s", url, r.Body)
+				}
+			}
+			// A hostname is accepted, and refused where it resolves.
+			ep := h.endpoint(t, map[string]any{"url": "https://localhost:" + port + "/hook", "events": []string{"project.created"}})
+			h.do(t, "POST", "/api/v1/project", map[string]any{"name": "Shop"}, 201)
+			type delivery struct {
+				Status   string
+				Attempts int
+				Log      []struct {
+					Error *string
+				} `json:"attempt_log"`
+			}
+			d := waitFor(t, func() delivery {
+				var ds []delivery
+				h.do(t, "GET", fmt.Sprintf("/api/v1/webhook-endpoints/%d/deliveries", ep.ID), nil, 200).Decode(t, &struct{ Data any }{&ds})
+				if len(ds) == 0 {
+					return delivery{}
+				}
+				return ds[0]
+			}, func(d delivery) bool { return d.Attempts >= 1 })
+			if d.Status != "pending" || d.Log[0].Error == nil || !strings.Contains(*d.Log[0].Error, "refused") ||
+				!strings.Contains(*d.Log[0].Error, "loopback") {
+				t.Fatalf("delivery %+v", d)
+			}
+			if n := len(rc.Got()); n != 0 {
+				t.Fatalf("the receiver on loopback got %d requests", n)
+			}
+		})
+	}
+}
+
+// license.expiring_soon and license.expired fire once each for a license
+// that expires while the server runs, however often the scheduler ticks.
+func TestWebhookExpiryEventsOnce(t *testing.T) {
+	for _, b := range storetest.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			h := newHooks(t, b, insecureWebhooks)
+			rc := apptest.NewReceiver(t)
+			ctx := context.Background()
+			tick := func() {
+				t.Helper()
+				if err := h.n.Service().ScheduleTick(ctx, h.n.Stack.ScheduleConfig()); err != nil {
+					t.Fatal(err)
+				}
+			}
+			tick()
+			h.endpoint(t, map[string]any{"url": rc.URL, "events": []string{"license.expiring_soon", "license.expired"}, "expiring_days": 7})
+			p, err := h.n.Service().CreateProject(ctx, h.owner.Actor(), service.ProjectInput{Name: service.Some("Shop")})
+			if err != nil {
+				t.Fatal(err)
+			}
+			exp := h.n.Clock.Now().Add(10 * 24 * time.Hour)
+			l, err := h.n.Service().CreateLicense(ctx, h.owner.Actor(), p.ID, service.LicenseInput{Title: service.Some("ten days"),
+				ExpiresAt: service.Some(&exp)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			steps := []struct {
+				at   time.Duration // after creation
+				want []string
+			}{
+				{time.Hour, nil},
+				{2 * 24 * time.Hour, nil},
+				{3*24*time.Hour + time.Minute, []string{"license.expiring_soon"}},
+				{3*24*time.Hour + 2*time.Minute, []string{"license.expiring_soon"}},
+				{9 * 24 * time.Hour, []string{"license.expiring_soon"}},
+				{10*24*time.Hour + time.Minute, []string{"license.expiring_soon", "license.expired"}},
+				{20 * 24 * time.Hour, []string{"license.expiring_soon", "license.expired"}},
+			}
+			start := h.n.Clock.Now()
+			for _, s := range steps {
+				h.n.Clock.Set(start.Add(s.at))
+				tick()
+				tick()
+				got := rc.Wait(t, len(s.want))
+				var types []string
+				for _, g := range got {
+					var ev struct {
+						Type string
+						Data struct {
+							Object struct{ ID int64 }
+						}
+					}
+					_ = json.Unmarshal(g.Body, &ev)
+					if ev.Data.Object.ID != l.ID {
+						t.Fatalf("event about %d", ev.Data.Object.ID)
+					}
+					types = append(types, ev.Type)
+				}
+				if fmt.Sprint(types) != fmt.Sprint(s.want) {
+					t.Fatalf("at +%v: %v, want %v", s.at, types, s.want)
+				}
+			}
+		})
+	}
+}
+
+// Two nodes on one PostgreSQL share the deliveries of 1,000 events to one
+// receiver: none lost, none delivered twice.
+func TestWebhookTwoNodesDeliverEachEventOnce(t *testing.T) {
+	b := postgresOnly(t)
+	h := newHooks(t, b, insecureWebhooks)
+	peer := h.n.Peer(t, insecureWebhooks)
+	rc := apptest.NewReceiver(t)
+	ep := h.endpoint(t, map[string]any{"url": rc.URL, "events": []string{"license.created"}, "ordered": false})
+	ctx := context.Background()
+	p, err := h.n.Service().CreateProject(ctx, h.owner.Actor(), service.ProjectInput{Name: service.Some("Shop")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	peer.Sync(t, h.n)
+	const events = 1000
+	nodes := []*apptest.Node{h.n, peer}
+	errs := make(chan error, len(nodes))
+	for i, n := range nodes {
+		go func() {
+			for j := i; j < events; j += len(nodes) {
+				if _, err := n.Service().CreateLicense(ctx, h.owner.Actor(), p.ID,
+					service.LicenseInput{Title: service.Some("license " + strconv.Itoa(j))}); err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range nodes {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	rc.Wait(t, events)
+	// Once every delivery is marked succeeded, nothing more can come.
+	waitFor(t, func() int {
+		ds, err := h.n.Store.ListWebhookDeliveries(ctx, core.DeliveryFilter{EndpointID: ep.ID, Status: core.DeliveryPending, Limit: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(ds)
+	}, func(n int) bool { return n == 0 })
+	seen := map[string]int{}
+	for _, g := range rc.Got() {
+		seen[g.Header.Get("Latchkey-Event-Id")]++
+	}
+	if got := len(rc.Got()); got != events || len(seen) != events {
+		t.Fatalf("%d requests for %d distinct events, want %d each", got, len(seen), events)
+	}
+}
+
+// Bad input names its field, answers 4xx and changes nothing; other
+// organizations' and other projects' endpoints are invisible; a viewer
+// reads but does not write.
+func TestWebhookEndpointInput(t *testing.T) {
+	for _, b := range storetest.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			h := newHooks(t, b)
+			ctx := context.Background()
+			p, err := h.n.Service().CreateProject(ctx, h.owner.Actor(), service.ProjectInput{Name: service.Some("Shop")})
+			if err != nil {
+				t.Fatal(err)
+			}
+			other := h.n.CreateUser(t, "Other", "owner@other.test", core.RoleOwner)
+			_, otherKey := h.n.CreateKey(t, other, service.KeyInput{})
+			op, err := h.n.Service().CreateProject(ctx, other.Actor(), service.ProjectInput{Name: service.Some("Theirs")})
+			if err != nil {
+				t.Fatal(err)
+			}
+			viewer := h.n.CreateUser(t, "Acme", "viewer@acme.test", core.RoleViewer)
+			_, viewerKey := h.n.CreateKey(t, viewer, service.KeyInput{Scopes: []string{"webhooks:read"}})
+			_, boundKey := h.n.CreateKey(t, h.owner, service.KeyInput{ProjectID: p.ID})
+			ep := h.endpoint(t, map[string]any{"url": "https://hooks.example.com/a", "events": []string{"license.created"}})
+			epPath := fmt.Sprintf("/api/v1/webhook-endpoints/%d", ep.ID)
+			good := "https://hooks.example.com/b"
+			for _, tc := range []struct {
+				name, method, path string
+				body               any
+				key                string
+				status             int
+				field              string
+			}{
+				{"no url", "POST", "/api/v1/webhook-endpoints", map[string]any{"events": []string{"*"}}, "", 422, "url"},
+				{"no events", "POST", "/api/v1/webhook-endpoints", map[string]any{"url": good}, "", 422, "events"},
+				{"empty events", "POST", "/api/v1/webhook-endpoints", map[string]any{"url": good, "events": []string{}}, "", 422, "events"},
+				{"unknown event", "POST", "/api/v1/webhook-endpoints", map[string]any{"url": good, "events": []string{"license.eaten"}}, "", 422, "events"},
+				{"events not strings", "POST", "/api/v1/webhook-endpoints", map[string]any{"url": good, "events": []int{1}}, "", 422, "events"},
+				{"url not a string", "POST", "/api/v1/webhook-endpoints", map[string]any{"url": 7, "events": []string{"*"}}, "", 422, "url"},
+				{"url with NUL", "POST", "/api/v1/webhook-endpoints", map[string]any{"url": "https://a.example.com/\x00", "events": []string{"*"}}, "", 422, "url"},
+				{"expiring days 0", "POST", "/api/v1/webhook-endpoints", map[string]any{"url": good, "events": []string{"*"}, "expiring_days": 0}, "", 422, "expiring_days"},
+				{"expiring days 91", "POST", "/api/v1/webhook-endpoints", map[string]any{"url": good, "events": []string{"*"}, "expiring_days": 91}, "", 422, "expiring_days"},
+				{"enabled not a boolean", "POST", "/api/v1/webhook-endpoints", map[string]any{"url": good, "events": []string{"*"}, "enabled": "perhaps"}, "", 422, "enabled"},
+				{"description too long", "POST", "/api/v1/webhook-endpoints", map[string]any{"url": good, "events": []string{"*"}, "description": strings.Repeat("d", 501)}, "", 422, "description"},
+				{"another org's project", "POST", "/api/v1/webhook-endpoints", map[string]any{"url": good, "events": []string{"*"}, "project_id": op.ID}, "", 422, "project_id"},
+				{"no such project", "POST", "/api/v1/webhook-endpoints", map[string]any{"url": good, "events": []string{"*"}, "project_id": 99999}, "", 422, "project_id"},
+				{"bound key, other project", "POST", "/api/v1/webhook-endpoints", map[string]any{"url": good, "events": []string{"*"}, "project_id": p.ID + 1}, boundKey, 422, "project_id"},
+				{"viewer creates", "POST", "/api/v1/webhook-endpoints", map[string]any{"url": good, "events": []string{"*"}}, viewerKey, 403, ""},
+				{"viewer rotates", "POST", epPath + "/rotate-secret", nil, viewerKey, 403, ""},
+				{"update nothing", "PATCH", epPath, map[string]any{}, "", 422, "url"},
+				{"update bad url", "PATCH", epPath, map[string]any{"url": "http://hooks.example.com"}, "", 422, "url"},
+				{"grace too long", "POST", epPath + "/rotate-secret", map[string]any{"grace_seconds": 604801}, "", 422, "grace_seconds"},
+				{"grace negative", "POST", epPath + "/rotate-secret", map[string]any{"grace_seconds": -1}, "", 422, "grace_seconds"},
+				{"other org reads", "GET", epPath, nil, otherKey, 404, ""},
+				{"other org deletes", "DELETE", epPath, nil, otherKey, 404, ""},
+				{"bound key reads an org-wide endpoint", "GET", epPath, nil, boundKey, 404, ""},
+				{"bad endpoint id", "GET", "/api/v1/webhook-endpoints/abc", nil, "", 404, ""},
+				{"no such delivery", "GET", epPath + "/deliveries/123456", nil, "", 404, ""},
+				{"bad status filter", "GET", epPath + "/deliveries?status=lost", nil, "", 422, "status"},
+				{"bad resource id", "GET", "/api/v1/events?resource_id=x", nil, "", 422, "resource_id"},
+				{"other org's cursor", "GET", "/api/v1/webhook-endpoints?cursor=forged", nil, "", 422, "cursor"},
+			} {
+				t.Run(tc.name, func(t *testing.T) {
+					key := h.key
+					if tc.key != "" {
+						key = tc.key
+					}
+					r := h.n.Do(t, tc.method, tc.path, tc.body, apptest.Key(key)...)
+					if r.Status != tc.status {
+						t.Fatalf("status %d, want %d: %s", r.Status, tc.status, r.Body)
+					}
+					if tc.field != "" && len(r.Env.Errors[tc.field]) == 0 {
+						t.Fatalf("no error for %s: %s", tc.field, r.Body)
+					}
+				})
+			}
+			// Nothing was created or changed by any of it.
+			eps, err := h.n.Store.ListWebhookEndpoints(ctx, core.EndpointFilter{OrgID: h.owner.OrgID})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(eps) != 1 || eps[0].URL != "https://hooks.example.com/a" || eps[0].PreviousSecretEnc != nil {
+				t.Fatalf("endpoints %+v", eps)
+			}
+			// A viewer reads.
+			wantStatus(t, h.n.Do(t, "GET", epPath, nil, apptest.Key(viewerKey)...), 200)
+			// A project's webhook_url is an endpoint changed on the project.
+			wantStatus(t, h.n.Do(t, "PUT", fmt.Sprintf("/api/v1/project/%d", p.ID), map[string]any{"webhook_url": "https://p.example.com/hook",
+				"webhook_secret": "whsec_from_devpayr"}, apptest.Key(h.key)...), 200)
+			var list []endpointOut
+			h.do(t, "GET", "/api/v1/webhook-endpoints", nil, 200).Decode(t, &struct{ Data any }{&list})
+			if len(list) != 2 || list[1].Source != "project" || list[1].URL != "https://p.example.com/hook" || list[1].Secret != "" {
+				t.Fatalf("endpoints %+v", list)
+			}
+			pep := fmt.Sprintf("/api/v1/webhook-endpoints/%d", list[1].ID)
+			wantStatus(t, h.n.Do(t, "PATCH", pep, map[string]any{"url": good}, apptest.Key(h.key)...), 409)
+			wantStatus(t, h.n.Do(t, "DELETE", pep, nil, apptest.Key(h.key)...), 409)
+			h.do(t, "PATCH", pep, map[string]any{"enabled": false}, 200)
+			// A bound key sees its project's endpoint only.
+			var bound []endpointOut
+			wantStatus(t, h.n.Do(t, "GET", "/api/v1/webhook-endpoints", nil, apptest.Key(boundKey)...), 200)
+			r := h.n.Do(t, "GET", "/api/v1/webhook-endpoints", nil, apptest.Key(boundKey)...)
+			r.Decode(t, &struct{ Data any }{&bound})
+			if len(bound) != 1 || bound[0].ID != list[1].ID {
+				t.Fatalf("the bound key sees %+v", bound)
+			}
+			// Clearing the project's webhook_url removes its endpoint.
+			h.do(t, "PUT", fmt.Sprintf("/api/v1/project/%d", p.ID), map[string]any{"webhook_url": nil}, 200)
+			h.do(t, "GET", pep, nil, 404)
+		})
+	}
+}

@@ -76,6 +76,12 @@ func Run(t *testing.T, b Backend) {
 		{"Sessions", testSessions},
 		{"RevokeUserKeys", testRevokeUserKeys},
 		{"BadText", testBadText},
+		{"WebhookEvents", testWebhookEvents},
+		{"WebhookEndpoints", testWebhookEndpoints},
+		{"WebhookClaims", testWebhookClaims},
+		{"WebhookConcurrentClaims", testWebhookConcurrentClaims},
+		{"Leases", testLeases},
+		{"Expiring", testExpiring},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
