@@ -195,11 +195,12 @@ func (f *endpointFlags) add(cmd *cobra.Command, update bool) {
 var endpointFieldFlags = []string{"endpoint-url", "events", "project", "all-projects", "description", "enabled", "disabled", "unordered", "expiring-days"}
 
 // update returns the fields whose flags were given, checked as far as the
-// command line can: the server checks the rest.
-func (f *endpointFlags) update(cmd *cobra.Command, update bool) (client.WebhookEndpointUpdate, error) {
+// command line can: the server checks the rest. For update (isUpdate) at
+// least one must be given.
+func (f *endpointFlags) update(cmd *cobra.Command, isUpdate bool) (client.WebhookEndpointUpdate, error) {
 	var u client.WebhookEndpointUpdate
 	changed := cmd.Flags().Changed
-	if update && !slices.ContainsFunc(endpointFieldFlags, changed) {
+	if isUpdate && !slices.ContainsFunc(endpointFieldFlags, changed) {
 		return u, fmt.Errorf("nothing to change: give at least one of --%s", strings.Join(endpointFieldFlags, ", --"))
 	}
 	if changed("endpoint-url") {
