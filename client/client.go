@@ -2,9 +2,9 @@
 //
 // A Client talks to one server with one API key. Its services mirror the
 // API's resources: Projects, Domains, Licenses, Injectables, Payments,
-// APIKeys and Audit manage data with the API key; Validate asks whether a
-// license may run, with the license key alone, and verifies offline proofs
-// without the network.
+// APIKeys, Audit, WebhookEndpoints and Events manage data with the API
+// key; Validate asks whether a license may run, with the license key
+// alone, and verifies offline proofs without the network.
 //
 //	c, err := client.New("https://licenses.example.com", os.Getenv("LATCHKEY_API_KEY"))
 //	if err != nil { … }
@@ -72,6 +72,10 @@ type Client struct {
 	APIKeys *APIKeyService
 	// Audit reads the audit log.
 	Audit *AuditService
+	// WebhookEndpoints manages webhook endpoints and their deliveries.
+	WebhookEndpoints *WebhookEndpointService
+	// Events reads the events webhooks deliver.
+	Events *EventService
 	// Validate validates licenses (with the license key, not the API key)
 	// and verifies offline proofs.
 	Validate *ValidateService
@@ -165,6 +169,8 @@ func New(baseURL, apiKey string, opts ...Option) (*Client, error) {
 	c.Payments = &PaymentService{c}
 	c.APIKeys = &APIKeyService{c}
 	c.Audit = &AuditService{c}
+	c.WebhookEndpoints = &WebhookEndpointService{c}
+	c.Events = &EventService{c}
 	c.Validate = &ValidateService{c: c}
 	return c, nil
 }

@@ -37,6 +37,8 @@ func newClientCmds(env Env) []*cobra.Command {
 		newInjectablesCmd(env),
 		newKeysCmd(env),
 		newAuditCmd(env),
+		newEventsCmd(env),
+		newWebhooksCmd(env),
 		newPaymentsCmd(env),
 		newValidateCmd(env),
 	}
@@ -193,6 +195,12 @@ func (p printer) raw(b []byte) error {
 // eachField calls fn with each top-level field of a JSON object, in order,
 // its value as text: strings bare, null as "-", anything else as JSON.
 func eachField(b []byte, fn func(k, v string)) error {
+	return eachRawField(b, func(k string, v json.RawMessage) { fn(k, cell(v)) })
+}
+
+// eachRawField calls fn with each top-level field of a JSON object, in
+// order, its value as it is.
+func eachRawField(b []byte, fn func(k string, v json.RawMessage)) error {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	if _, err := dec.Token(); err != nil { // {
 		return err
@@ -206,7 +214,7 @@ func eachField(b []byte, fn func(k, v string)) error {
 		if err := dec.Decode(&v); err != nil {
 			return err
 		}
-		fn(t.(string), cell(v))
+		fn(t.(string), v)
 	}
 	return nil
 }
@@ -381,6 +389,19 @@ func splitCSV(s string) []string {
 func fixedCompletion(vals ...string) func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 	return func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 		return vals, cobra.ShellCompDirectiveNoFileComp
+	}
+}
+
+// csvCompletion completes the last item of a comma-separated flag value
+// with fixed values.
+func csvCompletion(vals ...string) func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+	return func(_ *cobra.Command, _ []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+		done := toComplete[:strings.LastIndex(toComplete, ",")+1]
+		out := make([]string, 0, len(vals))
+		for _, v := range vals {
+			out = append(out, done+v)
+		}
+		return out, cobra.ShellCompDirectiveNoFileComp | cobra.ShellCompDirectiveNoSpace
 	}
 }
 
