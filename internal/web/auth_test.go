@@ -330,6 +330,37 @@ func TestSecurityHeaders(t *testing.T) {
 	}
 }
 
+// TestErrorPagesKeepTheSession: an error page answering a signed-in
+// request (a missing record, a refused action, a form without its token)
+// has the sidebar, and a refusal names the role. Handlers' errors used to
+// be rendered with the request before its session was attached: a signed-
+// out page saying "your role does not allow it".
+func TestErrorPagesKeepTheSession(t *testing.T) {
+	n := apptest.New(t, backends(t)[0])
+	c, acc := owner(t, n, "Acme", "ada@acme.test")
+	pid := itoa(createProject(t, n, acc, "Pro Plugin"))
+	n.CreateUser(t, "Acme", "vic@acme.test", core.RoleViewer)
+	viewer := signIn(t, n, "vic@acme.test")
+	for _, tc := range []struct {
+		name   string
+		p      *page
+		status int
+		text   string
+	}{
+		{"missing record", c.get("/api-keys/77"), http.StatusNotFound, "API key not found."},
+		{"refused action", viewer.post("/projects/"+pid+"/delete", nil), http.StatusForbidden,
+			"You cannot do this: your role (viewer) does not allow it."},
+		{"no token", c.post("/projects/"+pid+"/delete", url.Values{"_csrf": {"forged"}}), http.StatusForbidden,
+			"This form has expired or was not sent from this dashboard."},
+		{"bad query", c.get("/audit?action=a%00b"), http.StatusUnprocessableEntity, "The action field must be valid UTF-8"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			wantStatus(t, tc.p, tc.status)
+			wantText(t, tc.p, tc.text, "Sign out", "Projects", "Back to projects")
+		})
+	}
+}
+
 func TestSignInRequired(t *testing.T) {
 	n := apptest.New(t, backends(t)[0])
 	n.CreateUser(t, "Acme", "ada@acme.test", core.RoleOwner)
