@@ -322,7 +322,7 @@ func TestSecurityHeaders(t *testing.T) {
 		}
 	}
 	// Pages hold no inline script or style for the policy to block.
-	for _, path := range []string{"/projects", "/api-keys/new", "/team", "/audit", "/settings"} {
+	for _, path := range []string{"/projects", "/api-keys/new", "/webhooks", "/webhooks/new", "/team", "/audit", "/settings"} {
 		body := c.get(path).Body
 		if strings.Contains(body, "<script>") || strings.Contains(body, " style=") || strings.Contains(body, "<style") {
 			t.Errorf("%s has inline script or style", path)
@@ -366,10 +366,10 @@ func TestSignInRequired(t *testing.T) {
 	n.CreateUser(t, "Acme", "ada@acme.test", core.RoleOwner)
 	c := newClient(t, n)
 	for _, path := range []string{"/projects", "/projects/1", "/projects/1/licenses/2", "/licenses", "/api-keys", "/api-keys/new",
-		"/team", "/audit", "/settings"} {
+		"/webhooks", "/webhooks/new", "/webhooks/1", "/team", "/audit", "/settings"} {
 		wantRedirect(t, c.get(path), "/login?next="+url.QueryEscape(path))
 	}
-	for _, path := range []string{"/projects", "/api-keys", "/team", "/logout", "/org", "/projects/1/licenses/1/revoke"} {
+	for _, path := range []string{"/projects", "/api-keys", "/webhooks", "/webhooks/1/test", "/team", "/logout", "/org", "/projects/1/licenses/1/revoke"} {
 		p := c.post(path, url.Values{"name": {"x"}})
 		wantRedirect(t, p, "/login")
 	}
