@@ -466,21 +466,23 @@ func TestBrowserWebhooks(t *testing.T) {
 	if err != nil || ev.Type != "ping" {
 		t.Fatalf("the test event: %v %+v", err, ev)
 	}
-	b.reloadUntil("table.deliveries", "succeeded")
-	b.wantPage("/webhooks/1", "ping", ev.ID, "1 attempt", "200")
-
-	// Retry it: a second attempt, which succeeds too.
 	ds, err := n.Service().ListDeliveries(context.Background(), acc.Actor(), 1, core.DeliveryFilter{Limit: 10})
 	if err != nil || len(ds) != 1 {
 		t.Fatalf("deliveries: %v %+v", err, ds)
 	}
+	row := "#delivery-" + itoa(ds[0].ID)
+	b.reloadUntil(row+" .d-status", "succeeded")
+	b.wantPage("/webhooks/1", "ping", ev.ID, "1 attempt", "200")
+
+	// Retry it: a second attempt, which succeeds too.
 	b.submit("retry-" + itoa(ds[0].ID))
 	b.wantPage("/webhooks/1", "queued again.")
 	rc.Wait(t, 2)
-	b.reloadUntil("table.deliveries", "2 attempts")
-	if row := b.text("#delivery-" + itoa(ds[0].ID)); !strings.Contains(row, "Succeeded") {
-		t.Fatalf("after the retry: %s", row)
+	b.reloadUntil(row+" .d-attempts", "2")
+	if got := b.text(row + " .d-status"); got != "Succeeded" {
+		t.Fatalf("after the retry: %q", got)
 	}
+	b.wantPage("/webhooks/1", "2 attempts")
 	b.shot("webhook")
 
 	b.open("/webhooks")

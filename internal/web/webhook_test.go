@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -52,18 +53,18 @@ func deliveries(t testing.TB, n *apptest.Node, acc apptest.Account, id int64) []
 	return ds
 }
 
-// reloadUntil reloads a page until it shows want: the delivery workers run
-// in the background, so a delivery's outcome is on the page a moment after
-// the receiver answered. A minute bounds a hang; it measures nothing.
+// reloadUntil reloads a page until its HTML holds every fragment of want:
+// the delivery workers run in the background, so a delivery's outcome is
+// on the page a moment after the receiver answered. A minute bounds a
+// hang; it measures nothing.
 func reloadUntil(t testing.TB, c *client, path string, want ...string) *page {
 	t.Helper()
 	deadline := time.Now().Add(time.Minute)
 	for {
 		p := c.get(path)
-		txt := p.text()
 		missing := ""
 		for _, w := range want {
-			if !strings.Contains(txt, w) {
+			if !strings.Contains(p.Body, w) {
 				missing = w
 				break
 			}
@@ -72,11 +73,20 @@ func reloadUntil(t testing.TB, c *client, path string, want ...string) *page {
 			return p
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%s lacks %q after a minute:\n%s", path, missing, txt)
+			t.Fatalf("%s lacks %q after a minute:\n%s", path, missing, p.text())
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// badge is a delivery's status as its row shows it.
+func badge(status string) string {
+	return `<span class="badge badge-` + status + `">` + status + `</span>`
+}
+
+// attempts is a delivery's attempt count as its row shows it (the row,
+// not the attempt log: both are read from the store, one after the other).
+func attempts(n int) string { return `<td class="d-attempts">` + strconv.Itoa(n) + `</td>` }
 
 // verifies checks a received delivery's signature with the SDK, as a
 // vendor's receiver would.
@@ -182,8 +192,8 @@ func TestWebhookPages(t *testing.T) {
 		if ev.Type != "ping" {
 			t.Fatalf("the test event is %s", ev.Type)
 		}
-		p = reloadUntil(t, c, wpath, "pending", "500", "Internal Server Error", "1 attempt")
-		wantText(t, p, "ping", ev.ID, "next ", " ms")
+		p = reloadUntil(t, c, wpath, badge("pending"), attempts(1), "<summary>1 attempt</summary>")
+		wantText(t, p, "ping", ev.ID, "next ", " ms", "500", "Internal Server Error")
 		ds := deliveries(t, n, acc, ep.ID)
 		if len(ds) != 1 {
 			t.Fatalf("%d deliveries", len(ds))
@@ -199,7 +209,7 @@ func TestWebhookPages(t *testing.T) {
 		wantRedirect(t, p, wpath)
 		wantText(t, c.follow(p), "Delivery "+itoa(ds[0].ID)+" queued again.")
 		verifies(t, n, rc.Wait(t, 2)[1], secret)
-		p = reloadUntil(t, c, wpath, "succeeded", "2 attempts")
+		p = reloadUntil(t, c, wpath, badge("succeeded"), attempts(2), "<summary>2 attempts</summary>")
 		wantText(t, p, "500", "200")
 		if d := deliveries(t, n, acc, ep.ID)[0]; d.Status != core.DeliverySucceeded || d.Attempts != 2 || d.LastStatusCode != 200 {
 			t.Fatalf("after the retry: %+v", d)
@@ -268,7 +278,7 @@ func TestWebhookPages(t *testing.T) {
 		got := rc.Wait(t, 3)[2]
 		verifies(t, n, got, rotated)
 		verifies(t, n, got, secret)
-		reloadUntil(t, c, wpath, "succeeded", "1 attempt")
+		reloadUntil(t, c, wpath, badge("succeeded"), attempts(1))
 
 		// Delete, through its confirmation page.
 		wantText(t, c.get(wpath+"/delete"), "Delete the webhook endpoint "+rc.URL+"?")
@@ -386,7 +396,7 @@ func TestWebhookViewer(t *testing.T) {
 	viewer := signIn(t, n, "vic@acme.test")
 	wantText(t, viewer.get("/webhooks"), rc.URL, "Billing sync")
 	wantNoText(t, viewer.get("/webhooks"), "Add endpoint")
-	show := reloadUntil(t, viewer, wpath, "succeeded", "ping")
+	show := reloadUntil(t, viewer, wpath, badge("succeeded"), "<code>ping</code>")
 	wantNoText(t, show, `id="send-test"`, `id="disable-webhook"`, `id="rotate-secret"`, `id="delete-webhook"`, `id="edit-webhook"`, `id="retry-`)
 	ds := deliveries(t, n, acc, ep.ID)
 	before := auditCount(t, n, acc.OrgID)
