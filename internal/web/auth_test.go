@@ -322,11 +322,42 @@ func TestSecurityHeaders(t *testing.T) {
 		}
 	}
 	// Pages hold no inline script or style for the policy to block.
-	for _, path := range []string{"/projects", "/api-keys/new", "/team", "/audit", "/settings"} {
+	for _, path := range []string{"/projects", "/api-keys/new", "/webhooks", "/webhooks/new", "/team", "/audit", "/settings"} {
 		body := c.get(path).Body
 		if strings.Contains(body, "<script>") || strings.Contains(body, " style=") || strings.Contains(body, "<style") {
 			t.Errorf("%s has inline script or style", path)
 		}
+	}
+}
+
+// TestErrorPagesKeepTheSession: an error page answering a signed-in
+// request (a missing record, a refused action, a form without its token)
+// has the sidebar, and a refusal names the role. Handlers' errors used to
+// be rendered with the request before its session was attached: a signed-
+// out page saying "your role does not allow it".
+func TestErrorPagesKeepTheSession(t *testing.T) {
+	n := apptest.New(t, backends(t)[0])
+	c, acc := owner(t, n, "Acme", "ada@acme.test")
+	pid := itoa(createProject(t, n, acc, "Pro Plugin"))
+	n.CreateUser(t, "Acme", "vic@acme.test", core.RoleViewer)
+	viewer := signIn(t, n, "vic@acme.test")
+	for _, tc := range []struct {
+		name   string
+		p      *page
+		status int
+		text   string
+	}{
+		{"missing record", c.get("/api-keys/77"), http.StatusNotFound, "API key not found."},
+		{"refused action", viewer.post("/projects/"+pid+"/delete", nil), http.StatusForbidden,
+			"You cannot do this: your role (viewer) does not allow it."},
+		{"no token", c.post("/projects/"+pid+"/delete", url.Values{"_csrf": {"forged"}}), http.StatusForbidden,
+			"This form has expired or was not sent from this dashboard."},
+		{"bad query", c.get("/audit?action=a%00b"), http.StatusUnprocessableEntity, "The action field must be valid UTF-8"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			wantStatus(t, tc.p, tc.status)
+			wantText(t, tc.p, tc.text, "Sign out", "Projects", "Back to projects")
+		})
 	}
 }
 
@@ -335,10 +366,10 @@ func TestSignInRequired(t *testing.T) {
 	n.CreateUser(t, "Acme", "ada@acme.test", core.RoleOwner)
 	c := newClient(t, n)
 	for _, path := range []string{"/projects", "/projects/1", "/projects/1/licenses/2", "/licenses", "/api-keys", "/api-keys/new",
-		"/team", "/audit", "/settings"} {
+		"/webhooks", "/webhooks/new", "/webhooks/1", "/team", "/audit", "/settings"} {
 		wantRedirect(t, c.get(path), "/login?next="+url.QueryEscape(path))
 	}
-	for _, path := range []string{"/projects", "/api-keys", "/team", "/logout", "/org", "/projects/1/licenses/1/revoke"} {
+	for _, path := range []string{"/projects", "/api-keys", "/webhooks", "/webhooks/1/test", "/team", "/logout", "/org", "/projects/1/licenses/1/revoke"} {
 		p := c.post(path, url.Values{"name": {"x"}})
 		wantRedirect(t, p, "/login")
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/latchkey/latchkey/client/webhook"
 	"github.com/latchkey/latchkey/internal/apptest"
 	"github.com/latchkey/latchkey/internal/core"
 	"github.com/latchkey/latchkey/internal/service"
@@ -399,3 +400,92 @@ func TestBrowser(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// reloadUntil reloads the page until the text of sel holds want: webhook
+// deliveries run in the background, so their outcome shows a moment after
+// the post that queued them. Case is ignored (badges are capitalised on
+// screen). A minute bounds a hang; it measures nothing.
+func (b *browser) reloadUntil(sel, want string) {
+	b.t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for !strings.Contains(strings.ToLower(b.text(sel)), strings.ToLower(want)) {
+		if time.Now().After(deadline) {
+			b.t.Fatalf("%s of %s lacks %q after a minute:\n%s", sel, b.path(), want, b.text("body"))
+		}
+		b.do(chromedp.Reload())
+	}
+}
+
+// TestBrowserWebhooks drives real Chromium through the Webhooks page: an
+// endpoint pointing at a real receiver on loopback, its signing secret
+// shown once (and a reload that does not show it again), a test event
+// whose signature verifies with that secret, its delivery seen to succeed
+// in the list, and a retry of it. It saves the Webhooks screenshots.
+func TestBrowserWebhooks(t *testing.T) {
+	path := needChromium(t)
+	n := apptest.New(t, backends(t)[0], insecureWebhooks)
+	acc := n.CreateUser(t, "Acme Software", "ada@acme.test", core.RoleOwner)
+	createProject(t, n, acc, "Pro Plugin")
+	rc := apptest.NewReceiver(t)
+	b := newBrowser(t, path, n)
+
+	b.open("/login")
+	b.fill("f-email", "ada@acme.test", "f-password", password)
+	b.submit("sign-in")
+	b.wantPage("/projects", "Pro Plugin")
+	b.open("/webhooks")
+	b.wantPage("/webhooks", "No webhook endpoints yet")
+
+	// Create an endpoint for two license events of one project.
+	b.submit("new-webhook")
+	b.wantPage("/webhooks/new", "New webhook endpoint", "All events, including types added later")
+	b.fill("f-url", rc.URL, "f-description", "Billing sync", "f-project_id", "1")
+	for _, typ := range []string{"license.created", "license.revoked"} {
+		b.do(chromedp.Click(chromedp.CSS(`input[name="events"][value="` + typ + `"]`)))
+	}
+	b.shot("webhook-new")
+	b.submit("save-webhook")
+	b.wantPage("/webhooks/1/secret", "Copy this secret now.", "shown only once", rc.URL)
+	secret := b.text("#secret")
+	if !strings.HasPrefix(secret, "whsec_") || len(secret) != 49 {
+		t.Fatalf("secret %q", secret)
+	}
+	b.shot("webhook-secret")
+	b.do(chromedp.Reload())
+	b.wantPage("/webhooks/1", "shown only once", "Billing sync", "license.created, license.revoked", "Pro Plugin")
+	if strings.Contains(b.text("body"), secret) {
+		t.Fatal("the secret was shown again")
+	}
+
+	// A test event reaches the receiver, signed with that secret, and the
+	// page shows its delivery succeed.
+	b.submit("send-test")
+	b.wantPage("/webhooks/1", "Test event evt_", "queued")
+	got := rc.Wait(t, 1)[0]
+	ev, err := webhook.VerifyAt(got.Body, got.Header.Get(webhook.SignatureHeader), secret, 5*time.Minute, n.Clock.Now())
+	if err != nil || ev.Type != "ping" {
+		t.Fatalf("the test event: %v %+v", err, ev)
+	}
+	ds, err := n.Service().ListDeliveries(context.Background(), acc.Actor(), 1, core.DeliveryFilter{Limit: 10})
+	if err != nil || len(ds) != 1 {
+		t.Fatalf("deliveries: %v %+v", err, ds)
+	}
+	row := "#delivery-" + itoa(ds[0].ID)
+	b.reloadUntil(row+" .d-status", "succeeded")
+	b.wantPage("/webhooks/1", "ping", ev.ID, "1 attempt", "200")
+
+	// Retry it: a second attempt, which succeeds too.
+	b.submit("retry-" + itoa(ds[0].ID))
+	b.wantPage("/webhooks/1", "queued again.")
+	rc.Wait(t, 2)
+	b.reloadUntil(row+" .d-attempts", "2")
+	if got := b.text(row + " .d-status"); got != "Succeeded" {
+		t.Fatalf("after the retry: %q", got)
+	}
+	b.wantPage("/webhooks/1", "2 attempts")
+	b.shot("webhook")
+
+	b.open("/webhooks")
+	b.wantPage("/webhooks", rc.URL, "Billing sync", "license.created, license.revoked", "Pro Plugin", "Enabled")
+	b.shot("webhooks")
+}

@@ -69,7 +69,13 @@ func TestFormsRefuseBadText(t *testing.T) {
 		}
 		key, _ := n.CreateKey(t, acc, service.KeyInput{Name: "k"})
 		member := n.CreateUser(t, "Acme", "bob@acme.test", core.RoleDeveloper)
-		p, l, d, i, k, u := itoa(pid), itoa(lic.ID), itoa(dom.ID), itoa(inj.ID), itoa(key.ID), itoa(member.UserID)
+		// Last, and for an event nothing here causes: no delivery is tried.
+		hook, _, err := n.Service().CreateWebhookEndpoint(ctx, a, service.EndpointInput{URL: service.Some("https://hooks.example/x"),
+			Events: service.Some([]string{"api_key.expired"})})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, l, d, i, k, u, w := itoa(pid), itoa(lic.ID), itoa(dom.ID), itoa(inj.ID), itoa(key.ID), itoa(member.UserID), itoa(hook.ID)
 
 		project := url.Values{"name": {"New"}, "slug": {"new-project"}, "description": {"d"}, "default_redirect_url": {"https://example.com/r"},
 			"logo_url": {"https://example.com/l.png"}, "webhook_url": {"https://example.com/h"}, "webhook_secret": {"whsecret-0123456789"},
@@ -81,6 +87,8 @@ func TestFormsRefuseBadText(t *testing.T) {
 			"scopes": {"projects:read"}}
 		injectable := url.Values{"title": {"T"}, "slug": {"new-inj"}, "type": {"snippet"}, "mode": {"inject"}, "target_path": {"b.js"},
 			"secret": {"s3cret-for-injectables"}, "content": {"x"}, "validate_endpoint": {"https://example.com/v"}, "is_active": {"1"}}
+		webhook := url.Values{"url": {"https://hooks.example/y"}, "events": {"api_key.expired"}, "description": {"d"}, "project_id": {p},
+			"expiring_days": {"7"}}
 		forms := []struct {
 			path      string
 			base      url.Values
@@ -98,6 +106,9 @@ func TestFormsRefuseBadText(t *testing.T) {
 			{"/projects/" + p + "/injectables/" + i + "/edit", injectable, []string{"title", "slug", "type", "mode", "target_path", "secret", "content", "validate_endpoint"}, true},
 			{"/api-keys", apiKey, []string{"name", "description", "env", "expires_at", "allowed_ips", "scopes"}, false},
 			{"/api-keys/" + k + "/rotate", url.Values{"grace_seconds": {"60"}}, []string{"grace_seconds"}, false},
+			{"/webhooks", webhook, []string{"url", "events", "description", "project_id", "expiring_days"}, false},
+			{"/webhooks/" + w + "/edit", webhook, []string{"url", "events", "description", "project_id", "expiring_days"}, false},
+			{"/webhooks/" + w + "/rotate", url.Values{"grace_seconds": {"60"}}, []string{"grace_seconds"}, false},
 			{"/team", url.Values{"email": {"carol@acme.test"}, "name": {"Carol"}, "role": {"developer"}, "password": {"correct horse battery"}},
 				[]string{"email", "name", "role", "password"}, false},
 			{"/team/" + u + "/role", url.Values{"role": {"admin"}}, []string{"role"}, false},
@@ -161,6 +172,8 @@ func TestFormsRefuseBadText(t *testing.T) {
 			{"/projects/" + p + "/licenses", []string{"search", "status", "before"}},
 			{"/audit", []string{"action", "actor_type", "target_type", "project_id", "since", "until", "before"}},
 			{"/projects", []string{"before"}},
+			{"/webhooks", []string{"after"}},
+			{"/webhooks/" + w, []string{"status", "before"}},
 		} {
 			for _, param := range q.params {
 				for _, bad := range []struct{ name, enc, msg string }{

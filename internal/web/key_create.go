@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/latchkey/latchkey/internal/core"
@@ -43,7 +44,7 @@ type keySecretData struct {
 }
 
 // keyCreate mints a key and redirects to the page that shows its secret
-// once (key_reveal.go).
+// once (reveal.go), once per form (submission.go).
 func (d *dashboard) keyCreate(w http.ResponseWriter, r *http.Request) error {
 	actor := actorOf(r)
 	f := formOf(r)
@@ -57,33 +58,36 @@ func (d *dashboard) keyCreate(w http.ResponseWriter, r *http.Request) error {
 		in.RateLimit = int(max(min(*n, service.MaxKeyRateLimit+1), -1))
 	}
 	in.Problems = f.problems
-	var res submitted
-	if token := f.str(submissionField); token != "" {
-		sk := submissionKey(r, token)
-		prev, first, err := d.once.begin(r.Context(), sk)
+	return d.createOnce(w, r, f.str(submissionField), func() (submitted, error) {
+		k, secret, err := d.svc.CreateAPIKey(r.Context(), actor, actor.UserID, in)
 		if err != nil {
-			return err
+			status, err := f.refused(err, r)
+			if err != nil {
+				return submitted{}, err
+			}
+			return submitted{}, d.renderKeyForm(w, r, status, f)
 		}
-		if !first {
-			// The same form again: the answer the first post got.
-			return d.sendReveal(w, r, prev.keyID, prev.sealed)
-		}
-		defer func() { d.once.end(sk, res) }()
-	}
-	k, secret, err := d.svc.CreateAPIKey(r.Context(), actor, actor.UserID, in)
-	if err != nil {
-		status, err := f.refused(err, r)
-		if err != nil {
-			return err
-		}
-		return d.renderKeyForm(w, r, status, f)
-	}
-	sealed, err := d.sealReveal(r, k, secret, nil)
+		return d.sealReveal(r, reveal{Page: keySecretPath(k.ID), Secret: secret})
+	})
+}
+
+func keySecretPath(keyID int64) string {
+	return "/api-keys/" + strconv.FormatInt(keyID, 10) + "/secret"
+}
+
+// keySecret is the page that shows a new secret, once.
+func (d *dashboard) keySecret(w http.ResponseWriter, r *http.Request) error {
+	k, err := d.apiKey(r)
 	if err != nil {
 		return err
 	}
-	res = submitted{keyID: k.ID, sealed: sealed}
-	return d.sendReveal(w, r, k.ID, sealed)
+	rv, ok := d.takeReveal(w, r, keySecretPath(k.ID))
+	if !ok {
+		d.setFlash(w, r, "error", "A key's secret is shown only once, right after it is created or rotated. "+
+			"If you did not copy it, rotate the key to get a new one.")
+		return redirect(w, r, "/api-keys/"+strconv.FormatInt(k.ID, 10))
+	}
+	return d.renderSecret(w, r, k, rv)
 }
 
 func (d *dashboard) renderSecret(w http.ResponseWriter, r *http.Request, k *core.APIKey, rv *reveal) error {

@@ -28,15 +28,9 @@ type keyRow struct {
 // keyRows decorates keys with names and with the uses this node counted
 // but has not yet written, so "last used" is current.
 func (d *dashboard) keyRows(ctx context.Context, actor *core.Actor, ks []core.APIKey) ([]keyRow, error) {
-	projects := map[int64]string{}
-	if actor.Can(core.ScopeProjectsRead) {
-		ps, err := d.svc.ListProjects(ctx, actor, 0, 1000)
-		if err != nil {
-			return nil, err
-		}
-		for _, p := range ps {
-			projects[p.ID] = p.Name
-		}
+	projects, err := d.projectNames(ctx, actor)
+	if err != nil {
+		return nil, err
 	}
 	members, err := d.svc.ListMembers(ctx, actor)
 	if err != nil {

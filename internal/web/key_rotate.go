@@ -26,5 +26,9 @@ func (d *dashboard) keyRotate(w http.ResponseWriter, r *http.Request) error {
 		d.setFlash(w, r, "error", e.Message)
 		return redirect(w, r, "/api-keys/"+strconv.FormatInt(k.ID, 10))
 	}
-	return d.setReveal(w, r, nk, secret, old)
+	rv := reveal{Page: keySecretPath(nk.ID), Secret: secret, Rotated: true}
+	if old != nil {
+		rv.OldUntil = old.ExpiresAt
+	}
+	return d.setReveal(w, r, rv)
 }

@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/latchkey/latchkey/internal/core"
 	"github.com/latchkey/latchkey/internal/service"
@@ -186,6 +187,8 @@ var scopeDescriptions = map[core.Scope]string{
 	core.ScopeAPIKeysRead:      "List API keys and their usage",
 	core.ScopeAPIKeysWrite:     "Create, rotate and revoke API keys",
 	core.ScopeAuditRead:        "Read the audit log and usage figures",
+	core.ScopeWebhooksRead:     "List webhook endpoints, their deliveries and events",
+	core.ScopeWebhooksWrite:    "Add, change, test and delete webhook endpoints; rotate their secrets; retry deliveries",
 }
 
 var funcs = template.FuncMap{
@@ -212,6 +215,9 @@ var funcs = template.FuncMap{
 		}
 		return ""
 	},
+	// seconds is datetime to the second, for webhook attempts and retries
+	// (their waits are seconds apart).
+	"seconds": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },
 	// limit shows a nullable limit; null and 0 both mean unlimited.
 	"limit": func(n *int64) string {
 		if n == nil || *n == 0 {
@@ -260,5 +266,12 @@ var funcs = template.FuncMap{
 			s = s[:300] + "…"
 		}
 		return s
+	},
+	// excerpt shortens text to n characters (not bytes), marking the cut.
+	"excerpt": func(s string, n int) string {
+		if utf8.RuneCountInString(s) <= n {
+			return s
+		}
+		return string([]rune(s)[:n]) + "…"
 	},
 }

@@ -112,22 +112,34 @@ func (d *dashboard) signedIn(next handlerFunc) handlerFunc {
 		if err != nil {
 			return err
 		}
-		if err := checkQuery(r); err != nil {
-			return err
+		r = r.WithContext(withSession(r.Context(), info))
+		// Errors become pages here, where the request has the session:
+		// the page keeps the sidebar, and a refusal names the role.
+		if err := checkRequest(w, r, info); err != nil {
+			d.fail(w, r, err)
+		} else if err := next(w, r); err != nil {
+			d.fail(w, r, err)
 		}
-		if r.Method == http.MethodPost {
-			if err := parseForm(w, r); err != nil {
-				return err
-			}
-			if !sameToken(r.PostFormValue(csrfField), info.Session.CSRFToken) {
-				return errBadToken
-			}
-			if err := checkForm(r); err != nil {
-				return err
-			}
-		}
-		return next(w, r.WithContext(withSession(r.Context(), info)))
+		return nil
 	}
+}
+
+// checkRequest refuses a signed-in request whose query cannot be read, or
+// a post without the session's CSRF token or with text no field may hold.
+func checkRequest(w http.ResponseWriter, r *http.Request, info *service.SessionInfo) error {
+	if err := checkQuery(r); err != nil {
+		return err
+	}
+	if r.Method != http.MethodPost {
+		return nil
+	}
+	if err := parseForm(w, r); err != nil {
+		return err
+	}
+	if !sameToken(r.PostFormValue(csrfField), info.Session.CSRFToken) {
+		return errBadToken
+	}
+	return checkForm(r)
 }
 
 // parseForm reads a form body, capped: uploads (injectable files) may be

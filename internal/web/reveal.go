@@ -10,23 +10,21 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"strconv"
 	"time"
-
-	"github.com/latchkey/latchkey/internal/core"
 )
 
-// A new key's secret is shown after Post/Redirect/Get: the create (or
-// rotate) post mints the key and redirects to /api-keys/{id}/secret, which
-// shows the secret once. Reloading that page repeats the GET, never the
-// post, so it creates no second key.
+// A new secret (an API key's, a webhook endpoint's signing secret) is
+// shown after Post/Redirect/Get: the create (or rotate) post mints it and
+// redirects to the resource's secret page (/api-keys/{id}/secret,
+// /webhooks/{id}/secret), which shows it once. Reloading that page repeats
+// the GET, never the post, so it mints no second secret.
 //
 // The secret travels to that page in a cookie sealed with the instance
 // secret (Deps.Reveal): every node sharing the database can open it, no
 // node stores it, and the page deletes the cookie as it shows the secret.
-// The cookie is HttpOnly, scoped to the page's path (two keys created in two
-// tabs do not overwrite each other's), bound to the session and lives a few
-// minutes.
+// The cookie is HttpOnly, scoped to the page's path (two secrets minted in
+// two tabs do not overwrite each other's), bound to the session and lives
+// a few minutes.
 const (
 	revealCookie = "latchkey_reveal"
 	revealMaxAge = 5 * time.Minute
@@ -38,56 +36,52 @@ type Sealer interface {
 	Open(sealed []byte) ([]byte, error)
 }
 
-// reveal is what the secret page needs and cannot read from the store.
+// reveal is what a secret page needs and cannot read from the store.
 type reveal struct {
 	Session  string     `json:"s"` // hex of the session's digest
-	KeyID    int64      `json:"k"`
+	Page     string     `json:"p"` // the secret page it is for
 	Secret   string     `json:"x"`
 	Rotated  bool       `json:"r,omitempty"`
-	OldUntil *time.Time `json:"u,omitempty"` // rotation: when the old key stops working
+	OldUntil *time.Time `json:"u,omitempty"` // rotation: until when the old secret still works
 	Expires  int64      `json:"e"`
 }
 
-func revealPath(keyID int64) string { return "/api-keys/" + strconv.FormatInt(keyID, 10) + "/secret" }
-
-// setReveal hands a new secret to its page and redirects there.
-func (d *dashboard) setReveal(w http.ResponseWriter, r *http.Request, k *core.APIKey, secret string, old *core.APIKey) error {
-	sealed, err := d.sealReveal(r, k, secret, old)
+// setReveal hands a new secret to its page (rv.Page) and redirects there.
+func (d *dashboard) setReveal(w http.ResponseWriter, r *http.Request, rv reveal) error {
+	res, err := d.sealReveal(r, rv)
 	if err != nil {
 		return err
 	}
-	return d.sendReveal(w, r, k.ID, sealed)
+	return d.sendReveal(w, r, res)
 }
 
 // sendReveal sets the sealed secret's cookie and redirects to its page.
-func (d *dashboard) sendReveal(w http.ResponseWriter, r *http.Request, keyID int64, sealed string) error {
-	d.setPathCookie(w, r, revealCookie, revealPath(keyID), sealed, revealMaxAge)
-	return redirect(w, r, revealPath(keyID))
+func (d *dashboard) sendReveal(w http.ResponseWriter, r *http.Request, res submitted) error {
+	d.setPathCookie(w, r, revealCookie, res.page, res.sealed, revealMaxAge)
+	return redirect(w, r, res.page)
 }
 
-// sealReveal seals what the secret page of k needs.
-func (d *dashboard) sealReveal(r *http.Request, k *core.APIKey, secret string, old *core.APIKey) (string, error) {
-	rv := reveal{Session: hex.EncodeToString(sessionOf(r).Session.Digest), KeyID: k.ID, Secret: secret,
-		Expires: d.now().Add(revealMaxAge).Unix()}
-	if old != nil {
-		rv.Rotated, rv.OldUntil = true, old.ExpiresAt
-	}
+// sealReveal seals what the secret page rv.Page needs, binding it to this
+// session and a few minutes.
+func (d *dashboard) sealReveal(r *http.Request, rv reveal) (submitted, error) {
+	rv.Session = hex.EncodeToString(sessionOf(r).Session.Digest)
+	rv.Expires = d.now().Add(revealMaxAge).Unix()
 	b, err := json.Marshal(rv)
 	if err != nil {
-		return "", err
+		return submitted{}, err
 	}
-	return base64.RawURLEncoding.EncodeToString(d.reveal.Seal(b)), nil
+	return submitted{page: rv.Page, sealed: base64.RawURLEncoding.EncodeToString(d.reveal.Seal(b))}, nil
 }
 
-// takeReveal returns the secret handed to key keyID's page in this
+// takeReveal returns the secret handed to the secret page at page in this
 // session, and deletes it: false when there is none (already shown,
-// expired, another session's).
-func (d *dashboard) takeReveal(w http.ResponseWriter, r *http.Request, keyID int64) (*reveal, bool) {
+// expired, another session's, another page's).
+func (d *dashboard) takeReveal(w http.ResponseWriter, r *http.Request, page string) (*reveal, bool) {
 	c, err := r.Cookie(revealCookie)
 	if err != nil {
 		return nil, false
 	}
-	d.setPathCookie(w, r, revealCookie, revealPath(keyID), "", -1)
+	d.setPathCookie(w, r, revealCookie, page, "", -1)
 	sealed, err := base64.RawURLEncoding.DecodeString(c.Value)
 	if err != nil {
 		return nil, false
@@ -97,26 +91,11 @@ func (d *dashboard) takeReveal(w http.ResponseWriter, r *http.Request, keyID int
 		return nil, false
 	}
 	var rv reveal
-	if json.Unmarshal(b, &rv) != nil || rv.KeyID != keyID || d.now().Unix() >= rv.Expires ||
+	if json.Unmarshal(b, &rv) != nil || rv.Page != page || d.now().Unix() >= rv.Expires ||
 		subtle.ConstantTimeCompare([]byte(rv.Session), []byte(hex.EncodeToString(sessionOf(r).Session.Digest))) != 1 {
 		return nil, false
 	}
 	return &rv, true
-}
-
-// keySecret is the page that shows a new secret, once.
-func (d *dashboard) keySecret(w http.ResponseWriter, r *http.Request) error {
-	k, err := d.apiKey(r)
-	if err != nil {
-		return err
-	}
-	rv, ok := d.takeReveal(w, r, k.ID)
-	if !ok {
-		d.setFlash(w, r, "error", "A key's secret is shown only once, right after it is created or rotated. "+
-			"If you did not copy it, rotate the key to get a new one.")
-		return redirect(w, r, "/api-keys/"+strconv.FormatInt(k.ID, 10))
-	}
-	return d.renderSecret(w, r, k, rv)
 }
 
 // setPathCookie is setCookie for a cookie sent to one path only.
