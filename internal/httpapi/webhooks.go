@@ -265,7 +265,7 @@ func (h *api) rotateEndpointSecret(w http.ResponseWriter, r *http.Request) error
 	if err := b.err(); err != nil {
 		return err
 	}
-	if grace < 0 || grace > service.MaxSecretGraceSeconds {
+	if grace < 0 || grace > service.MaxSecretGraceSeconds { // also keeps the Duration below from overflowing
 		return core.Invalid("grace_seconds", "The grace seconds field must be between 0 and 604800.")
 	}
 	ep, secret, err := h.svc.RotateWebhookSecret(r.Context(), actorFrom(r), id, time.Duration(grace)*time.Second)

@@ -682,3 +682,39 @@ func TestWebhookRuntimeEvents(t *testing.T) {
 		})
 	}
 }
+
+// A project's DevPayr webhook_url receives its events signed with the
+// project's webhook_secret; a secret rotated on the endpoint stays until the
+// project's webhook_secret itself is set again.
+func TestWebhookProjectURL(t *testing.T) {
+	for _, b := range storetest.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			h := newHooks(t, b, insecureWebhooks)
+			rc := apptest.NewReceiver(t)
+			var p struct{ ID int64 }
+			h.do(t, "POST", "/api/v1/project", map[string]any{"name": "Shop", "webhook_url": rc.URL, "webhook_secret": "devpayr-secret"}, 201).Decode(t, &p)
+			pp := "/api/v1/project/" + strconv.FormatInt(p.ID, 10)
+			got := rc.Wait(t, 1) // project.created, to the project's URL
+			if _, err := webhook.VerifyAt(got[0].Body, got[0].Header.Get(webhook.SignatureHeader), "devpayr-secret", time.Minute, h.n.Clock.Now()); err != nil {
+				t.Fatal(err)
+			}
+			var list []endpointOut
+			h.do(t, "GET", "/api/v1/webhook-endpoints", nil, 200).Decode(t, &struct{ Data any }{&list})
+			if len(list) != 1 || list[0].Source != "project" {
+				t.Fatalf("endpoints %+v", list)
+			}
+			var rot endpointOut
+			h.do(t, "POST", fmt.Sprintf("/api/v1/webhook-endpoints/%d/rotate-secret", list[0].ID), map[string]any{"grace_seconds": 0}, 201).Decode(t, &rot)
+			h.do(t, "PUT", pp, map[string]any{"name": "Shop renamed"}, 200)
+			got = rc.Wait(t, 2) // project.updated
+			if _, err := webhook.VerifyAt(got[1].Body, got[1].Header.Get(webhook.SignatureHeader), rot.Secret, time.Minute, h.n.Clock.Now()); err != nil {
+				t.Fatalf("the rotated secret was replaced by a project update: %v", err)
+			}
+			h.do(t, "PUT", pp, map[string]any{"webhook_secret": "set-again"}, 200)
+			got = rc.Wait(t, 3)
+			if _, err := webhook.VerifyAt(got[2].Body, got[2].Header.Get(webhook.SignatureHeader), "set-again", time.Minute, h.n.Clock.Now()); err != nil {
+				t.Fatalf("the project's new webhook_secret does not sign: %v", err)
+			}
+		})
+	}
+}

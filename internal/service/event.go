@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
+	"slices"
 	"sync"
 	"time"
 
@@ -75,6 +76,9 @@ type event struct {
 	// to, when set, picks the endpoints beyond the subscription (the
 	// expiring_days of an expiring_soon, the one endpoint of a ping).
 	to func(*core.WebhookEndpoint) bool
+	// also is an endpoint this very transaction created or changed,
+	// considered besides the committed ones.
+	also *core.WebhookEndpoint
 }
 
 // endpointCache keeps each organization's enabled endpoints: every write
@@ -144,6 +148,9 @@ func (s *Service) emit(ctx context.Context, st core.Store, orgID int64, e event)
 	eps, err := s.endpoints.enabled(ctx, s.store, orgID)
 	if err != nil {
 		return false, err
+	}
+	if e.also != nil && e.also.Enabled {
+		eps = append(slices.DeleteFunc(slices.Clone(eps), func(ep core.WebhookEndpoint) bool { return ep.ID == e.also.ID }), *e.also)
 	}
 	var ids []int64
 	for i := range eps {

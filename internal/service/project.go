@@ -156,10 +156,11 @@ func (s *Service) CreateProject(ctx context.Context, actor *core.Actor, in Proje
 			}
 			return err
 		}
-		if err := s.syncProjectEndpoint(ctx, st, changed, p); err != nil {
+		ep, err := s.syncProjectEndpoint(ctx, st, changed, p, true)
+		if err != nil {
 			return err
 		}
-		if err := s.emitProject(ctx, st, EventProjectCreated, nil, p); err != nil {
+		if err := s.emitProject(ctx, st, EventProjectCreated, nil, p, ep); err != nil {
 			return err
 		}
 		return audit(ctx, st, actor.Audit("project.create", "project", p.ID, p.ID, map[string]any{"name": p.Name, "slug": p.Slug}))
@@ -234,10 +235,11 @@ func (s *Service) UpdateProject(ctx context.Context, actor *core.Actor, id int64
 		}
 		changed(core.Change{Kind: core.ChangeProject, ID: p.ID})
 		catalogChanged(changed, p.ID)
-		if err := s.syncProjectEndpoint(ctx, st, changed, out); err != nil {
+		ep, err := s.syncProjectEndpoint(ctx, st, changed, out, in.WebhookSecret.Set)
+		if err != nil {
 			return err
 		}
-		if err := s.emitProject(ctx, st, EventProjectUpdated, p, out); err != nil {
+		if err := s.emitProject(ctx, st, EventProjectUpdated, p, out, ep); err != nil {
 			return err
 		}
 		return audit(ctx, st, actor.Audit("project.update", "project", p.ID, p.ID, projectChanges(in)))
@@ -295,12 +297,12 @@ func (s *Service) DeleteProject(ctx context.Context, actor *core.Actor, id int64
 		}
 		changed(core.Change{Kind: core.ChangeProject, ID: p.ID})
 		catalogChanged(changed, p.ID)
-		if err := s.emitProject(ctx, st, EventProjectDeleted, nil, p); err != nil {
+		if err := s.emitProject(ctx, st, EventProjectDeleted, nil, p, nil); err != nil {
 			return err
 		}
 		deleted := *p
 		deleted.WebhookURL = nil // its endpoint goes with it
-		if err := s.syncProjectEndpoint(ctx, st, changed, &deleted); err != nil {
+		if _, err := s.syncProjectEndpoint(ctx, st, changed, &deleted, false); err != nil {
 			return err
 		}
 		return audit(ctx, st, actor.Audit("project.delete", "project", p.ID, p.ID, map[string]any{"name": p.Name, "slug": p.Slug}))

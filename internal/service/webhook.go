@@ -13,14 +13,16 @@ import (
 
 // The resources' events, emitted by the writes in the transaction of st.
 
-func (s *Service) emitProject(ctx context.Context, st core.Store, typ string, before, after *core.Project) error {
+// emitProject emits a project's event; also is the project's own endpoint
+// as the write left it (it may be new, so not among the committed ones).
+func (s *Service) emitProject(ctx context.Context, st core.Store, typ string, before, after *core.Project, also *core.WebhookEndpoint) error {
 	obj := projectObject(after)
 	var prev map[string]json.RawMessage
 	if before != nil {
 		prev = previous(projectObject(before), obj)
 	}
 	_, err := s.emit(ctx, st, after.OrgID, event{typ: typ, projectID: after.ID, resourceType: "project", resourceID: after.ID,
-		object: obj, previous: prev})
+		object: obj, previous: prev, also: also})
 	return err
 }
 
@@ -70,14 +72,21 @@ func (s *Service) emitAPIKey(ctx context.Context, st core.Store, typ string, bef
 // webhook_url in step with the project: created when the URL is set,
 // changed with it, deleted when it is cleared or the project deleted. It is
 // signed with the project's webhook_secret, or a generated secret when the
-// project has none.
-func (s *Service) syncProjectEndpoint(ctx context.Context, st core.Store, changed func(core.Change), p *core.Project) error {
+// project has none. It returns the endpoint as this transaction leaves it
+// (nil when there is none), for the write's own event: the fan-out reads
+// committed endpoints only.
+//
+// secretChanged says whether the write set the project's webhook_secret:
+// only then does it replace the endpoint's secret, so a secret rotated on
+// the endpoint survives later changes to the project.
+func (s *Service) syncProjectEndpoint(ctx context.Context, st core.Store, changed func(core.Change), p *core.Project,
+	secretChanged bool) (*core.WebhookEndpoint, error) {
 	ep, err := st.ProjectWebhookEndpoint(ctx, p.ID)
 	switch {
 	case core.IsCode(err, core.ENotFound):
 		ep = nil
 	case err != nil:
-		return err
+		return nil, err
 	}
 	url := ""
 	if p.WebhookURL != nil {
@@ -86,28 +95,29 @@ func (s *Service) syncProjectEndpoint(ctx context.Context, st core.Store, change
 	secret := p.WebhookSecretEnc
 	switch {
 	case url == "" && ep == nil:
-		return nil
+		return nil, nil
 	case url == "":
-		err = st.DeleteWebhookEndpoint(ctx, ep.ID)
+		err, ep = st.DeleteWebhookEndpoint(ctx, ep.ID), nil
 	case ep == nil:
 		if len(secret) == 0 {
 			secret = s.webhookBox.Seal([]byte(webhook.NewSecret()))
 		}
-		err = st.CreateWebhookEndpoint(ctx, &core.WebhookEndpoint{OrgID: p.OrgID, ProjectID: p.ID, Source: core.EndpointSourceProject,
+		ep = &core.WebhookEndpoint{OrgID: p.OrgID, ProjectID: p.ID, Source: core.EndpointSourceProject,
 			URL: url, Description: "Project webhook_url", Events: []string{"*"}, Enabled: true, Ordered: true,
-			ExpiringDays: expiringSoonDefaultDays, SecretEnc: secret})
+			ExpiringDays: expiringSoonDefaultDays, SecretEnc: secret}
+		err = st.CreateWebhookEndpoint(ctx, ep)
 	default:
 		upd := core.WebhookEndpointUpdate{URL: &url}
-		if len(secret) > 0 {
+		if secretChanged && len(secret) > 0 {
 			upd.SecretEnc = secret
 		}
-		_, err = st.UpdateWebhookEndpoint(ctx, ep.ID, upd)
+		ep, err = st.UpdateWebhookEndpoint(ctx, ep.ID, upd)
 	}
 	if err != nil {
-		return err
+		return nil, err
 	}
 	changed(core.Change{Kind: core.ChangeWebhooks, ID: p.OrgID})
-	return nil
+	return ep, nil
 }
 
 // Endpoint settings' bounds.
@@ -382,6 +392,9 @@ func (s *Service) RotateWebhookSecret(ctx context.Context, actor *core.Actor, id
 		ep, err := s.endpointAccess(ctx, st, actor, id, core.ScopeWebhooksWrite)
 		if err != nil {
 			return err
+		}
+		if grace < 0 || grace > MaxSecretGraceSeconds*time.Second {
+			return core.Invalid("grace_seconds", "The grace seconds field must be between 0 and 604800.")
 		}
 		prev := ep.SecretEnc
 		until := s.now().Add(grace)

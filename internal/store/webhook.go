@@ -20,6 +20,7 @@ func (s *Store) CreateEvent(ctx context.Context, e *core.Event, endpointIDs []in
 	e.CreatedAt = ts(e.CreatedAt)
 	created := false
 	err := s.inTx(ctx, func(q querier) error {
+		created = false // SQLite's group commit may run this again alone
 		var dedupe any
 		if e.DedupeKey != "" {
 			dedupe = e.DedupeKey
@@ -310,6 +311,9 @@ func (s *Store) ClaimDeliveries(ctx context.Context, owner string, now, leaseUnt
 	}
 	var jobs []core.DeliveryJob
 	err := s.inTx(ctx, func(q querier) error {
+		// SQLite's group commit runs this again alone when another job of
+		// its group fails: what a rolled-back run claimed is not claimed.
+		jobs = jobs[:0]
 		rows, err := q.QueryContext(ctx,
 			`SELECT d.id FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id
 			  WHERE d.status = 'pending' AND d.next_attempt_at <= $1 AND (d.lease_until IS NULL OR d.lease_until <= $1)
@@ -411,92 +415,83 @@ func (s *Store) FinishDelivery(ctx context.Context, r core.DeliveryResult) (*cor
 
 // WebhookDelivery returns a delivery with its attempts.
 func (s *Store) WebhookDelivery(ctx context.Context, id int64) (*core.WebhookDelivery, error) {
-	var d core.WebhookDelivery
-	err := s.r().QueryRowContext(ctx, `SELECT `+deliveryColumns+` FROM webhook_deliveries d JOIN events ev ON ev.id = d.event_id
-		WHERE d.id = $1`, id).Scan(deliveryDest(&d)...)
+	ds, err := s.deliveries(ctx, "webhook delivery", `d.id = $1`, []any{id}, 1)
 	if err != nil {
-		return nil, s.wrap(notFound(err, "Delivery"), "webhook delivery")
-	}
-	list := []core.WebhookDelivery{d}
-	if err := s.attachAttempts(ctx, list); err != nil {
 		return nil, err
 	}
-	return &list[0], nil
+	if len(ds) == 0 {
+		return nil, core.NotFound("Delivery")
+	}
+	return &ds[0], nil
 }
 
 // ListWebhookDeliveries returns an endpoint's deliveries, newest first.
 func (s *Store) ListWebhookDeliveries(ctx context.Context, f core.DeliveryFilter) ([]core.WebhookDelivery, error) {
 	var args argList
-	q := `SELECT ` + deliveryColumns + ` FROM webhook_deliveries d JOIN events ev ON ev.id = d.event_id
-	       WHERE d.endpoint_id = ` + args.add(f.EndpointID)
+	where := `d.endpoint_id = ` + args.add(f.EndpointID)
 	if f.Status != "" {
-		q += ` AND d.status = ` + args.add(f.Status)
+		where += ` AND d.status = ` + args.add(f.Status)
 	}
 	if f.BeforeID != 0 {
-		q += ` AND d.id < ` + args.add(f.BeforeID)
+		where += ` AND d.id < ` + args.add(f.BeforeID)
 	}
-	q += ` ORDER BY d.id DESC LIMIT ` + args.add(limit(f.Limit, 20, 1000))
-	rows, err := s.r().QueryContext(ctx, q, args...)
+	return s.deliveries(ctx, "list deliveries", where, args, limit(f.Limit, 20, 1000))
+}
+
+// deliveries reads deliveries with their attempts in one statement, so a
+// delivery and its log are of one moment (an attempt finishing between two
+// reads would show a log newer than its delivery).
+func (s *Store) deliveries(ctx context.Context, op, where string, args []any, n int) ([]core.WebhookDelivery, error) {
+	al := argList(args)
+	rows, err := s.r().QueryContext(ctx,
+		`SELECT `+deliveryColumns+`, a.id, a.at, a.status_code, a.duration_us, a.error, a.response
+		   FROM (SELECT * FROM webhook_deliveries d WHERE `+where+` ORDER BY d.id DESC LIMIT `+al.add(n)+`) d
+		   JOIN events ev ON ev.id = d.event_id
+		   LEFT JOIN webhook_attempts a ON a.delivery_id = d.id
+		  ORDER BY d.id DESC, a.id`, al...)
 	if err != nil {
-		return nil, s.wrap(err, "list deliveries")
+		return nil, s.wrap(err, op)
 	}
+	defer rows.Close()
 	var out []core.WebhookDelivery
 	for rows.Next() {
 		var d core.WebhookDelivery
-		if err := rows.Scan(deliveryDest(&d)...); err != nil {
-			rows.Close()
-			return nil, s.wrap(err, "list deliveries")
+		var aID, aStatus, aUS sql.NullInt64
+		var aAt sql.NullTime
+		var aErr, aResp sql.NullString
+		if err := rows.Scan(append(deliveryDest(&d), &aID, &aAt, &aStatus, &aUS, &aErr, &aResp)...); err != nil {
+			return nil, s.wrap(err, op)
 		}
-		out = append(out, d)
+		if len(out) == 0 || out[len(out)-1].ID != d.ID {
+			out = append(out, d)
+		}
+		if aID.Valid {
+			last := &out[len(out)-1]
+			last.Log = append(last.Log, core.WebhookAttempt{ID: aID.Int64, DeliveryID: d.ID, At: aAt.Time.UTC(),
+				StatusCode: int(aStatus.Int64), Duration: time.Duration(aUS.Int64) * time.Microsecond, Error: aErr.String,
+				Response: aResp.String})
+		}
 	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, s.wrap(err, "list deliveries")
-	}
-	return out, s.attachAttempts(ctx, out)
+	return out, s.wrap(rows.Err(), op)
 }
 
-// attachAttempts loads the attempts of the deliveries in one query.
-func (s *Store) attachAttempts(ctx context.Context, ds []core.WebhookDelivery) error {
-	if len(ds) == 0 {
-		return nil
-	}
-	var args argList
-	at := make(map[int64]int, len(ds))
-	ph := make([]string, len(ds))
-	for i, d := range ds {
-		at[d.ID] = i
-		ph[i] = args.add(d.ID)
-	}
-	rows, err := s.r().QueryContext(ctx, `SELECT id, delivery_id, at, status_code, duration_us, error, response
-		FROM webhook_attempts WHERE delivery_id IN (`+strings.Join(ph, ", ")+`) ORDER BY id`, args...)
-	if err != nil {
-		return s.wrap(err, "delivery attempts")
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var a core.WebhookAttempt
-		var us int64
-		if err := rows.Scan(&a.ID, &a.DeliveryID, utc{&a.At}, &a.StatusCode, &us, &a.Error, &a.Response); err != nil {
-			return s.wrap(err, "delivery attempts")
-		}
-		a.Duration = time.Duration(us) * time.Microsecond
-		i := at[a.DeliveryID]
-		ds[i].Log = append(ds[i].Log, a)
-	}
-	return s.wrap(rows.Err(), "delivery attempts")
-}
-
-// RetryDelivery makes a delivery due now, as a new series.
+// RetryDelivery makes a delivery due now, as a new series. A delivery a
+// worker holds (its lease runs) is left alone, EConflict: clearing the
+// lease would let a second worker send it while the first still is.
 func (s *Store) RetryDelivery(ctx context.Context, id int64, now time.Time) (*core.WebhookDelivery, error) {
 	res, err := s.w().ExecContext(ctx,
-		`UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = $1, series_started_at = $1, completed_at = NULL,
-		        lease_owner = '', lease_until = NULL WHERE id = $2`, ts(now), id)
+		`UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = $1, series_started_at = $1, completed_at = NULL
+		  WHERE id = $2 AND (lease_until IS NULL OR lease_until <= $1)`, ts(now), id)
 	if err != nil {
 		return nil, s.wrap(err, "retry delivery")
 	}
-	if err := affected(res, "Delivery"); err != nil {
-		return nil, err
+	if n, err := res.RowsAffected(); err != nil {
+		return nil, s.wrap(err, "retry delivery")
+	} else if n == 0 {
+		if _, err := s.WebhookDelivery(ctx, id); err != nil {
+			return nil, err
+		}
+		return nil, &core.Error{Code: core.EConflict, Message: "The delivery is being attempted right now; retry it once that attempt is logged."}
 	}
 	return s.WebhookDelivery(ctx, id)
 }

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"errors"
 	"encoding/json"
 	"strconv"
 	"sync"
@@ -209,6 +210,11 @@ func testWebhookClaims(t *testing.T, st *store.Store, clock *Clock) {
 	if len(takeover) != 4 { // the free endpoint's three and the ordered endpoint's second
 		t.Fatalf("took over %d", len(takeover))
 	}
+	// A delivery being attempted is not retried under its worker's feet.
+	_, err = st.RetryDelivery(ctx, takeover[0].Delivery.ID, later.Add(2*time.Minute+time.Second))
+	wantCode(t, err, core.EConflict)
+	_, err = st.RetryDelivery(ctx, 987654, later)
+	wantCode(t, err, core.ENotFound)
 	// Retry starts a new series.
 	r, err := st.RetryDelivery(ctx, head.Delivery.ID, later.Add(time.Hour))
 	must(t, err)
@@ -230,6 +236,24 @@ func testWebhookConcurrentClaims(t *testing.T, st *store.Store, clock *Clock) {
 	var mu sync.Mutex
 	seen := map[int64]int{}
 	var wg sync.WaitGroup
+	// Failing transactions alongside: on SQLite they share commits with the
+	// claims, and a failed group runs every claim again alone.
+	stop := make(chan struct{})
+	var failing sync.WaitGroup
+	failing.Go(func() {
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			_ = st.InTx(ctx, func(core.Store) error { return errRefused })
+		}
+	})
+	defer func() {
+		close(stop)
+		failing.Wait()
+	}()
 	for w := range 4 {
 		wg.Go(func() {
 			for {
@@ -259,6 +283,8 @@ func testWebhookConcurrentClaims(t *testing.T, st *store.Store, clock *Clock) {
 		}
 	}
 }
+
+var errRefused = errors.New("refused on purpose")
 
 func testLeases(t *testing.T, st *store.Store, clock *Clock) {
 	ctx := context.Background()
