@@ -66,17 +66,7 @@ func (h *api) listKeys(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	var next *string
-	if len(ks) > n {
-		ks = ks[:n]
-		c := h.cursors.encode(list, ks[n-1].ID)
-		next = &c
-	}
-	out := make([]view.APIKey, len(ks))
-	for i := range ks {
-		out[i] = h.keyView(&ks[i])
-	}
-	return ok(w, http.StatusOK, "", page{Data: out, NextCursor: next, PerPage: n, Path: r.URL.Path})
+	return respondPage(h, w, r, list, ks, n, func(k *core.APIKey) int64 { return k.ID }, h.keyView)
 }
 
 func (h *api) showKey(w http.ResponseWriter, r *http.Request) error {

@@ -108,3 +108,21 @@ func pathID(r *http.Request, name, what string) (int64, error) {
 func LicenseListCursor(cursorKey []byte, projectID, beforeID int64) string {
 	return cursors{key: cursorKey}.encode("licenses/"+strconv.FormatInt(projectID, 10)+"//", beforeID)
 }
+
+// respondPage answers a list fetched with one item more than n: the first
+// n items rendered, and a cursor after the last of them when there was
+// more.
+func respondPage[T, V any](h *api, w http.ResponseWriter, r *http.Request, list string, items []T, n int,
+	id func(*T) int64, render func(*T) V) error {
+	var next *string
+	if len(items) > n {
+		items = items[:n]
+		c := h.cursors.encode(list, id(&items[n-1]))
+		next = &c
+	}
+	out := make([]V, len(items))
+	for i := range items {
+		out[i] = render(&items[i])
+	}
+	return ok(w, http.StatusOK, "", page{Data: out, NextCursor: next, PerPage: n, Path: r.URL.Path})
+}

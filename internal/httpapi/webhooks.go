@@ -194,17 +194,7 @@ func (h *api) listEndpoints(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	var next *string
-	if len(eps) > n {
-		eps = eps[:n]
-		c := h.cursors.encode(list, eps[n-1].ID)
-		next = &c
-	}
-	out := make([]endpointJSON, len(eps))
-	for i := range eps {
-		out[i] = h.endpointView(&eps[i])
-	}
-	return ok(w, http.StatusOK, "", page{Data: out, NextCursor: next, PerPage: n, Path: r.URL.Path})
+	return respondPage(h, w, r, list, eps, n, func(e *core.WebhookEndpoint) int64 { return e.ID }, h.endpointView)
 }
 
 func (h *api) showEndpoint(w http.ResponseWriter, r *http.Request) error {
@@ -315,17 +305,7 @@ func (h *api) listDeliveries(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	var next *string
-	if len(ds) > n {
-		ds = ds[:n]
-		c := h.cursors.encode(list, ds[n-1].ID)
-		next = &c
-	}
-	out := make([]webhookDeliveryJSON, len(ds))
-	for i := range ds {
-		out[i] = webhookDeliveryView(&ds[i])
-	}
-	return ok(w, http.StatusOK, "", page{Data: out, NextCursor: next, PerPage: n, Path: r.URL.Path})
+	return respondPage(h, w, r, list, ds, n, func(d *core.WebhookDelivery) int64 { return d.ID }, webhookDeliveryView)
 }
 
 func deliveryIDs(r *http.Request) (endpoint, delivery int64, err error) {
@@ -397,17 +377,7 @@ func (h *api) listEvents(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	var next *string
-	if len(evs) > n {
-		evs = evs[:n]
-		c := h.cursors.encode(list, evs[n-1].ID)
-		next = &c
-	}
-	out := make([]eventJSON, len(evs))
-	for i := range evs {
-		out[i] = eventView(&evs[i])
-	}
-	return ok(w, http.StatusOK, "", page{Data: out, NextCursor: next, PerPage: n, Path: r.URL.Path})
+	return respondPage(h, w, r, list, evs, n, func(e *core.Event) int64 { return e.ID }, eventView)
 }
 
 func (h *api) showEvent(w http.ResponseWriter, r *http.Request) error {
