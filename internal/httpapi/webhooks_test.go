@@ -718,3 +718,59 @@ func TestWebhookProjectURL(t *testing.T) {
 		})
 	}
 }
+
+// A delivery is retried for 3 days and then marked failed; an endpoint
+// that has failed without a success for 3 days is disabled, and that is in
+// the audit log.
+func TestWebhookGivesUpAfterThreeDays(t *testing.T) {
+	for _, b := range storetest.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			h := newHooks(t, b, insecureWebhooks)
+			statuses := make([]int, 100)
+			for i := range statuses {
+				statuses[i] = 503
+			}
+			rc := apptest.NewReceiver(t, statuses...)
+			ep := h.endpoint(t, map[string]any{"url": rc.URL, "events": []string{"project.created"}})
+			start := h.n.Clock.Now()
+			h.do(t, "POST", "/api/v1/project", map[string]any{"name": "Shop"}, 201)
+			ctx := context.Background()
+			var d *core.WebhookDelivery
+			for step := 0; ; step++ {
+				d = waitFor(t, func() *core.WebhookDelivery {
+					ds, err := h.n.Store.ListWebhookDeliveries(ctx, core.DeliveryFilter{EndpointID: ep.ID, Limit: 1})
+					if err != nil || len(ds) != 1 {
+						t.Fatalf("deliveries %v %v", ds, err)
+					}
+					return &ds[0]
+				}, func(d *core.WebhookDelivery) bool { return d.Attempts > step || d.Status != core.DeliveryPending })
+				if d.Status != core.DeliveryPending || step > 60 {
+					break
+				}
+				h.n.Clock.Set(d.NextAttemptAt)
+				if _, err := h.n.Service().DeliverDue(ctx, h.n.Stack.DeliveryConfig(), 10); err != nil {
+					t.Fatal(err)
+				}
+			}
+			last := d.Log[len(d.Log)-1].At
+			if d.Status != core.DeliveryFailed || last.Sub(start) < 72*time.Hour || last.Sub(start) > 80*time.Hour || d.Attempts < 15 || d.Attempts > 25 {
+				t.Fatalf("delivery %s after %d attempts, the last %v after the first", d.Status, d.Attempts, last.Sub(start))
+			}
+			var got endpointOut
+			h.do(t, "GET", fmt.Sprintf("/api/v1/webhook-endpoints/%d", ep.ID), nil, 200).Decode(t, &got)
+			if got.Enabled {
+				t.Fatal("the endpoint failing for 3 days is still enabled")
+			}
+			audit, err := h.n.Store.ListAudit(ctx, core.AuditFilter{OrgID: h.owner.OrgID, Action: "webhook_endpoint.disabled"})
+			if err != nil || len(audit) != 1 || audit[0].TargetID != ep.ID || audit[0].ActorType != core.ActorSystem {
+				t.Fatalf("audit %+v %v", audit, err)
+			}
+			// A disabled endpoint gets no new events.
+			h.do(t, "POST", "/api/v1/project", map[string]any{"name": "Shop 2"}, 201)
+			ds, err := h.n.Store.ListWebhookDeliveries(ctx, core.DeliveryFilter{EndpointID: ep.ID, Limit: 10})
+			if err != nil || len(ds) != 1 {
+				t.Fatalf("deliveries after disabling: %d %v", len(ds), err)
+			}
+		})
+	}
+}
