@@ -445,3 +445,17 @@ func addProjectFlag(cmd *cobra.Command, c *conn, project *int64) {
 	cmd.PersistentFlags().Int64Var(project, "project", 0, "the project's ID (required)")
 	_ = cmd.RegisterFlagCompletionFunc("project", projectCompletion(c))
 }
+
+// secretNotice tells a person reading the table below it that the secret
+// in it is shown this once; before, when set, comes first (what happens to
+// the old secret). JSON output stays clean for scripts.
+func (c *conn) secretNotice(cmd *cobra.Command, before string, rotated bool) {
+	if c.output == "json" {
+		return
+	}
+	what := "secret"
+	if rotated {
+		what = "new secret"
+	}
+	fmt.Fprintf(cmd.ErrOrStderr(), "%sCopy the %s now: it is not shown again.\n", before, what)
+}

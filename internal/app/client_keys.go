@@ -84,9 +84,7 @@ Scopes: ` + strings.Join(core.NewScopeSet(core.AllScopes...).Strings(), ", ") + 
 			if err != nil {
 				return err
 			}
-			if c.output != "json" {
-				fmt.Fprintln(cmd.ErrOrStderr(), "Copy the secret now: it is not shown again.")
-			}
+			c.secretNotice(cmd, "", false)
 			return c.printer(cmd).object(k)
 		},
 	}
@@ -139,8 +137,7 @@ Scopes: ` + strings.Join(core.NewScopeSet(core.AllScopes...).Strings(), ", ") + 
 				return nil, err
 			}
 			if c.output != "json" {
-				fmt.Fprintf(cmd.ErrOrStderr(), "Key %d works until %s. Copy the new secret now: it is not shown again.\n",
-					r.Previous.ID, timeText(r.Previous.ExpiresAt))
+				c.secretNotice(cmd, fmt.Sprintf("Key %d works until %s. ", r.Previous.ID, timeText(r.Previous.ExpiresAt)), true)
 				return r.Key, nil
 			}
 			return r, nil

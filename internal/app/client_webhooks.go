@@ -107,9 +107,7 @@ ordered (one delivery at a time, in the order of the events) unless --disabled o
 			if err != nil {
 				return err
 			}
-			if c.output != "json" {
-				fmt.Fprintln(cmd.ErrOrStderr(), "Copy the secret now: it is not shown again.")
-			}
+			c.secretNotice(cmd, "", false)
 			return c.printer(cmd).object(e)
 		},
 	}
@@ -149,12 +147,11 @@ ordered (one delivery at a time, in the order of the events) unless --disabled o
 			if err != nil {
 				return nil, err
 			}
-			if c.output != "json" {
-				if e.SecretRotatingUntil != nil {
-					fmt.Fprintf(cmd.ErrOrStderr(), "The previous secret also signs until %s. ", timeText(e.SecretRotatingUntil))
-				}
-				fmt.Fprintln(cmd.ErrOrStderr(), "Copy the new secret now: it is not shown again.")
+			before := ""
+			if e.SecretRotatingUntil != nil {
+				before = fmt.Sprintf("The previous secret also signs until %s. ", timeText(e.SecretRotatingUntil))
 			}
+			c.secretNotice(cmd, before, true)
 			return e, nil
 		})
 	rotateCmd.Flags().DurationVar(&grace, "grace", grace, "how long the previous secret also signs deliveries (0 to 168h)")
