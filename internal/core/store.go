@@ -117,8 +117,8 @@ type APIKeyStore interface {
 	// moves forward, so batches from several nodes may arrive in any order.
 	RecordKeyUses(ctx context.Context, uses []KeyUse) error
 	// RevokeUserKeys revokes every live key of the user in the organization
-	// and returns how many it revoked.
-	RevokeUserKeys(ctx context.Context, orgID, userID int64, at time.Time) (int64, error)
+	// and returns them as revoked.
+	RevokeUserKeys(ctx context.Context, orgID, userID int64, at time.Time) ([]APIKey, error)
 	// KeyUsage returns per-day request counts for the key in [from, to].
 	KeyUsage(ctx context.Context, keyID int64, from, to string) ([]DayCount, error)
 }

@@ -774,3 +774,40 @@ func TestWebhookGivesUpAfterThreeDays(t *testing.T) {
 		})
 	}
 }
+
+// Removing a member revokes their keys, and each revocation is an event.
+func TestWebhookMemberRemovalRevokesKeysWithEvents(t *testing.T) {
+	for _, b := range storetest.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			h := newHooks(t, b, insecureWebhooks)
+			dev := h.n.CreateUser(t, "Acme", "dev@acme.test", core.RoleDeveloper)
+			k1, _ := h.n.CreateKey(t, dev, service.KeyInput{Name: "one"})
+			k2, _ := h.n.CreateKey(t, dev, service.KeyInput{Name: "two"})
+			rc := apptest.NewReceiver(t)
+			h.endpoint(t, map[string]any{"url": rc.URL, "events": []string{"api_key.revoked"}})
+			if err := h.n.Service().RemoveMember(context.Background(), h.owner.Actor(), dev.UserID); err != nil {
+				t.Fatal(err)
+			}
+			ids := map[int64]bool{}
+			for _, g := range rc.Wait(t, 2) {
+				var ev struct {
+					Data struct {
+						Object struct {
+							ID     int64
+							Status string
+						}
+						Previous map[string]any
+					}
+				}
+				_ = json.Unmarshal(g.Body, &ev)
+				if ev.Data.Object.Status != "revoked" || ev.Data.Previous["revoked_at"] != nil || ev.Data.Previous["status"] != "active" {
+					t.Fatalf("event %s", g.Body)
+				}
+				ids[ev.Data.Object.ID] = true
+			}
+			if !ids[k1.ID] || !ids[k2.ID] {
+				t.Fatalf("revoked %v, want %d and %d", ids, k1.ID, k2.ID)
+			}
+		})
+	}
+}

@@ -85,10 +85,18 @@ func (s *Service) RemoveMember(ctx context.Context, actor *core.Actor, userID in
 		if err := st.DeleteMembership(ctx, actor.OrgID, userID); err != nil {
 			return err
 		}
-		n, err := st.RevokeUserKeys(ctx, actor.OrgID, userID, s.now())
+		revoked, err := st.RevokeUserKeys(ctx, actor.OrgID, userID, s.now())
 		if err != nil {
 			return err
 		}
+		for i := range revoked {
+			before := revoked[i]
+			before.RevokedAt = nil
+			if err := s.emitAPIKey(ctx, st, EventAPIKeyRevoked, &before, &revoked[i]); err != nil {
+				return err
+			}
+		}
+		n := len(revoked)
 		if err := st.DeleteUserSessions(ctx, userID, actor.OrgID); err != nil {
 			return err
 		}

@@ -265,13 +265,38 @@ func parsePrefixes(s string) []netip.Prefix {
 }
 
 // RevokeUserKeys revokes the user's live keys in the organization.
-func (s *Store) RevokeUserKeys(ctx context.Context, orgID, userID int64, at time.Time) (int64, error) {
-	res, err := s.w().ExecContext(ctx,
-		`UPDATE api_keys SET revoked_at = $1, updated_at = $1 WHERE org_id = $2 AND user_id = $3 AND revoked_at IS NULL`,
-		ts(at), orgID, userID)
+func (s *Store) RevokeUserKeys(ctx context.Context, orgID, userID int64, at time.Time) ([]core.APIKey, error) {
+	var keys []core.APIKey
+	err := s.inTx(ctx, func(q querier) error {
+		keys = keys[:0] // SQLite's group commit may run this again alone
+		rows, err := q.QueryContext(ctx, `SELECT `+keyColumns+` FROM api_keys k
+			WHERE k.org_id = $1 AND k.user_id = $2 AND k.revoked_at IS NULL ORDER BY k.id`, orgID, userID)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			k, err := scanKey(rows)
+			if err != nil {
+				rows.Close()
+				return err
+			}
+			keys = append(keys, *k)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		_, err = q.ExecContext(ctx,
+			`UPDATE api_keys SET revoked_at = $1, updated_at = $1 WHERE org_id = $2 AND user_id = $3 AND revoked_at IS NULL`,
+			ts(at), orgID, userID)
+		return err
+	})
 	if err != nil {
-		return 0, s.wrap(err, "revoke user keys")
+		return nil, s.wrap(err, "revoke user keys")
 	}
-	n, err := res.RowsAffected()
-	return n, s.wrap(err, "revoke user keys")
+	for i := range keys {
+		t := ts(at)
+		keys[i].RevokedAt, keys[i].UpdatedAt = &t, t
+	}
+	return keys, nil
 }

@@ -661,10 +661,11 @@ func testRevokeUserKeys(t *testing.T, st *store.Store, clock *Clock) {
 	must(t, st.CreateAPIKey(ctx, bk))
 	_, err := st.RevokeAPIKey(ctx, aliceKeys[0], T0)
 	must(t, err)
-	n, err := st.RevokeUserKeys(ctx, o.ID, alice.ID, T0.Add(time.Hour))
+	revoked, err := st.RevokeUserKeys(ctx, o.ID, alice.ID, T0.Add(time.Hour))
 	must(t, err)
-	if n != 2 {
-		t.Fatalf("revoked %d keys, want 2 (one was revoked already)", n)
+	if len(revoked) != 2 || revoked[0].ID != aliceKeys[1] || revoked[1].ID != aliceKeys[2] || revoked[0].RevokedAt == nil ||
+		!revoked[0].RevokedAt.Equal(ts(T0.Add(time.Hour))) {
+		t.Fatalf("revoked %+v, want keys 2 and 3 (the first was revoked already)", revoked)
 	}
 	first, err := st.APIKey(ctx, aliceKeys[0])
 	must(t, err)
