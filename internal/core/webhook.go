@@ -151,7 +151,6 @@ type DeliveryJob struct {
 type DeliveryResult struct {
 	DeliveryID int64
 	EndpointID int64
-	Owner      string
 	Attempt    WebhookAttempt
 	// Status is DeliveryPending (retry at NextAttemptAt), DeliverySucceeded
 	// or DeliveryFailed (given up).

@@ -157,7 +157,7 @@ func (s *Service) attempt(ctx context.Context, cfg DeliveryConfig, j *core.Deliv
 	if ctx.Err() != nil {
 		return nil // shutting down: the lease expires and the delivery is retried
 	}
-	r := core.DeliveryResult{DeliveryID: j.Delivery.ID, EndpointID: j.Endpoint.ID, Owner: cfg.Owner,
+	r := core.DeliveryResult{DeliveryID: j.Delivery.ID, EndpointID: j.Endpoint.ID,
 		Attempt: core.WebhookAttempt{At: at, StatusCode: res.StatusCode, Duration: res.Duration, Error: res.Err, Response: res.Response}}
 	switch {
 	case res.OK():

@@ -530,12 +530,11 @@ func (s *Store) SetLeaseCursor(ctx context.Context, name, owner string, cursor t
 // LicensesExpiring returns active licenses of live projects expiring in
 // (from, to], soonest first.
 func (s *Store) LicensesExpiring(ctx context.Context, from, to time.Time, n int) ([]core.ExpiringLicense, error) {
-	cols := strings.ReplaceAll("l."+licenseColumns, ", ", ", l.")
-	cols = strings.ReplaceAll(cols, ",\n\t", ",\n\tl.")
 	rows, err := s.r().QueryContext(ctx,
-		`SELECT `+cols+`, p.org_id FROM licenses l JOIN projects p ON p.id = l.project_id
-		  WHERE l.expires_at > $1 AND l.expires_at <= $2 AND l.status = 'active' AND p.deleted_at IS NULL
-		  ORDER BY l.expires_at, l.id LIMIT $3`, ts(from), ts(to), n)
+		`SELECT `+licenseColumns+`, org_id FROM (
+		   SELECT l.*, p.org_id FROM licenses l JOIN projects p ON p.id = l.project_id
+		    WHERE l.expires_at > $1 AND l.expires_at <= $2 AND l.status = 'active' AND p.deleted_at IS NULL) x
+		  ORDER BY expires_at, id LIMIT $3`, ts(from), ts(to), n)
 	if err != nil {
 		return nil, s.wrap(err, "licenses expiring")
 	}

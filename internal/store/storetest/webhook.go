@@ -169,7 +169,7 @@ func testWebhookClaims(t *testing.T, st *store.Store, clock *Clock) {
 			head = j
 		}
 	}
-	ep, err := st.FinishDelivery(ctx, core.DeliveryResult{DeliveryID: head.Delivery.ID, EndpointID: ordered.ID, Owner: "a",
+	ep, err := st.FinishDelivery(ctx, core.DeliveryResult{DeliveryID: head.Delivery.ID, EndpointID: ordered.ID,
 		Attempt: core.WebhookAttempt{At: now, StatusCode: 500, Duration: time.Millisecond, Response: "oops"},
 		Status:  core.DeliveryPending, NextAttemptAt: now.Add(30 * time.Second)})
 	must(t, err)
@@ -188,7 +188,7 @@ func testWebhookClaims(t *testing.T, st *store.Store, clock *Clock) {
 	if len(retry) != 1 || retry[0].Delivery.ID != head.Delivery.ID || retry[0].Delivery.Attempts != 1 {
 		t.Fatalf("retry %+v", retry)
 	}
-	ep, err = st.FinishDelivery(ctx, core.DeliveryResult{DeliveryID: head.Delivery.ID, EndpointID: ordered.ID, Owner: "b",
+	ep, err = st.FinishDelivery(ctx, core.DeliveryResult{DeliveryID: head.Delivery.ID, EndpointID: ordered.ID,
 		Attempt: core.WebhookAttempt{At: later, StatusCode: 200}, Status: core.DeliverySucceeded})
 	must(t, err)
 	if ep.FailingSince != nil {
