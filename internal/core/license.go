@@ -37,6 +37,22 @@ type License struct {
 	ValidateAgainst        string
 	Meta                   []byte // JSON object or nil
 	UserID                 int64  // creator; hidden
+
+	// The customer and order the license was sold with (issue 14).
+	CustomerName  *string
+	CustomerEmail *string
+	ExternalID    *string // unique in the project when set
+	// Metadata holds the vendor's own string entries (Stripe's metadata);
+	// nil or empty when there are none.
+	Metadata map[string]string
+	// MaxConcurrent caps the seats held at once by running copies (0 or
+	// nil: no seats); a seat lasts HeartbeatTTL seconds after a heartbeat.
+	MaxConcurrent *int64
+	HeartbeatTTL  *int64
+	// MaxNewActivationsPerDay is the churn limit: once the license has had
+	// max_domains activations, at most this many new ones a UTC day.
+	MaxNewActivationsPerDay *int64
+
 	RevokedAt              *time.Time
 	SuspendedAt            *time.Time
 	CreatedAt              time.Time
@@ -48,13 +64,27 @@ func (l *License) Expired(now time.Time) bool {
 	return l.ExpiresAt != nil && !now.Before(*l.ExpiresAt)
 }
 
-// LicenseFilter selects licenses of a project, newest first.
+// LicenseFilter selects licenses, newest first: a project's, or when
+// ProjectID is 0 those of every live project of OrgID. Every field set
+// narrows the selection.
 type LicenseFilter struct {
 	ProjectID int64
+	OrgID     int64
 	Status    string // "" for any
-	Search    string // substring of the title, case-insensitive
-	BeforeID  int64
-	Limit     int
+	Search    string // substring of the title, case-insensitive (DevPayr's ?search)
+	// ExternalID matches exactly; CustomerEmail case-insensitively.
+	ExternalID    string
+	CustomerEmail string
+	// Metadata holds entries that must all be present with these values.
+	Metadata map[string]string
+	// Query is ?q=: a substring of the title, customer name or email, or
+	// external ID, case-insensitive; or, when QueryDigest is set, the
+	// license whose key has that digest (a pasted key).
+	Query       string
+	QueryDigest []byte
+	IDs         []int64 // when not nil, only these
+	BeforeID    int64
+	Limit       int
 }
 
 // LicenseUpdate changes the fields that are set.
@@ -73,6 +103,14 @@ type LicenseUpdate struct {
 	Status                 *string
 	RevokedAt              **time.Time
 	SuspendedAt            **time.Time
+
+	CustomerName            **string
+	CustomerEmail           **string
+	ExternalID              **string
+	Metadata                *map[string]string // replaces every entry; nil map: none
+	MaxConcurrent           **int64
+	HeartbeatTTL            **int64
+	MaxNewActivationsPerDay **int64
 }
 
 // Activation is a runtime identifier (domain, fingerprint…) that has used a
@@ -85,6 +123,8 @@ type Activation struct {
 	FirstSeenAt time.Time
 	LastSeenAt  time.Time
 	LastIP      string
+	Country     string // ISO code at the last sighting, "" when unknown
+	UserAgent   string // at the last sighting, truncated
 }
 
 // ValidationWrite is what a passing validation must write before it is

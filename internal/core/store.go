@@ -153,11 +153,15 @@ type DomainStore interface {
 // LicenseStore holds licenses.
 type LicenseStore interface {
 	// CreateLicense returns EConflict when the title is taken in the
-	// project.
+	// project, or the external ID (then Fields names external_id).
 	CreateLicense(ctx context.Context, l *License) error
 	License(ctx context.Context, id int64) (*License, error)
 	LicenseByDigest(ctx context.Context, digest []byte) (*License, error)
+	// ListLicenses returns at most 10,001 licenses a page.
 	ListLicenses(ctx context.Context, f LicenseFilter) ([]License, error)
+	// CountMatchingLicenses counts what f selects, ignoring its cursor and
+	// limit.
+	CountMatchingLicenses(ctx context.Context, f LicenseFilter) (int64, error)
 	CountLicenses(ctx context.Context, projectID int64) (map[string]int64, error)
 	UpdateLicense(ctx context.Context, id int64, upd LicenseUpdate) (*License, error)
 	// DeleteLicense removes the license with its activations and usage.

@@ -2,6 +2,9 @@ package store
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
 	"strings"
 
 	"github.com/latchkey/latchkey/internal/core"
@@ -9,42 +12,116 @@ import (
 
 const titleConflict = "The title has already been taken."
 
-// CreateLicense inserts l.
+// CreateLicense inserts l with its metadata entries.
 func (s *Store) CreateLicense(ctx context.Context, l *core.License) error {
 	now := s.clock()
 	if l.Status == "" {
 		l.Status = core.LicenseActive
 	}
-	err := s.w().QueryRowContext(ctx,
-		`INSERT INTO licenses (project_id, key_digest, key_enc, domain_id, title, status, expires_at, max_domains,
-		                       max_subdomains_per_domain, max_usage_per_day, allowed_ips, allowed_countries,
-		                       is_test_license, allow_configs, validate_against, meta, user_id, created_at, updated_at)
-		 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $18) RETURNING id`,
-		l.ProjectID, l.KeyDigest, l.KeyEnc, nullID(l.DomainID), l.Title, l.Status, tsp(l.ExpiresAt), optIntArg(l.MaxDomains),
-		optIntArg(l.MaxSubdomainsPerDomain), optIntArg(l.MaxUsagePerDay), optStringArg(l.AllowedIPs), optStringArg(l.AllowedCountries),
-		l.IsTestLicense, l.AllowConfigs, l.ValidateAgainst, jsonArg(l.Meta, ""), nullID(l.UserID), now).Scan(&l.ID)
+	meta, err := metadataArg(l.Metadata)
 	if err != nil {
-		return s.conflict(err, "create license", titleConflict)
+		return err
+	}
+	err = s.inTx(ctx, func(q querier) error {
+		err := q.QueryRowContext(ctx,
+			`INSERT INTO licenses (project_id, key_digest, key_enc, domain_id, title, status, expires_at, max_domains,
+			                       max_subdomains_per_domain, max_usage_per_day, allowed_ips, allowed_countries,
+			                       is_test_license, allow_configs, validate_against, meta, user_id, created_at, updated_at,
+			                       customer_name, customer_email, external_id, metadata, max_concurrent, heartbeat_ttl,
+			                       max_new_activations_per_day)
+			 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $18,
+			         $19, $20, $21, $22, $23, $24, $25) RETURNING id`,
+			l.ProjectID, l.KeyDigest, l.KeyEnc, nullID(l.DomainID), l.Title, l.Status, tsp(l.ExpiresAt), optIntArg(l.MaxDomains),
+			optIntArg(l.MaxSubdomainsPerDomain), optIntArg(l.MaxUsagePerDay), optStringArg(l.AllowedIPs), optStringArg(l.AllowedCountries),
+			l.IsTestLicense, l.AllowConfigs, l.ValidateAgainst, jsonArg(l.Meta, ""), nullID(l.UserID), now,
+			optStringArg(l.CustomerName), optStringArg(l.CustomerEmail), optStringArg(l.ExternalID), meta,
+			optIntArg(l.MaxConcurrent), optIntArg(l.HeartbeatTTL), optIntArg(l.MaxNewActivationsPerDay)).Scan(&l.ID)
+		if err != nil {
+			return s.licenseConflict(err, "create license")
+		}
+		return putMetadata(ctx, q, l.ID, l.Metadata, false)
+	})
+	if err != nil {
+		return s.wrap(err, "create license")
 	}
 	l.CreatedAt, l.UpdatedAt = now, now
 	return nil
 }
 
+// licenseConflict names the unique rule a license write broke: the title
+// (DevPayr's) or the external ID (unique in the project when set).
+func (s *Store) licenseConflict(err error, op string) error {
+	if s.d.UniqueViolation != nil && s.d.UniqueViolation(err) && strings.Contains(err.Error(), "external_id") {
+		return &core.Error{Code: core.EConflict, Message: ExternalIDConflict,
+			Fields: map[string][]string{"external_id": {ExternalIDConflict}}}
+	}
+	return s.conflict(err, op, titleConflict)
+}
+
+// ExternalIDConflict is the message of a duplicate external ID.
+const ExternalIDConflict = "The external id has already been taken in this project."
+
+// metadataArg serialises metadata for the licenses.metadata column: a
+// JSON object with sorted keys, NULL when empty.
+func metadataArg(m map[string]string) (any, error) {
+	if len(m) == 0 {
+		return nil, nil
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		return nil, err
+	}
+	return jsonArg(b, ""), nil
+}
+
+// putMetadata writes the index rows of a license's metadata, replacing
+// those it had when replace is set.
+func putMetadata(ctx context.Context, q querier, licenseID int64, m map[string]string, replace bool) error {
+	if replace {
+		if _, err := q.ExecContext(ctx, `DELETE FROM license_metadata WHERE license_id = $1`, licenseID); err != nil {
+			return err
+		}
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys) // a stable order of statements, for the statement cache and for reading logs
+	for _, k := range keys {
+		if _, err := q.ExecContext(ctx, `INSERT INTO license_metadata (license_id, key, value) VALUES ($1, $2, $3)`,
+			licenseID, k, m[k]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 const licenseColumns = `id, project_id, key_digest, key_enc, domain_id, title, status, expires_at, max_domains,
 	max_subdomains_per_domain, max_usage_per_day, allowed_ips, allowed_countries, is_test_license, allow_configs,
-	validate_against, meta, user_id, revoked_at, suspended_at, created_at, updated_at`
+	validate_against, meta, user_id, revoked_at, suspended_at, created_at, updated_at, customer_name, customer_email,
+	external_id, metadata, max_concurrent, heartbeat_ttl, max_new_activations_per_day`
 
 func scanLicense(row interface{ Scan(...any) error }) (*core.License, error) {
 	var l core.License
-	var meta []byte
+	var meta, metadata []byte
 	err := row.Scan(&l.ID, &l.ProjectID, &l.KeyDigest, &l.KeyEnc, zeroInt{&l.DomainID}, &l.Title, &l.Status,
 		nullTime{&l.ExpiresAt}, optInt{&l.MaxDomains}, optInt{&l.MaxSubdomainsPerDomain}, optInt{&l.MaxUsagePerDay},
 		optString{&l.AllowedIPs}, optString{&l.AllowedCountries}, &l.IsTestLicense, &l.AllowConfigs, &l.ValidateAgainst,
-		&meta, zeroInt{&l.UserID}, nullTime{&l.RevokedAt}, nullTime{&l.SuspendedAt}, utc{&l.CreatedAt}, utc{&l.UpdatedAt})
+		&meta, zeroInt{&l.UserID}, nullTime{&l.RevokedAt}, nullTime{&l.SuspendedAt}, utc{&l.CreatedAt}, utc{&l.UpdatedAt},
+		optString{&l.CustomerName}, optString{&l.CustomerEmail}, optString{&l.ExternalID}, &metadata,
+		optInt{&l.MaxConcurrent}, optInt{&l.HeartbeatTTL}, optInt{&l.MaxNewActivationsPerDay})
+	if err != nil {
+		return &l, err
+	}
 	if len(meta) > 0 {
 		l.Meta = meta
 	}
-	return &l, err
+	if len(metadata) > 0 {
+		if err := json.Unmarshal(metadata, &l.Metadata); err != nil {
+			return &l, fmt.Errorf("license %d: metadata: %w", l.ID, err)
+		}
+	}
+	return &l, nil
 }
 
 // License returns a license by ID.
@@ -59,22 +136,72 @@ func (s *Store) LicenseByDigest(ctx context.Context, digest []byte) (*core.Licen
 	return l, s.wrap(notFound(err, "License"), "license by digest")
 }
 
-// ListLicenses returns a project's licenses, newest first. The keyset
-// condition on the primary key keeps every page, however deep, one index
-// range scan.
-func (s *Store) ListLicenses(ctx context.Context, f core.LicenseFilter) ([]core.License, error) {
-	var args argList
-	q := `SELECT ` + licenseColumns + ` FROM licenses WHERE project_id = ` + args.add(f.ProjectID)
+// licenseWhere builds the condition of a license filter, without the
+// keyset cursor.
+func licenseWhere(f core.LicenseFilter, args *argList) string {
+	var q string
+	if f.ProjectID != 0 {
+		q = `project_id = ` + args.add(f.ProjectID)
+	} else {
+		// Licenses of deleted projects stay in the table until the project
+		// is purged; they are nobody's to list.
+		q = `project_id IN (SELECT id FROM projects WHERE org_id = ` + args.add(f.OrgID) + ` AND deleted_at IS NULL)`
+	}
 	if f.Status != "" {
 		q += ` AND status = ` + args.add(f.Status)
 	}
 	if f.Search != "" {
-		q += ` AND lower(title) LIKE ` + args.add("%"+escapeLike(strings.ToLower(f.Search))+"%") + ` ESCAPE '\'`
+		q += ` AND lower(title) LIKE ` + args.add(likeArg(f.Search)) + ` ESCAPE '\'`
 	}
+	if f.ExternalID != "" {
+		q += ` AND external_id = ` + args.add(f.ExternalID)
+	}
+	if f.CustomerEmail != "" {
+		q += ` AND lower(customer_email) = ` + args.add(strings.ToLower(f.CustomerEmail))
+	}
+	keys := make([]string, 0, len(f.Metadata))
+	for k := range f.Metadata {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		q += ` AND id IN (SELECT license_id FROM license_metadata WHERE key = ` + args.add(k) + ` AND value = ` + args.add(f.Metadata[k]) + `)`
+	}
+	switch {
+	case f.QueryDigest != nil:
+		q += ` AND key_digest = ` + args.add(f.QueryDigest)
+	case f.Query != "":
+		p := args.add(likeArg(f.Query))
+		q += ` AND (lower(title) LIKE ` + p + ` ESCAPE '\' OR lower(coalesce(customer_name, '')) LIKE ` + p + ` ESCAPE '\'` +
+			` OR lower(coalesce(customer_email, '')) LIKE ` + p + ` ESCAPE '\' OR lower(coalesce(external_id, '')) LIKE ` + p + ` ESCAPE '\')`
+	}
+	if f.IDs != nil {
+		if len(f.IDs) == 0 {
+			q += ` AND 1 = 0`
+		} else {
+			ids := make([]string, len(f.IDs))
+			for i, id := range f.IDs {
+				ids[i] = args.add(id)
+			}
+			q += ` AND id IN (` + strings.Join(ids, ", ") + `)`
+		}
+	}
+	return q
+}
+
+// likeArg is a case-insensitive LIKE pattern for a substring.
+func likeArg(s string) string { return "%" + escapeLike(strings.ToLower(s)) + "%" }
+
+// ListLicenses returns the licenses a filter selects, newest first. The
+// keyset condition on the primary key keeps every page, however deep, one
+// index range scan.
+func (s *Store) ListLicenses(ctx context.Context, f core.LicenseFilter) ([]core.License, error) {
+	var args argList
+	q := `SELECT ` + licenseColumns + ` FROM licenses WHERE ` + licenseWhere(f, &args)
 	if f.BeforeID != 0 {
 		q += ` AND id < ` + args.add(f.BeforeID)
 	}
-	q += ` ORDER BY id DESC LIMIT ` + args.add(limit(f.Limit, 20, 1000))
+	q += ` ORDER BY id DESC LIMIT ` + args.add(limit(f.Limit, 20, 10001))
 	rows, err := s.r().QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, s.wrap(err, "list licenses")
@@ -89,6 +216,15 @@ func (s *Store) ListLicenses(ctx context.Context, f core.LicenseFilter) ([]core.
 		out = append(out, *l)
 	}
 	return out, s.wrap(rows.Err(), "list licenses")
+}
+
+// CountMatchingLicenses returns how many licenses a filter selects (its
+// cursor and limit ignored).
+func (s *Store) CountMatchingLicenses(ctx context.Context, f core.LicenseFilter) (int64, error) {
+	var args argList
+	var n int64
+	err := s.r().QueryRowContext(ctx, `SELECT count(*) FROM licenses WHERE `+licenseWhere(f, &args), args...).Scan(&n)
+	return n, s.wrap(err, "count matching licenses")
 }
 
 // CountLicenses returns how many licenses a project has, by status.
@@ -124,10 +260,16 @@ func (s *Store) UpdateLicense(ctx context.Context, id int64, upd core.LicenseUpd
 		if upd.ExpiresAt != nil {
 			set.add("expires_at", tsp(*upd.ExpiresAt))
 		}
-		for col, v := range map[string]**int64{"max_domains": upd.MaxDomains, "max_subdomains_per_domain": upd.MaxSubdomainsPerDomain,
-			"max_usage_per_day": upd.MaxUsagePerDay} {
-			if v != nil {
-				set.add(col, optIntArg(*v))
+		// Slices, not maps: the statement's text must not depend on map
+		// order, or each order would be prepared and cached apart.
+		for _, c := range []struct {
+			col string
+			v   **int64
+		}{{"max_domains", upd.MaxDomains}, {"max_subdomains_per_domain", upd.MaxSubdomainsPerDomain},
+			{"max_usage_per_day", upd.MaxUsagePerDay}, {"max_concurrent", upd.MaxConcurrent},
+			{"heartbeat_ttl", upd.HeartbeatTTL}, {"max_new_activations_per_day", upd.MaxNewActivationsPerDay}} {
+			if c.v != nil {
+				set.add(c.col, optIntArg(*c.v))
 			}
 		}
 		if upd.AllowedIPs != nil {
@@ -154,13 +296,33 @@ func (s *Store) UpdateLicense(ctx context.Context, id int64, upd core.LicenseUpd
 		if upd.SuspendedAt != nil {
 			set.add("suspended_at", tsp(*upd.SuspendedAt))
 		}
+		for _, c := range []struct {
+			col string
+			v   **string
+		}{{"customer_name", upd.CustomerName}, {"customer_email", upd.CustomerEmail}, {"external_id", upd.ExternalID}} {
+			if c.v != nil {
+				set.add(c.col, optStringArg(*c.v))
+			}
+		}
+		if upd.Metadata != nil {
+			meta, err := metadataArg(*upd.Metadata)
+			if err != nil {
+				return err
+			}
+			set.add("metadata", meta)
+		}
 		set.add("updated_at", s.clock())
 		res, err := q.ExecContext(ctx, `UPDATE licenses SET `+set.clause()+` WHERE id = `+set.next(), append(set.args, id)...)
 		if err != nil {
-			return s.conflict(err, "update license", titleConflict)
+			return s.licenseConflict(err, "update license")
 		}
 		if err := affected(res, "License"); err != nil {
 			return err
+		}
+		if upd.Metadata != nil {
+			if err := putMetadata(ctx, q, id, *upd.Metadata, true); err != nil {
+				return err
+			}
 		}
 		l, err = scanLicense(q.QueryRowContext(ctx, `SELECT `+licenseColumns+` FROM licenses WHERE id = $1`, id))
 		return err

@@ -11,7 +11,7 @@ import (
 // ListActivations returns a license's activations, oldest first.
 func (s *Store) ListActivations(ctx context.Context, licenseID int64) ([]core.Activation, error) {
 	rows, err := s.r().QueryContext(ctx,
-		`SELECT id, license_id, identifier, base_domain, first_seen_at, last_seen_at, last_ip
+		`SELECT id, license_id, identifier, base_domain, first_seen_at, last_seen_at, last_ip, country, user_agent
 		   FROM activations WHERE license_id = $1 ORDER BY id`, licenseID)
 	if err != nil {
 		return nil, s.wrap(err, "list activations")
@@ -20,7 +20,7 @@ func (s *Store) ListActivations(ctx context.Context, licenseID int64) ([]core.Ac
 	var out []core.Activation
 	for rows.Next() {
 		var a core.Activation
-		if err := rows.Scan(&a.ID, &a.LicenseID, &a.Identifier, &a.BaseDomain, utc{&a.FirstSeenAt}, utc{&a.LastSeenAt}, &a.LastIP); err != nil {
+		if err := rows.Scan(&a.ID, &a.LicenseID, &a.Identifier, &a.BaseDomain, utc{&a.FirstSeenAt}, utc{&a.LastSeenAt}, &a.LastIP, &a.Country, &a.UserAgent); err != nil {
 			return nil, s.wrap(err, "list activations")
 		}
 		out = append(out, a)
@@ -96,12 +96,13 @@ func (s *Store) RecordValidation(ctx context.Context, w core.ValidationWrite) (s
 
 func upsertActivation(ctx context.Context, q querier, licenseID int64, a core.Activation) error {
 	_, err := q.ExecContext(ctx,
-		`INSERT INTO activations (license_id, identifier, base_domain, first_seen_at, last_seen_at, last_ip)
-		 SELECT $1, $2, $3, $4, $4, $5 WHERE EXISTS (SELECT 1 FROM licenses WHERE id = $1)
+		`INSERT INTO activations (license_id, identifier, base_domain, first_seen_at, last_seen_at, last_ip, country, user_agent)
+		 SELECT $1, $2, $3, $4, $4, $5, $6, $7 WHERE EXISTS (SELECT 1 FROM licenses WHERE id = $1)
 		 ON CONFLICT (license_id, identifier) DO UPDATE
-		    SET last_seen_at = excluded.last_seen_at, last_ip = excluded.last_ip
+		    SET last_seen_at = excluded.last_seen_at, last_ip = excluded.last_ip, country = excluded.country,
+		        user_agent = excluded.user_agent
 		  WHERE activations.last_seen_at < excluded.last_seen_at`,
-		licenseID, a.Identifier, a.BaseDomain, ts(a.LastSeenAt), a.LastIP)
+		licenseID, a.Identifier, a.BaseDomain, ts(a.LastSeenAt), a.LastIP, a.Country, a.UserAgent)
 	return err
 }
 

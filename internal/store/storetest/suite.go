@@ -69,6 +69,8 @@ func Run(t *testing.T, b Backend) {
 		{"Projects", testProjects},
 		{"Domains", testDomains},
 		{"Licenses", testLicenses},
+		{"LicenseCustomer", testLicenseCustomer},
+		{"LicenseFilters", testLicenseFilters},
 		{"ValidationWrites", testValidationWrites},
 		{"Injectables", testInjectables},
 		{"CapUnderConcurrency", testCapUnderConcurrency},
