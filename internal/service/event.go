@@ -30,10 +30,12 @@ const (
 	EventLicenseReactivated  = "license.reactivated"
 	EventLicenseRevoked      = "license.revoked"
 	EventLicenseDeleted      = "license.deleted"
+	EventLicenseRenewed      = "license.renewed"
 	EventLicenseExpired      = "license.expired"
 	EventLicenseExpiringSoon = "license.expiring_soon"
 	EventLicenseUsageCapped  = "license.usage_cap_reached"
 	EventActivationCreated   = "activation.created"
+	EventActivationDeleted   = "activation.deleted"
 	EventInjectableCreated   = "injectable.created"
 	EventInjectableUpdated   = "injectable.updated"
 	EventInjectableDeleted   = "injectable.deleted"
@@ -58,8 +60,8 @@ var EventTypes = []string{
 	EventProjectCreated, EventProjectUpdated, EventProjectDeleted,
 	EventDomainCreated, EventDomainUpdated, EventDomainDeleted,
 	EventLicenseCreated, EventLicenseUpdated, EventLicenseSuspended, EventLicenseReactivated, EventLicenseRevoked,
-	EventLicenseDeleted, EventLicenseExpired, EventLicenseExpiringSoon, EventLicenseUsageCapped,
-	EventActivationCreated,
+	EventLicenseDeleted, EventLicenseRenewed, EventLicenseExpired, EventLicenseExpiringSoon, EventLicenseUsageCapped,
+	EventActivationCreated, EventActivationDeleted,
 	EventInjectableCreated, EventInjectableUpdated, EventInjectableDeleted,
 	EventAPIKeyCreated, EventAPIKeyUpdated, EventAPIKeyRotated, EventAPIKeyRevoked, EventAPIKeyExpiringSoon, EventAPIKeyExpired,
 }
