@@ -73,8 +73,15 @@ type APIKeyFilter struct {
 	OrgID     int64
 	UserID    int64 // 0: every user
 	ProjectID int64 // 0: any
-	BeforeID  int64 // keyset cursor: only IDs below this; 0: from the newest
-	Limit     int
+	// The bulk revocation's filter: a case-insensitive name prefix, an
+	// environment, keys not used since (never-used keys included), and
+	// only keys not yet revoked.
+	NamePrefix     string
+	Env            string
+	LastUsedBefore *time.Time
+	Unrevoked      bool
+	BeforeID       int64 // keyset cursor: only IDs below this; 0: from the newest
+	Limit          int
 }
 
 // APIKeyUpdate changes the fields that are set.

@@ -53,10 +53,10 @@ type License struct {
 	// max_domains activations, at most this many new ones a UTC day.
 	MaxNewActivationsPerDay *int64
 
-	RevokedAt              *time.Time
-	SuspendedAt            *time.Time
-	CreatedAt              time.Time
-	UpdatedAt              time.Time
+	RevokedAt   *time.Time
+	SuspendedAt *time.Time
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
 }
 
 // Expired reports whether the license has expired at now.
@@ -83,8 +83,15 @@ type LicenseFilter struct {
 	Query       string
 	QueryDigest []byte
 	IDs         []int64 // when not nil, only these
-	BeforeID    int64
-	Limit       int
+	// Statuses, when not nil, keeps licenses in one of these statuses
+	// (besides Status); LiveAt, when set, those not expired at that time;
+	// Expiring, those with an expiry. Bulk actions fold the state they
+	// apply to into their filter with these, so a count is what changes.
+	Statuses []string
+	LiveAt   time.Time
+	Expiring bool
+	BeforeID int64
+	Limit    int
 }
 
 // LicenseUpdate changes the fields that are set.

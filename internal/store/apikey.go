@@ -89,6 +89,18 @@ func (s *Store) ListAPIKeys(ctx context.Context, f core.APIKeyFilter) ([]core.AP
 	if f.ProjectID != 0 {
 		q += ` AND k.project_id = ` + args.add(f.ProjectID)
 	}
+	if f.NamePrefix != "" {
+		q += ` AND lower(k.name) LIKE ` + args.add(escapeLike(strings.ToLower(f.NamePrefix))+"%") + ` ESCAPE '\'`
+	}
+	if f.Env != "" {
+		q += ` AND k.env = ` + args.add(f.Env)
+	}
+	if f.LastUsedBefore != nil {
+		q += ` AND (k.last_used_at IS NULL OR k.last_used_at < ` + args.add(ts(*f.LastUsedBefore)) + `)`
+	}
+	if f.Unrevoked {
+		q += ` AND k.revoked_at IS NULL`
+	}
 	if f.BeforeID != 0 {
 		q += ` AND k.id < ` + args.add(f.BeforeID)
 	}

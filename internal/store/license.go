@@ -175,6 +175,23 @@ func licenseWhere(f core.LicenseFilter, args *argList) string {
 		q += ` AND (lower(title) LIKE ` + p + ` ESCAPE '\' OR lower(coalesce(customer_name, '')) LIKE ` + p + ` ESCAPE '\'` +
 			` OR lower(coalesce(customer_email, '')) LIKE ` + p + ` ESCAPE '\' OR lower(coalesce(external_id, '')) LIKE ` + p + ` ESCAPE '\')`
 	}
+	if f.Statuses != nil {
+		if len(f.Statuses) == 0 {
+			q += ` AND 1 = 0`
+		} else {
+			sts := make([]string, len(f.Statuses))
+			for i, st := range f.Statuses {
+				sts[i] = args.add(st)
+			}
+			q += ` AND status IN (` + strings.Join(sts, ", ") + `)`
+		}
+	}
+	if !f.LiveAt.IsZero() {
+		q += ` AND (expires_at IS NULL OR expires_at > ` + args.add(ts(f.LiveAt)) + `)`
+	}
+	if f.Expiring {
+		q += ` AND expires_at IS NOT NULL`
+	}
 	if f.IDs != nil {
 		if len(f.IDs) == 0 {
 			q += ` AND 1 = 0`
