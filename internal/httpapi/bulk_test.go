@@ -233,3 +233,316 @@ func auditDetails(es []core.AuditEvent) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+// bulkFixture is a project with a few licenses in every state, and keys:
+// the owner's, one bound to another project, one that may only read.
+type bulkFixture struct {
+	n                    *apptest.Node
+	owner                apptest.Account
+	key, bound, readOnly string
+	project, other       int64
+	ids                  map[string]int64
+}
+
+func newBulkFixture(t *testing.T, b storetest.Backend) *bulkFixture {
+	t.Helper()
+	ctx := context.Background()
+	f := &bulkFixture{n: apptest.New(t, b), ids: map[string]int64{}}
+	n := f.n
+	f.owner = n.CreateUser(t, "Acme", "owner@acme.test", core.RoleOwner)
+	_, f.key = n.CreateKey(t, f.owner, service.KeyInput{})
+	a := f.owner.Actor()
+	for _, name := range []string{"Shop", "Other"} {
+		p, err := n.Service().CreateProject(ctx, a, service.ProjectInput{Name: service.Some(name), HasPaid: service.Some(true), IsActive: service.Some(true)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f.project == 0 {
+			f.project = p.ID
+		} else {
+			f.other = p.ID
+		}
+	}
+	_, f.bound = n.CreateKey(t, f.owner, service.KeyInput{Name: "bound", ProjectID: f.other})
+	_, f.readOnly = n.CreateKey(t, f.owner, service.KeyInput{Name: "reader", Scopes: []string{"licenses:read"}})
+	now := n.Clock.Now()
+	soon, past := now.Add(24*time.Hour), now.Add(-time.Hour)
+	for _, l := range []struct {
+		name, state string
+		expires     *time.Time
+		meta        map[string]string
+	}{
+		{"active", "", nil, map[string]string{"plan": "trial"}},
+		{"active-expiring", "", &soon, map[string]string{"plan": "trial", "seats": "2"}},
+		{"suspended", "suspend", &soon, nil},
+		{"revoked", "revoke", nil, map[string]string{"plan": "gold"}},
+		{"revoked-expired", "revoke", &past, nil},
+	} {
+		lic, err := n.Service().CreateLicense(ctx, a, f.project, service.LicenseInput{Title: service.Some(l.name)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.ids[l.name] = lic.ID
+		upd := core.LicenseUpdate{ExpiresAt: &l.expires}
+		if l.meta != nil {
+			upd.Metadata = &l.meta
+		}
+		if _, err := n.Store.UpdateLicense(ctx, lic.ID, upd); err != nil {
+			t.Fatal(err)
+		}
+		switch l.state {
+		case "suspend":
+			_, err = n.Service().SuspendLicense(ctx, a, f.project, lic.ID)
+		case "revoke":
+			_, err = n.Service().RevokeLicense(ctx, a, f.project, lic.ID)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A license of the other project, never selected from this one.
+	if _, err := n.Service().CreateLicense(ctx, a, f.other, service.LicenseInput{Title: service.Some("elsewhere")}); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+func (f *bulkFixture) bulk(t *testing.T, project int64, key string, body any) (*apptest.Response, bulkAnswer) {
+	t.Helper()
+	r := f.n.Do(t, "POST", fmt.Sprintf("/api/v1/project/%d/licenses/bulk", project), body, apptest.Key(key)...)
+	var a bulkAnswer
+	if r.Status == 200 {
+		r.Decode(t, &a)
+	}
+	return r, a
+}
+
+// snapshot is every license of the fixture's project as stored.
+func (f *bulkFixture) snapshot(t *testing.T) map[int64]core.License {
+	t.Helper()
+	ls, err := f.n.Store.ListLicenses(context.Background(), core.LicenseFilter{ProjectID: f.project, Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[int64]core.License{}
+	for _, l := range ls {
+		out[l.ID] = l
+	}
+	return out
+}
+
+// TestBulkLicenseActions runs each action on the fixture: the dry run's
+// count is the real run's, the licenses changed are those the action
+// applies to, and each gets its event.
+func TestBulkLicenseActions(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b storetest.Backend) {
+		day := 24 * time.Hour
+		for _, tc := range []struct {
+			name    string
+			body    map[string]any
+			changed []string
+			event   string
+			check   func(t *testing.T, f *bulkFixture, before, after map[int64]core.License)
+		}{
+			{"suspend: active ones", map[string]any{"action": "suspend"}, []string{"active", "active-expiring"}, "license.suspended",
+				func(t *testing.T, f *bulkFixture, _, after map[int64]core.License) {
+					if l := after[f.ids["active"]]; l.Status != core.LicenseSuspended || l.SuspendedAt == nil {
+						t.Fatalf("%+v", l)
+					}
+				}},
+			{"suspend a filter's status that is not active: none", map[string]any{"action": "suspend",
+				"filter": map[string]any{"status": "revoked"}}, nil, "license.suspended", nil},
+			{"revoke by ids", map[string]any{"action": "revoke", "filter": map[string]any{"ids": []string{}}}, nil, "license.revoked", nil},
+			{"reactivate: revoked or suspended, not expired", map[string]any{"action": "reactivate"}, []string{"suspended", "revoked"},
+				"license.reactivated", func(t *testing.T, f *bulkFixture, _, after map[int64]core.License) {
+					if l := after[f.ids["revoked"]]; l.Status != core.LicenseActive || l.RevokedAt != nil {
+						t.Fatalf("%+v", l)
+					}
+				}},
+			{"extend from expiry: licenses that expire", map[string]any{"action": "extend", "duration": "30d"},
+				[]string{"active-expiring", "suspended", "revoked-expired"}, "license.renewed",
+				func(t *testing.T, f *bulkFixture, before, after map[int64]core.License) {
+					now := f.n.Clock.Now()
+					if got, want := *after[f.ids["active-expiring"]].ExpiresAt, before[f.ids["active-expiring"]].ExpiresAt.Add(30*day); !got.Equal(want) {
+						t.Fatalf("extended to %v, want %v", got, want)
+					}
+					// An expired license gets the duration from now.
+					if got := *after[f.ids["revoked-expired"]].ExpiresAt; !got.Equal(now.Add(30 * day)) {
+						t.Fatalf("expired license extended to %v", got)
+					}
+					if after[f.ids["active"]].ExpiresAt != nil {
+						t.Fatal("a perpetual license was given an expiry")
+					}
+				}},
+			{"extend from now, seconds, by metadata", map[string]any{"action": "extend", "duration": 3600, "from": "now",
+				"filter": map[string]any{"metadata": map[string]any{"plan": "trial"}}}, []string{"active", "active-expiring"}, "license.renewed",
+				func(t *testing.T, f *bulkFixture, _, after map[int64]core.License) {
+					if got := *after[f.ids["active"]].ExpiresAt; !got.Equal(f.n.Clock.Now().Add(time.Hour)) {
+						t.Fatalf("extended to %v", got)
+					}
+				}},
+			{"set_metadata: a merge patch", map[string]any{"action": "set_metadata", "metadata": map[string]any{"plan": "pro", "seats": nil},
+				"filter": map[string]any{"q": "active"}}, []string{"active", "active-expiring"}, "license.updated",
+				func(t *testing.T, f *bulkFixture, _, after map[int64]core.License) {
+					if m := after[f.ids["active-expiring"]].Metadata; len(m) != 1 || m["plan"] != "pro" {
+						t.Fatalf("metadata %v", m)
+					}
+				}},
+			{"set_metadata null clears", map[string]any{"action": "set_metadata", "metadata": nil, "filter": map[string]any{"search": "active-exp"}},
+				[]string{"active-expiring"}, "license.updated",
+				func(t *testing.T, f *bulkFixture, _, after map[int64]core.License) {
+					if m := after[f.ids["active-expiring"]].Metadata; len(m) != 0 {
+						t.Fatalf("metadata %v", m)
+					}
+				}},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				f := newBulkFixture(t, b)
+				if _, ok := tc.body["filter"]; !ok {
+					tc.body["filter"] = map[string]any{}
+				}
+				before := f.snapshot(t)
+				tc.body["dry_run"] = true
+				r, dry := f.bulk(t, f.project, f.key, tc.body)
+				if r.Status != 200 || dry.Count != int64(len(tc.changed)) || len(dry.Sample) != len(tc.changed) {
+					t.Fatalf("dry run: %d %s", r.Status, r.Body)
+				}
+				if after := f.snapshot(t); fmt.Sprint(after) != fmt.Sprint(before) {
+					t.Fatal("the dry run changed licenses")
+				}
+				tc.body["dry_run"] = false
+				r, real := f.bulk(t, f.project, f.key, tc.body)
+				if r.Status != 200 || real.Count != dry.Count {
+					t.Fatalf("real run: %d %s", r.Status, r.Body)
+				}
+				after := f.snapshot(t)
+				want := map[int64]bool{}
+				for _, name := range tc.changed {
+					want[f.ids[name]] = true
+				}
+				for id, l := range after {
+					if changed := !l.UpdatedAt.Equal(before[id].UpdatedAt) || fmt.Sprint(l) != fmt.Sprint(before[id]); changed != want[id] {
+						t.Fatalf("license %s changed: %v, want %v", l.Title, changed, want[id])
+					}
+				}
+				if tc.check != nil {
+					tc.check(t, f, before, after)
+				}
+				evs, err := f.n.Store.ListEvents(context.Background(), core.EventFilter{OrgID: f.owner.OrgID, Type: tc.event, Limit: 100})
+				if err != nil {
+					t.Fatal(err)
+				}
+				got := 0
+				for _, e := range evs {
+					if want[e.ResourceID] {
+						got++
+					}
+				}
+				if got != len(tc.changed) {
+					t.Fatalf("%d %s events for the changed licenses, want %d", got, tc.event, len(tc.changed))
+				}
+				action, _ := tc.body["action"].(string)
+				audits, err := f.n.Store.ListAudit(context.Background(), core.AuditFilter{OrgID: f.owner.OrgID, Action: "license.bulk_" + action, Limit: 10})
+				if err != nil || len(audits) != 1 {
+					t.Fatalf("%d audit events (%v)", len(audits), err)
+				}
+			})
+		}
+	})
+}
+
+// TestBulkLicenseRefusals covers bad requests (422 naming the field, and
+// nothing changed) and access (a bound key cannot act on another project;
+// a read-only key cannot act at all).
+func TestBulkLicenseRefusals(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b storetest.Backend) {
+		f := newBulkFixture(t, b)
+		manyIDs := make([]int64, 10001)
+		for i := range manyIDs {
+			manyIDs[i] = int64(i + 1)
+		}
+		for _, tc := range []struct {
+			name  string
+			body  any
+			field string
+		}{
+			{"no filter", map[string]any{"action": "suspend"}, "filter"},
+			{"filter not an object", map[string]any{"action": "suspend", "filter": "all"}, "filter"},
+			{"unknown filter key", map[string]any{"action": "suspend", "filter": map[string]any{"plan": "trial"}}, "filter.plan"},
+			{"unknown field", map[string]any{"action": "suspend", "filter": map[string]any{}, "dryrun": true}, "dryrun"},
+			{"status of the wrong type", map[string]any{"action": "suspend", "filter": map[string]any{"status": []int{1}}}, "filter.status"},
+			{"bad status", map[string]any{"action": "suspend", "filter": map[string]any{"status": "gone"}}, "filter.status"},
+			{"metadata filter not an object", map[string]any{"action": "suspend", "filter": map[string]any{"metadata": "plan=trial"}}, "filter.metadata"},
+			{"metadata filter value a number", map[string]any{"action": "suspend", "filter": map[string]any{"metadata": map[string]any{"plan": 1}}}, "filter.metadata.plan"},
+			{"metadata filter value null", map[string]any{"action": "suspend", "filter": map[string]any{"metadata": map[string]any{"plan": nil}}}, "filter.metadata.plan"},
+			{"ids not an array", map[string]any{"action": "suspend", "filter": map[string]any{"ids": "1,2"}}, "filter.ids"},
+			{"ids of the wrong type", map[string]any{"action": "suspend", "filter": map[string]any{"ids": []any{1.5}}}, "filter.ids"},
+			{"ids huge", map[string]any{"action": "suspend", "filter": map[string]any{"ids": []any{1e30}}}, "filter.ids"},
+			{"ids negative", map[string]any{"action": "suspend", "filter": map[string]any{"ids": []int{-1}}}, "filter.ids"},
+			{"too many ids", map[string]any{"action": "suspend", "filter": map[string]any{"ids": manyIDs}}, "filter.ids"},
+			{"NUL byte in q", `{"action": "suspend", "filter": {"q": "a\u0000b"}}`, "filter"},
+			{"invalid UTF-8 in a filter value", "{\"action\": \"suspend\", \"filter\": {\"q\": \"\xff\"}}", "filter"},
+			{"q too long", map[string]any{"action": "suspend", "filter": map[string]any{"q": strings.Repeat("x", 256)}}, "filter.q"},
+			{"no action", map[string]any{"filter": map[string]any{}}, "action"},
+			{"unknown action", map[string]any{"action": "delete", "filter": map[string]any{}}, "action"},
+			{"action of the wrong type", map[string]any{"action": map[string]any{}, "filter": map[string]any{}}, "action"},
+			{"dry_run of the wrong type", map[string]any{"action": "suspend", "dry_run": "maybe", "filter": map[string]any{}}, "dry_run"},
+			{"extend without a duration", map[string]any{"action": "extend", "filter": map[string]any{}}, "duration"},
+			{"extend by a bad duration", map[string]any{"action": "extend", "duration": "1 month", "filter": map[string]any{}}, "duration"},
+			{"extend from nowhere", map[string]any{"action": "extend", "duration": "30d", "from": "start", "filter": map[string]any{}}, "from"},
+			{"a duration on suspend", map[string]any{"action": "suspend", "duration": "30d", "filter": map[string]any{}}, "duration"},
+			{"set_metadata without metadata", map[string]any{"action": "set_metadata", "filter": map[string]any{}}, "metadata"},
+			{"set_metadata with a number", map[string]any{"action": "set_metadata", "metadata": map[string]any{"plan": 2}, "filter": map[string]any{}}, "metadata.plan"},
+			{"set_metadata with a bad key", map[string]any{"action": "set_metadata", "metadata": map[string]any{"a[b]": "x"}, "filter": map[string]any{}}, "metadata"},
+			{"set_metadata, value too long", map[string]any{"action": "set_metadata", "metadata": map[string]any{"plan": strings.Repeat("x", 501)}, "filter": map[string]any{}}, "metadata.plan"},
+			{"metadata on revoke", map[string]any{"action": "revoke", "metadata": map[string]any{"plan": "x"}, "filter": map[string]any{}}, "metadata"},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				before := f.snapshot(t)
+				for _, dry := range []bool{true, false} {
+					body := tc.body
+					if m, ok := body.(map[string]any); ok && dry {
+						if _, sent := m["dry_run"]; !sent {
+							cp := map[string]any{"dry_run": true}
+							for k, v := range m {
+								cp[k] = v
+							}
+							body = cp
+						}
+					}
+					r, _ := f.bulk(t, f.project, f.key, body)
+					if r.Status != 422 || len(r.Env.Errors[tc.field]) == 0 {
+						t.Fatalf("dry %v: %d %s, want 422 naming %s", dry, r.Status, r.Body, tc.field)
+					}
+				}
+				if after := f.snapshot(t); fmt.Sprint(after) != fmt.Sprint(before) {
+					t.Fatal("a refused request changed licenses")
+				}
+			})
+		}
+
+		before := f.snapshot(t)
+		body := map[string]any{"action": "suspend", "filter": map[string]any{}}
+		if r, _ := f.bulk(t, f.project, f.bound, body); r.Status != 403 || r.Env.Code != core.ReasonProjectMismatch {
+			t.Fatalf("a key bound to another project: %d %s", r.Status, r.Body)
+		}
+		if r, _ := f.bulk(t, f.project, f.readOnly, body); r.Status != 403 {
+			t.Fatalf("a read-only key: %d %s", r.Status, r.Body)
+		}
+		if r, _ := f.bulk(t, 999999, f.key, body); r.Status != 404 {
+			t.Fatalf("a missing project: %d %s", r.Status, r.Body)
+		}
+		if after := f.snapshot(t); fmt.Sprint(after) != fmt.Sprint(before) {
+			t.Fatal("a refused request changed licenses")
+		}
+		// Access is checked before the body: a bound key learns nothing
+		// about the other project's rules.
+		if r, _ := f.bulk(t, f.project, f.bound, map[string]any{"action": "nope"}); r.Status != 403 {
+			t.Fatalf("bound key, bad body: %d %s", r.Status, r.Body)
+		}
+		// The bound key acts on its own project.
+		if r, a := f.bulk(t, f.other, f.bound, body); r.Status != 200 || a.Count != 1 {
+			t.Fatalf("a bound key on its project: %d %s", r.Status, r.Body)
+		}
+	})
+}
