@@ -546,3 +546,128 @@ func TestBulkLicenseRefusals(t *testing.T) {
 		}
 	})
 }
+
+// TestBulkAPIKeys revokes keys by filter: the dry run counts what the real
+// run revokes, revoked keys stop working at once, the calling key is never
+// among them, a developer reaches only their own keys, and a selection
+// holding a key with more rights than the caller's is refused whole.
+func TestBulkAPIKeys(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b storetest.Backend) {
+		n := apptest.New(t, b)
+		owner := n.CreateUser(t, "Acme", "owner@acme.test", core.RoleOwner)
+		dev := n.CreateUser(t, "Acme", "dev@acme.test", core.RoleDeveloper)
+		_, ownerKey := n.CreateKey(t, owner, service.KeyInput{Name: "ci main"})
+		_, ci1 := n.CreateKey(t, owner, service.KeyInput{Name: "CI deploy"})
+		ci2k, ci2 := n.CreateKey(t, owner, service.KeyInput{Name: "ci test", Env: core.EnvTest})
+		_, laptop := n.CreateKey(t, owner, service.KeyInput{Name: "laptop"})
+		_, devKey := n.CreateKey(t, dev, service.KeyInput{Name: "ci dev"})
+		_, devOther := n.CreateKey(t, dev, service.KeyInput{Name: "ci dev 2"})
+		_, narrow := n.CreateKey(t, owner, service.KeyInput{Name: "narrow", Scopes: []string{"api_keys:read", "api_keys:write"}})
+		p, err := n.Service().CreateProject(context.Background(), owner.Actor(), service.ProjectInput{Name: service.Some("Shop")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, bound := n.CreateKey(t, owner, service.KeyInput{Name: "ci bound", ProjectID: p.ID})
+		works := func(secret string) bool {
+			return n.Do(t, "GET", "/api/v1/api-keys", nil, apptest.Key(secret)...).Status == 200
+		}
+		do := func(secret string, body map[string]any) (*apptest.Response, bulkAnswer) {
+			t.Helper()
+			r := n.Do(t, "POST", "/api/v1/api-keys/bulk", body, apptest.Key(secret)...)
+			var a bulkAnswer
+			if r.Status == 200 {
+				r.Decode(t, &a)
+			}
+			return r, a
+		}
+
+		// Bad requests.
+		for field, body := range map[string]map[string]any{
+			"filter":                  {"action": "revoke"},
+			"filter.owner":            {"action": "revoke", "filter": map[string]any{"owner": 1}},
+			"filter.owner_id":         {"action": "revoke", "filter": map[string]any{"owner_id": "one"}},
+			"filter.owner_email":      {"action": "revoke", "filter": map[string]any{"owner_id": 1, "owner_email": "a@b.c"}},
+			"filter.env":              {"action": "revoke", "filter": map[string]any{"env": "prod"}},
+			"filter.last_used_before": {"action": "revoke", "filter": map[string]any{"last_used_before": "yesterday"}},
+			"filter.name_prefix":      {"action": "revoke", "filter": map[string]any{"name_prefix": []string{"ci"}}},
+			"action":                  {"action": "rotate", "filter": map[string]any{}},
+		} {
+			if r, _ := do(ownerKey, body); r.Status != 422 || len(r.Env.Errors[field]) == 0 {
+				t.Fatalf("%s: %d %s", field, r.Status, r.Body)
+			}
+		}
+
+		// A developer: only their own keys, never the calling one.
+		body := map[string]any{"action": "revoke", "filter": map[string]any{"name_prefix": "ci"}, "dry_run": true}
+		if r, a := do(devKey, body); r.Status != 200 || a.Count != 1 || a.Sample[0].Name != "ci dev 2" {
+			t.Fatalf("developer dry run: %d %s", r.Status, r.Body)
+		}
+		if r, a := do(devKey, map[string]any{"action": "revoke", "filter": map[string]any{"owner_email": owner.Email}, "dry_run": true}); r.Status != 200 || a.Count != 0 {
+			t.Fatalf("developer naming the owner: %d %s", r.Status, r.Body)
+		}
+		// A key without the owner's rights cannot revoke the owner's keys.
+		if r, _ := do(narrow, map[string]any{"action": "revoke", "filter": map[string]any{"name_prefix": "ci"}}); r.Status != 403 ||
+			!strings.Contains(r.Env.Message, "beyond your own rights") {
+			t.Fatalf("narrow key: %d %s", r.Status, r.Body)
+		}
+		if !works(ci1) {
+			t.Fatal("a refused bulk revoked a key")
+		}
+		// A bound key: its project only.
+		if r, _ := do(bound, map[string]any{"action": "revoke", "filter": map[string]any{"project_id": p.ID + 1}}); r.Status != 403 {
+			t.Fatalf("bound key, other project: %d %s", r.Status, r.Body)
+		}
+		if r, a := do(bound, map[string]any{"action": "revoke", "filter": map[string]any{}, "dry_run": true}); r.Status != 200 || a.Count != 0 {
+			t.Fatalf("bound key: %d %s", r.Status, r.Body) // itself is the only key of its project
+		}
+
+		// The owner, by prefix and environment.
+		body = map[string]any{"action": "revoke", "filter": map[string]any{"name_prefix": "ci", "owner_id": owner.UserID, "env": "test"}, "dry_run": true}
+		if r, a := do(ownerKey, body); r.Status != 200 || a.Count != 1 || a.Sample[0].ID != ci2k.ID {
+			t.Fatalf("owner dry run: %d %s", r.Status, r.Body)
+		}
+		delete(body["filter"].(map[string]any), "env")
+		r, dry := do(ownerKey, body)
+		if r.Status != 200 || dry.Count != 3 { // CI deploy, ci test, ci bound; not the calling "ci main"
+			t.Fatalf("owner dry run: %d %s", r.Status, r.Body)
+		}
+		body["dry_run"] = false
+		r, real := do(ownerKey, body)
+		if r.Status != 200 || real.Count != dry.Count || real.Sample[0].Status != "revoked" {
+			t.Fatalf("owner real run: %d %s", r.Status, r.Body)
+		}
+		for name, secret := range map[string]string{"CI deploy": ci1, "ci test": ci2, "ci bound": bound} {
+			if works(secret) {
+				t.Fatalf("%s still works", name)
+			}
+		}
+		for name, secret := range map[string]string{"ci main": ownerKey, "laptop": laptop, "ci dev": devKey, "ci dev 2": devOther} {
+			if !works(secret) {
+				t.Fatalf("%s was revoked", name)
+			}
+		}
+		audits, err := n.Store.ListAudit(context.Background(), core.AuditFilter{OrgID: owner.OrgID, Action: "api_key.bulk_revoke", Limit: 10})
+		if err != nil || len(audits) != 1 {
+			t.Fatalf("%d audit events (%v)", len(audits), err)
+		}
+		evs, err := n.Store.ListEvents(context.Background(), core.EventFilter{OrgID: owner.OrgID, Type: "api_key.revoked", Limit: 10})
+		if err != nil || len(evs) != 3 {
+			t.Fatalf("%d api_key.revoked events (%v)", len(evs), err)
+		}
+
+		// Last used before: the keys just used (not yet flushed) are not idle.
+		n.Clock.Advance(48 * time.Hour)
+		_ = works(laptop)
+		body = map[string]any{"action": "revoke", "filter": map[string]any{"last_used_before": n.Clock.Now().Add(-time.Hour).Format(time.RFC3339)}, "dry_run": true}
+		r, idle := do(ownerKey, body)
+		// narrow, ci dev 2 and ci dev were last used 48 h ago; laptop was just
+		// used (counted in memory, flushed by the bulk); ci main is the caller.
+		if r.Status != 200 || idle.Count != 3 {
+			names := []string{}
+			for _, s := range idle.Sample {
+				names = append(names, s.Name)
+			}
+			t.Fatalf("idle keys: %d %v %s", idle.Count, names, r.Body)
+		}
+	})
+}
