@@ -458,6 +458,15 @@ func TestResponsesMatchDocument(t *testing.T) {
 		st, _ = raw(lenient(ctx), "POST", "/api/v1/project/"+pid+"/licenses/"+id(gone.ID)+"/reactivate", []byte(`[]`), withKey...)
 		want(st, 200)
 		must(c.Licenses.Delete(ctx, p.ID, gone.ID))
+		// Bulk actions (issue 14): a dry run, a real run, a refused filter.
+		_, err = c.Licenses.Bulk(ctx, p.ID, client.BulkLicenses{Filter: client.BulkLicenseFilter{Search: "Customer"}, Action: client.BulkSuspend, DryRun: true})
+		must(err)
+		_, err = c.Licenses.Bulk(ctx, p.ID, client.BulkLicenses{Action: client.BulkExtend, Duration: "30d", From: "now"})
+		must(err)
+		st, _ = raw(lenient(ctx), "POST", "/api/v1/project/"+pid+"/licenses/bulk", []byte(`{"action":"suspend","filter":{"plan":"x"}}`), withKey...)
+		want(st, 422)
+		_, err = c.APIKeys.Bulk(ctx, client.BulkAPIKeys{Filter: client.BulkAPIKeyFilter{NamePrefix: "nobody"}, DryRun: true})
+		must(err)
 
 		// Injectables: JSON, multipart, and the POST + _method=PUT update.
 		const secret = "s3cret-injectable"
