@@ -179,6 +179,7 @@ Scopes: ` + strings.Join(core.NewScopeSet(core.AllScopes...).Strings(), ", ") + 
 	}
 	usageCmd.Flags().IntVar(&days, "days", 30, "how many days back")
 	cmd.AddCommand(listCmd, showCmd, createCmd, updateCmd, rotateCmd, revokeCmd, usageCmd)
+	cmd.AddCommand(newKeysBulkCmd(c))
 	return cmd
 }
 
