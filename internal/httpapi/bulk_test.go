@@ -21,13 +21,13 @@ type bulkAnswer struct {
 	DryRun bool   `json:"dry_run"`
 	Count  int64  `json:"count"`
 	Sample []struct {
-		ID          int64             `json:"id"`
-		Status      string            `json:"status"`
-		ExpiresAt   *string           `json:"expires_at"`
-		LicenseKey  string            `json:"uuid"`
-		Title       string            `json:"title"`
-		Environment string            `json:"env"`
-		Name        string            `json:"name"`
+		ID          int64   `json:"id"`
+		Status      string  `json:"status"`
+		ExpiresAt   *string `json:"expires_at"`
+		LicenseKey  string  `json:"uuid"`
+		Title       string  `json:"title"`
+		Environment string  `json:"env"`
+		Name        string  `json:"name"`
 	} `json:"sample"`
 }
 
