@@ -145,6 +145,11 @@ func Register(mux *http.ServeMux, d Deps) []string {
 	handle("POST /api/v1/project/{project}/licenses/{license}/suspend", key(h.licenseTransition(h.svc.SuspendLicense, "License suspended successfully.")))
 	handle("POST /api/v1/project/{project}/licenses/{license}/reactivate", key(h.licenseTransition(h.svc.ReactivateLicense, "License reactivated successfully.")))
 
+	// Licenses across projects, and renewal (issue 14). The cross-project
+	// list is not in the response cache: it depends on every project.
+	handle("GET /api/v1/licenses", key(h.listAllLicenses))
+	handle("POST /api/v1/project/{project}/licenses/{license}/renew", key(h.renewLicense))
+
 	// Injectables (DevPayr 3.5): JSON or multipart.
 	handle("GET /api/v1/project/{project}/injectables", key(h.listInjectables))
 	handle("POST /api/v1/project/{project}/injectables", key(h.createInjectable))
