@@ -101,7 +101,9 @@ func TestLicenseBusinessFields(t *testing.T) {
 					return v.MaxConcurrent == nil && v.MaxNewActivationsPerDay == nil && v.HeartbeatTTL == nil
 				}},
 			{"empty text clears", map[string]any{"customer_name": "", "customer_email": nil, "external_id": " "},
-				func(v businessView) bool { return v.CustomerName == nil && v.CustomerEmail == nil && v.ExternalID == nil }},
+				func(v businessView) bool {
+					return v.CustomerName == nil && v.CustomerEmail == nil && v.ExternalID == nil
+				}},
 			{"null metadata clears", map[string]any{"metadata": nil}, func(v businessView) bool { return len(v.Metadata) == 0 }},
 			{"metadata set again", map[string]any{"metadata": map[string]any{"a": "1"}, "max_concurrent": "7"},
 				func(v businessView) bool { return v.Metadata["a"] == "1" && num(v.MaxConcurrent) == "7" }},
@@ -199,12 +201,11 @@ func TestLicenseBusinessFieldsRefused(t *testing.T) {
 			for i := range 21 {
 				more["b"+strconv.Itoa(i)] = "v"
 			}
-			before := f.writes(t)
 			// 30 - 1 + 21 = 50: accepted; one more is refused.
 			if r := f.n.Do(t, "PATCH", update, map[string]any{"metadata": more}, key...); r.Status != 200 {
 				t.Fatalf("50 keys: %d %s", r.Status, r.Body)
 			}
-			before = f.writes(t)
+			before := f.writes(t)
 			r := f.n.Do(t, "PATCH", update, map[string]any{"metadata": map[string]any{"c": "v"}}, key...)
 			wantRefused(t, f, before, r, "metadata", "it would have 51")
 		})

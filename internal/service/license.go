@@ -289,8 +289,8 @@ func (s *Service) CreateLicense(ctx context.Context, actor *core.Actor, projectI
 	var metadata map[string]string
 	if in.Metadata.Set && !checked.Has("metadata") {
 		m, err := applyMetadata("metadata", nil, in.Metadata.V)
-		if err != nil {
-			checked.Merge(err.(*core.Error).Fields)
+		if ce, ok := errors.AsType[*core.Error](err); ok {
+			checked.Merge(ce.Fields)
 		}
 		metadata = m
 	}
@@ -381,8 +381,9 @@ func (s *Service) UpdateLicense(ctx context.Context, actor *core.Actor, projectI
 		var metadata map[string]string
 		if in.Metadata.Set && in.Metadata.V != nil && !probs.Has("metadata") {
 			// The merge needs the current entries, so its size is checked here.
-			if metadata, err = applyMetadata("metadata", l.Metadata, in.Metadata.V); err != nil {
-				probs.Merge(err.(*core.Error).Fields)
+			metadata, err = applyMetadata("metadata", l.Metadata, in.Metadata.V)
+			if ce, ok := errors.AsType[*core.Error](err); ok {
+				probs.Merge(ce.Fields)
 			}
 		}
 		if in.DomainID.Set {

@@ -2,6 +2,7 @@ package service
 
 import (
 	"bytes"
+	"errors"
 	"strconv"
 	"strings"
 	"testing"
@@ -163,7 +164,7 @@ func TestRenewedExpiry(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := renewedExpiry(&core.License{ExpiresAt: tc.expires}, 30*day, tc.from, now)
 			if tc.field != "" {
-				ce, ok := err.(*core.Error)
+				ce, ok := errors.AsType[*core.Error](err)
 				if !ok || ce.Code != core.EInvalid || len(ce.Fields[tc.field]) == 0 {
 					t.Fatalf("err = %v, want a 422 on %s", err, tc.field)
 				}
