@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"errors"
 	"iter"
 	"net/http"
 	"net/url"
@@ -34,10 +35,21 @@ type License struct {
 	AllowedCountries       *string    `json:"allowed_countries"`
 	IsTestLicense          bool       `json:"is_test_license"`
 	AllowConfigs           bool       `json:"allow_configs"`
-	RevokedAt              *time.Time `json:"revoked_at"`
-	SuspendedAt            *time.Time `json:"suspended_at"`
-	CreatedAt              time.Time  `json:"created_at"`
-	UpdatedAt              time.Time  `json:"updated_at"`
+	// The customer and order the license was sold with.
+	CustomerName  *string `json:"customer_name"`
+	CustomerEmail *string `json:"customer_email"`
+	ExternalID    *string `json:"external_id"` // unique in the project
+	// Metadata holds the vendor's own entries (never nil from the server).
+	Metadata map[string]string `json:"metadata"`
+	// Seats (MaxConcurrent copies at once, each held HeartbeatTTL seconds
+	// after a heartbeat) and the churn limit; nil: none or the default.
+	MaxConcurrent           *int64     `json:"max_concurrent"`
+	HeartbeatTTL            *int64     `json:"heartbeat_ttl"`
+	MaxNewActivationsPerDay *int64     `json:"max_new_activations_per_day"`
+	RevokedAt               *time.Time `json:"revoked_at"`
+	SuspendedAt             *time.Time `json:"suspended_at"`
+	CreatedAt               time.Time  `json:"created_at"`
+	UpdatedAt               time.Time  `json:"updated_at"`
 }
 
 // Values of LicenseCreate.ValidateAgainst.
@@ -67,12 +79,33 @@ type LicenseCreate struct {
 	// ValidateAgainst is ValidateProjectDomains or ValidateLicenseDomains;
 	// empty means the server's default (project domains when pinned).
 	ValidateAgainst string `json:"validate_against,omitempty"`
+
+	CustomerName  string `json:"customer_name,omitempty"`
+	CustomerEmail string `json:"customer_email,omitempty"`
+	// ExternalID is the order or subscription ID in the billing system:
+	// a second license with the same one in the project is ErrConflict
+	// with code EXTERNAL_ID_TAKEN.
+	ExternalID string `json:"external_id,omitempty"`
+	// Metadata: at most 50 entries, keys up to 40 characters (no square
+	// brackets), values up to 500.
+	Metadata map[string]string `json:"metadata,omitempty"`
+	// MaxConcurrent caps the seats; HeartbeatTTL (30..86400 seconds) is
+	// how long a seat lasts; MaxNewActivationsPerDay is the churn limit.
+	MaxConcurrent           *int64 `json:"max_concurrent,omitempty"`
+	HeartbeatTTL            *int64 `json:"heartbeat_ttl,omitempty"`
+	MaxNewActivationsPerDay *int64 `json:"max_new_activations_per_day,omitempty"`
+	// ExpiresIn is a duration instead of ExpiresAt: seconds ("86400") or
+	// a number with a unit s, m, h, d, w or y ("30d", "1y").
+	ExpiresIn string `json:"expires_in,omitempty"`
 }
 
 // LicenseUpdate is the body of Licenses.Update: nil fields are left as
 // they are. An empty AllowedIPs or AllowedCountries clears the list; 0
 // makes a limit unlimited; ClearDomain unpins and ClearExpiry makes the
-// license never expire.
+// license never expire. An empty customer field or external ID clears it.
+// Metadata is a merge patch: the keys listed are set, a key set to ""
+// is removed, the others stay; ClearMetadata (without Metadata) removes
+// every entry.
 type LicenseUpdate struct {
 	Title                  *string    `json:"title,omitempty"`
 	DomainID               *int64     `json:"domain_id,omitempty"`
@@ -87,6 +120,19 @@ type LicenseUpdate struct {
 	IsTestLicense          *bool      `json:"is_test_license,omitempty"`
 	AllowConfigs           *bool      `json:"allow_configs,omitempty"`
 	ValidateAgainst        *string    `json:"validate_against,omitempty"`
+
+	CustomerName            *string           `json:"customer_name,omitempty"`
+	CustomerEmail           *string           `json:"customer_email,omitempty"`
+	ExternalID              *string           `json:"external_id,omitempty"`
+	Metadata                map[string]string `json:"metadata,omitempty"`
+	ClearMetadata           bool              `json:"-"`
+	MaxConcurrent           *int64            `json:"max_concurrent,omitempty"`
+	HeartbeatTTL            *int64            `json:"heartbeat_ttl,omitempty"`
+	ClearHeartbeatTTL       bool              `json:"-"` // back to the default
+	MaxNewActivationsPerDay *int64            `json:"max_new_activations_per_day,omitempty"`
+	// ExpiresIn sets the expiry to now plus a duration (see LicenseCreate);
+	// not with ExpiresAt.
+	ExpiresIn *string `json:"expires_in,omitempty"`
 }
 
 // MarshalJSON encodes the set fields, with null for the cleared ones.
@@ -99,17 +145,60 @@ func (u LicenseUpdate) MarshalJSON() ([]byte, error) {
 	if u.ClearExpiry {
 		nulls = append(nulls, "expires_at")
 	}
+	if u.ClearHeartbeatTTL {
+		nulls = append(nulls, "heartbeat_ttl")
+	}
+	if !u.ClearMetadata {
+		return withNulls(plain(u), nulls...)
+	}
+	// One request carries one patch: "clear everything, then set these"
+	// would need the current keys, so it takes two calls.
+	if len(u.Metadata) > 0 {
+		return nil, errClearAndSetMetadata
+	}
+	nulls = append(nulls, "metadata")
 	return withNulls(plain(u), nulls...)
 }
 
-// LicenseFilter narrows Licenses.List.
+var errClearAndSetMetadata = errors.New("latchkey: LicenseUpdate: ClearMetadata and Metadata cannot be sent together")
+
+// LicenseFilter narrows Licenses.List and Licenses.ListAll. Every field
+// set narrows the list.
 type LicenseFilter struct {
 	// Status is LicenseActive, LicenseRevoked or LicenseSuspended.
 	Status string
-	// Search matches titles.
+	// Search matches titles (DevPayr's search).
 	Search string
+	// Query matches a substring of the title, the customer's name or
+	// e-mail, or the external ID; or, when it is a license key, the
+	// license with that key (so a pasted key finds its license).
+	Query string
+	// ExternalID matches exactly; CustomerEmail ignoring case.
+	ExternalID    string
+	CustomerEmail string
+	// Metadata entries must all be present with these values.
+	Metadata map[string]string
+	// ProjectID narrows ListAll to one project (List ignores it).
+	ProjectID int64
 	// PerPage is the page size (default 20, at most 50).
 	PerPage int
+}
+
+func (f *LicenseFilter) query() url.Values {
+	if f == nil {
+		return url.Values{}
+	}
+	q := (&ListOptions{PerPage: f.PerPage}).query()
+	for k, v := range map[string]string{"status": f.Status, "search": f.Search, "q": f.Query, "external_id": f.ExternalID,
+		"customer_email": f.CustomerEmail} {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+	for k, v := range f.Metadata {
+		q.Set("metadata["+k+"]", v)
+	}
+	return q
 }
 
 // LicenseService manages a project's licenses (scopes licenses:read and
@@ -120,17 +209,40 @@ func licensesPath(projectID int64) string { return "project/" + id(projectID) + 
 
 // List iterates over a project's licenses, newest first. f may be nil.
 func (s *LicenseService) List(ctx context.Context, projectID int64, f *LicenseFilter) iter.Seq2[License, error] {
-	q := url.Values{}
-	if f != nil {
-		q = (&ListOptions{PerPage: f.PerPage}).query()
-		if f.Status != "" {
-			q.Set("status", f.Status)
-		}
-		if f.Search != "" {
-			q.Set("search", f.Search)
-		}
+	return list[License](ctx, s.c, licensesPath(projectID), f.query())
+}
+
+// ListAll iterates over the licenses of every project the key can see
+// (a project-bound key: its project), newest first. f may be nil;
+// f.ProjectID narrows it to one project.
+func (s *LicenseService) ListAll(ctx context.Context, f *LicenseFilter) iter.Seq2[License, error] {
+	q := f.query()
+	if f != nil && f.ProjectID != 0 {
+		q.Set("project_id", id(f.ProjectID))
 	}
-	return list[License](ctx, s.c, licensesPath(projectID), q)
+	return list[License](ctx, s.c, "licenses", q)
+}
+
+// Where Licenses.Renew counts from.
+const (
+	RenewFromExpiry = "expiry" // the later of the current expiry and now (the default)
+	RenewFromNow    = "now"
+)
+
+// LicenseRenew is the body of Licenses.Renew.
+type LicenseRenew struct {
+	// Duration is seconds ("86400") or a number with a unit s, m, h, d,
+	// w or y ("30d", "1y"), at most 100 years.
+	Duration string `json:"duration"`
+	// From is RenewFromExpiry (also when empty) or RenewFromNow. A license
+	// that never expires needs RenewFromNow.
+	From string `json:"from,omitempty"`
+}
+
+// Renew extends a license's expiry. An expired license renewed validates
+// again; its status is left as it is.
+func (s *LicenseService) Renew(ctx context.Context, projectID, licenseID int64, in LicenseRenew) (*License, error) {
+	return s.call(ctx, http.MethodPost, licensesPath(projectID)+"/"+id(licenseID)+"/renew", in)
 }
 
 // Get returns one license.

@@ -227,7 +227,7 @@ func TestCLIStory(t *testing.T) {
 			// Failures the server reports, and the CLI's own.
 			l.fails(owner, "The title field is required.", "licenses", "create", "--project", id(p.ID), "--title", "")
 			l.fails(owner, "not found", "projects", "show", "987654")
-			l.fails(owner, "--project", "licenses", "list")
+			l.fails(owner, "--project", "licenses", "show", id(lic.ID)) // list without --project lists every project
 			l.fails(owner, "unknown command", "licenses", "frobnicate")
 			l.fails(owner, "unknown flag", "projects", "list", "--colour")
 			l.fails("", "no API key", "projects", "list")

@@ -77,6 +77,8 @@ const (
 	ReasonOwnerRequired     = "OWNER_REQUIRED"
 	ReasonGlobalKeyRequired = "GLOBAL_KEY_REQUIRED"
 	ReasonInvalidState      = "INVALID_STATE"
+	// A license's external ID is taken in its project (409).
+	ReasonExternalIDTaken = "EXTERNAL_ID_TAKEN"
 	// API-key authentication.
 	ReasonMissingAPIKey = "MISSING_API_KEY"
 	ReasonInvalidAPIKey = "INVALID_API_KEY"

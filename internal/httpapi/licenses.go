@@ -2,7 +2,9 @@ package httpapi
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -81,29 +83,117 @@ func licenseInput(b *body) service.LicenseInput {
 		s, _ := b.str("validate_against")
 		in.ValidateAgainst = service.Some(s)
 	}
+	for name, dst := range map[string]*service.Opt[*string]{"customer_name": &in.CustomerName,
+		"customer_email": &in.CustomerEmail, "external_id": &in.ExternalID} {
+		if b.has(name) {
+			var v *string
+			if s, ok := b.str(name); ok {
+				v = &s
+			}
+			*dst = service.Some(v)
+		}
+	}
+	if b.has("metadata") {
+		in.Metadata = service.Some(b.metadata("metadata"))
+	}
+	// Seats and the churn limit: the service checks the ranges, so that
+	// the dashboard's form gets the same messages.
+	for name, dst := range map[string]*service.Opt[*int64]{"max_concurrent": &in.MaxConcurrent,
+		"heartbeat_ttl": &in.HeartbeatTTL, "max_new_activations_per_day": &in.MaxNewActivationsPerDay} {
+		if b.has(name) {
+			var v *int64
+			if n, ok := b.integer(name); ok {
+				v = &n
+			}
+			*dst = service.Some(v)
+		}
+	}
+	if b.has("expires_in") && !b.isNull("expires_in") {
+		s, _ := b.str("expires_in")
+		in.ExpiresIn = service.Some(s)
+	}
 	in.Problems = b.p
 	return in
 }
 
-func (h *api) listLicenses(w http.ResponseWriter, r *http.Request) error {
-	pid, err := pathID(r, "project", "Project")
-	if err != nil {
-		return err
+// metadata reads a metadata object of string values; null (or a value
+// null) removes, as in Stripe's merge patches. A value of another type is
+// refused under metadata.<key>, so the caller learns which one.
+func (b *body) metadata(name string) service.MetadataPatch {
+	v := b.fields[name]
+	if string(v) == "null" {
+		return nil
 	}
-	q := r.URL.Query()
-	f := core.LicenseFilter{Status: q.Get("status"), Search: strings.TrimSpace(q.Get("search"))}
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(v, &raw); err != nil || raw == nil {
+		b.problems().Add(name, "The "+label(name)+" field must be an object of string values.")
+		return service.MetadataPatch{}
+	}
+	out := make(service.MetadataPatch, len(raw))
+	for k, rv := range raw {
+		if string(rv) == "null" {
+			out[k] = nil
+			continue
+		}
+		var s string
+		if err := json.Unmarshal(rv, &s); err != nil {
+			b.problems().Add(name+"."+k, "The "+name+"."+k+" field must be a string.")
+			continue
+		}
+		out[k] = &s
+	}
+	return out
+}
+
+// licenseFilter reads a license list's query: DevPayr's status and
+// search, and q, external_id, customer_email and metadata[key]=value. It
+// also returns the text the listing's cursors are bound to: the whole
+// filter, so that a cursor cannot continue another search.
+func licenseFilter(q url.Values, scope string) (core.LicenseFilter, string, error) {
+	f := core.LicenseFilter{Status: q.Get("status"), Search: strings.TrimSpace(q.Get("search")),
+		Query: strings.TrimSpace(q.Get("q")), ExternalID: strings.TrimSpace(q.Get("external_id")),
+		CustomerEmail: strings.TrimSpace(q.Get("customer_email"))}
 	switch f.Status {
 	case "", core.LicenseActive, core.LicenseRevoked, core.LicenseSuspended:
 	default:
-		return core.Invalid("status", "The selected status is invalid: use active, revoked or suspended.")
+		return f, "", core.Invalid("status", "The selected status is invalid: use active, revoked or suspended.")
 	}
-	list := "licenses/" + strconv.FormatInt(pid, 10) + "/" + f.Status + "/" + f.Search
-	if f.BeforeID, err = h.cursors.decode(list, q.Get("cursor")); err != nil {
+	for k, vs := range q {
+		if k == "metadata" {
+			return f, "", core.Invalid("metadata", "Filter by metadata as metadata[key]=value.")
+		}
+		key, ok := strings.CutPrefix(k, "metadata[")
+		if !ok {
+			continue
+		}
+		key, ok = strings.CutSuffix(key, "]")
+		if !ok {
+			return f, "", core.Invalid("metadata", "Filter by metadata as metadata[key]=value.")
+		}
+		if f.Metadata == nil {
+			f.Metadata = map[string]string{}
+		}
+		f.Metadata[key] = vs[len(vs)-1]
+	}
+	list := "licenses/" + scope + "/" + f.Status + "/" + f.Search
+	if f.Query != "" || f.ExternalID != "" || f.CustomerEmail != "" || f.Metadata != nil {
+		// Marshalling sorts the map's keys: one text per filter.
+		extra, _ := json.Marshal([]any{f.Query, f.ExternalID, f.CustomerEmail, f.Metadata})
+		list += "\x00" + string(extra)
+	}
+	return f, list, nil
+}
+
+// licensePage runs a license listing and writes its page.
+func (h *api) licensePage(w http.ResponseWriter, r *http.Request, list string, f core.LicenseFilter,
+	run func(f core.LicenseFilter) ([]core.License, error)) error {
+	var err error
+	if f.BeforeID, err = h.cursors.decode(list, r.URL.Query().Get("cursor")); err != nil {
 		return err
 	}
 	n := perPage(r, 20, 50)
 	f.Limit = n + 1
-	ls, err := h.svc.ListLicenses(r.Context(), actorFrom(r), pid, f)
+	ls, err := run(f)
 	if err != nil {
 		return err
 	}
@@ -119,6 +209,65 @@ func (h *api) listLicenses(w http.ResponseWriter, r *http.Request) error {
 		out[i] = licenseView(&ls[i], now)
 	}
 	return ok(w, http.StatusOK, "", page{Data: out, NextCursor: next, PerPage: n, Path: r.URL.Path})
+}
+
+func (h *api) listLicenses(w http.ResponseWriter, r *http.Request) error {
+	pid, err := pathID(r, "project", "Project")
+	if err != nil {
+		return err
+	}
+	f, list, err := licenseFilter(r.URL.Query(), strconv.FormatInt(pid, 10))
+	if err != nil {
+		return err
+	}
+	return h.licensePage(w, r, list, f, func(f core.LicenseFilter) ([]core.License, error) {
+		return h.svc.ListLicenses(r.Context(), actorFrom(r), pid, f)
+	})
+}
+
+// listAllLicenses lists the licenses of every project the key can see
+// (GET /api/v1/licenses), with the per-project list's filters and
+// project_id to narrow it.
+func (h *api) listAllLicenses(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	var pid int64
+	if s := strings.TrimSpace(q.Get("project_id")); s != "" {
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || n <= 0 {
+			return core.Invalid("project_id", "The project id field must be a project's ID.")
+		}
+		pid = n
+	}
+	f, list, err := licenseFilter(q, "all/"+strconv.FormatInt(pid, 10))
+	if err != nil {
+		return err
+	}
+	return h.licensePage(w, r, list, f, func(f core.LicenseFilter) ([]core.License, error) {
+		return h.svc.ListAllLicenses(r.Context(), actorFrom(r), pid, f)
+	})
+}
+
+// renewLicense extends a license's expiry: {"duration": "30d"|seconds,
+// "from": "expiry"|"now"}.
+func (h *api) renewLicense(w http.ResponseWriter, r *http.Request) error {
+	pid, id, err := itemIDs(r, "license", "License")
+	if err != nil {
+		return err
+	}
+	b, err := readBody(w, r, h.maxBody)
+	if err != nil {
+		return err
+	}
+	var in service.RenewInput
+	in.Duration, _ = b.str("duration")
+	in.From, _ = b.str("from")
+	in.From = strings.TrimSpace(in.From)
+	in.Problems = b.p
+	l, err := h.svc.RenewLicense(r.Context(), actorFrom(r), pid, id, in)
+	if err != nil {
+		return err
+	}
+	return ok(w, http.StatusOK, "License renewed successfully.", licenseView(l, h.now()))
 }
 
 func (h *api) showLicense(w http.ResponseWriter, r *http.Request) error {

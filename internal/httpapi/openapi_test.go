@@ -467,6 +467,26 @@ func TestResponsesMatchDocument(t *testing.T) {
 		want(st, 422)
 		_, err = c.APIKeys.Bulk(ctx, client.BulkAPIKeys{Filter: client.BulkAPIKeyFilter{NamePrefix: "nobody"}, DryRun: true})
 		must(err)
+		// Issue 14: the customer fields, filters, the cross-project list,
+		// renewal and the external ID conflict.
+		biz, err := c.Licenses.Create(ctx, p.ID, client.LicenseCreate{Title: "Business", CustomerName: "Ada", CustomerEmail: "ada@example.com",
+			ExternalID: "sub_1", Metadata: map[string]string{"plan": "gold"}, MaxConcurrent: client.Ptr[int64](2),
+			HeartbeatTTL: client.Ptr[int64](60), MaxNewActivationsPerDay: client.Ptr[int64](3), ExpiresIn: "30d"})
+		must(err)
+		_, err = c.Licenses.Create(ctx, p.ID, client.LicenseCreate{Title: "Duplicate", ExternalID: "sub_1"})
+		wantErr(err, client.ErrConflict)
+		_, err = c.Licenses.Update(ctx, p.ID, biz.ID, client.LicenseUpdate{Metadata: map[string]string{"plan": "", "tier": "2"}})
+		must(err)
+		_, err = client.Collect(c.Licenses.List(ctx, p.ID, &client.LicenseFilter{Query: biz.UUID, Metadata: map[string]string{"tier": "2"}}))
+		must(err)
+		_, err = client.Collect(c.Licenses.ListAll(ctx, &client.LicenseFilter{CustomerEmail: "ADA@example.com", PerPage: 1}))
+		must(err)
+		_, err = client.Collect(c.Licenses.ListAll(ctx, &client.LicenseFilter{ProjectID: 999999}))
+		wantErr(err, client.ErrNotFound)
+		_, err = c.Licenses.Renew(ctx, p.ID, biz.ID, client.LicenseRenew{Duration: "1y"})
+		must(err)
+		_, err = c.Licenses.Renew(ctx, p.ID, l.ID, client.LicenseRenew{Duration: "1y"})
+		wantErr(err, client.ErrValidation) // no expiry: from=now is needed
 
 		// Injectables: JSON, multipart, and the POST + _method=PUT update.
 		const secret = "s3cret-injectable"

@@ -148,6 +148,10 @@ func Register(mux *http.ServeMux, d Deps) []string {
 	// Bulk actions by filter (issue 14).
 	handle("POST /api/v1/project/{project}/licenses/bulk", key(h.bulkLicenses))
 	handle("POST /api/v1/api-keys/bulk", key(h.bulkKeys))
+	// Licenses across projects, and renewal (issue 14). The cross-project
+	// list is not in the response cache: it depends on every project.
+	handle("GET /api/v1/licenses", key(h.listAllLicenses))
+	handle("POST /api/v1/project/{project}/licenses/{license}/renew", key(h.renewLicense))
 
 	// Injectables (DevPayr 3.5): JSON or multipart.
 	handle("GET /api/v1/project/{project}/injectables", key(h.listInjectables))

@@ -2,6 +2,8 @@ package service
 
 import (
 	"context"
+	"errors"
+	"strconv"
 	"strings"
 	"time"
 
@@ -27,7 +29,28 @@ type LicenseInput struct {
 	IsTestLicense          Opt[bool]
 	AllowConfigs           Opt[bool]
 	ValidateAgainst        Opt[string]
+
+	// Issue 14: the customer and order, the vendor's metadata, seats and
+	// the churn limit.
+	CustomerName  Opt[*string]
+	CustomerEmail Opt[*string]
+	ExternalID    Opt[*string]
+	// Metadata is the whole metadata on create, a merge patch on update;
+	// a nil patch (JSON null) removes every entry.
+	Metadata                Opt[MetadataPatch]
+	MaxConcurrent           Opt[*int64] // 0 stored as nil: no seat limit
+	HeartbeatTTL            Opt[*int64] // seconds, 30..86400
+	MaxNewActivationsPerDay Opt[*int64] // 0 stored as nil
+	// ExpiresIn is a duration (licensing.ParseDuration) that sets
+	// expires_at to now plus it; it excludes ExpiresAt.
+	ExpiresIn Opt[string]
 }
+
+// Bounds of a seat's heartbeat TTL, in seconds.
+const (
+	MinHeartbeatTTL = 30
+	MaxHeartbeatTTL = 86400
+)
 
 // reveal decrypts the license key for display.
 func (s *Service) reveal(l *core.License) error {
@@ -55,6 +78,19 @@ func (s *Service) validateLicense(in *LicenseInput, create bool) core.Problems {
 	if in.ExpiresAt.V != nil && !in.ExpiresAt.V.After(s.now()) {
 		p.Add("expires_at", "The expires at field must be a date after now.")
 	}
+	if in.ExpiresIn.Set {
+		d, err := licensing.ParseDuration(in.ExpiresIn.V)
+		switch {
+		case in.ExpiresAt.Set:
+			p.Add("expires_in", "The expires in field cannot be sent with expires at: send one of them.")
+		case err != nil:
+			p.Add("expires_in", licensing.DurationHint("expires_in"))
+		default:
+			t := s.now().Add(d)
+			in.ExpiresAt = Some(&t)
+		}
+	}
+	s.validateCustomer(p, in)
 	for field, v := range map[string]*int64{"max_domains": in.MaxDomains.V, "max_subdomains_per_domain": in.MaxSubdomainsPerDomain.V,
 		"max_usage_per_day": in.MaxUsagePerDay.V} {
 		if v != nil && *v < 0 {
@@ -92,6 +128,70 @@ func (s *Service) validateLicense(in *LicenseInput, create bool) core.Problems {
 	return p
 }
 
+// validateCustomer checks the issue 14 fields, normalising them: text is
+// trimmed and an empty one is nil; a zero seat or churn limit is nil (no
+// limit).
+func (s *Service) validateCustomer(p core.Problems, in *LicenseInput) {
+	for field, o := range map[string]*Opt[*string]{"customer_name": &in.CustomerName, "customer_email": &in.CustomerEmail,
+		"external_id": &in.ExternalID} {
+		if !o.Set || o.V == nil {
+			continue
+		}
+		v := strings.TrimSpace(*o.V)
+		switch {
+		case v == "":
+			o.V = nil
+			continue
+		case !core.ValidText(v):
+			p.Add(field, core.InvalidText(field).Message)
+			continue
+		}
+		maxLen(p, field, v, 255)
+		if field == "customer_email" {
+			if _, err := ValidEmail(v); err != nil {
+				p.Add(field, "The customer email field must be a valid email address.")
+			}
+		}
+		o.V = &v
+	}
+	if in.Metadata.Set && in.Metadata.V != nil {
+		checkMetadata(p, "metadata", in.Metadata.V)
+		if len(in.Metadata.V) > 4*MaxMetadataKeys {
+			// Even a patch that removes keys cannot name this many.
+			p.Add("metadata", "The metadata field must not name more than "+strconv.Itoa(4*MaxMetadataKeys)+" keys.")
+		}
+	}
+	for field, o := range map[string]*Opt[*int64]{"max_concurrent": &in.MaxConcurrent,
+		"max_new_activations_per_day": &in.MaxNewActivationsPerDay} {
+		switch {
+		case !o.Set || o.V == nil:
+		case *o.V < 0:
+			p.Add(field, "The "+label(field)+" field must be at least 0 (0 or null: no limit).")
+		case *o.V == 0:
+			o.V = nil
+		}
+	}
+	if v := in.HeartbeatTTL.V; in.HeartbeatTTL.Set && v != nil && (*v < MinHeartbeatTTL || *v > MaxHeartbeatTTL) {
+		p.Add("heartbeat_ttl", "The heartbeat ttl field must be between "+strconv.Itoa(MinHeartbeatTTL)+" and "+
+			strconv.Itoa(MaxHeartbeatTTL)+" seconds.")
+	}
+}
+
+// licenseConflict turns the store's unique-rule conflicts into the API's
+// answers: a duplicate external ID is 409 EXTERNAL_ID_TAKEN, a duplicate
+// title stays DevPayr's 422.
+func licenseConflict(err error) error {
+	ce, ok := errors.AsType[*core.Error](err)
+	if !ok || ce.Code != core.EConflict {
+		return err
+	}
+	if msgs, ok := ce.Fields["external_id"]; ok {
+		return &core.Error{Code: core.EConflict, Reason: core.ReasonExternalIDTaken, Message: ce.Message,
+			Fields: map[string][]string{"external_id": msgs}}
+	}
+	return core.Invalid("title", "The title has already been taken.")
+}
+
 // checkPinnedDomain adds a problem unless id is a domain of the project.
 func checkPinnedDomain(ctx context.Context, st core.Store, p core.Problems, projectID, id int64) error {
 	if id == 0 {
@@ -111,7 +211,46 @@ func (s *Service) ListLicenses(ctx context.Context, actor *core.Actor, projectID
 	if err != nil {
 		return nil, err
 	}
-	f.ProjectID = p.ID
+	if err := checkLicenseFilter(&f, "").Err(); err != nil {
+		return nil, err
+	}
+	f.ProjectID, f.OrgID = p.ID, 0
+	return s.listLicenses(ctx, f)
+}
+
+// ListAllLicenses returns the licenses of every live project the actor may
+// see, newest first: a project-bound key's project only. projectID, when
+// not 0, narrows the list to that project, checked as the per-project list
+// checks it.
+func (s *Service) ListAllLicenses(ctx context.Context, actor *core.Actor, projectID int64, f core.LicenseFilter) ([]core.License, error) {
+	f.ProjectID, f.OrgID = 0, actor.OrgID
+	switch {
+	case projectID != 0:
+		p, err := s.projectAccess(ctx, s.store, actor, projectID, core.ScopeLicensesRead)
+		if err != nil {
+			return nil, err
+		}
+		f.ProjectID = p.ID
+	case actor.ProjectID != 0:
+		// A bound key's project: checked, so that a deleted one lists
+		// nothing rather than its leftover licenses.
+		p, err := s.projectAccess(ctx, s.store, actor, actor.ProjectID, core.ScopeLicensesRead)
+		if err != nil {
+			return nil, err
+		}
+		f.ProjectID = p.ID
+	default:
+		if err := actor.Require(core.ScopeLicensesRead); err != nil {
+			return nil, err
+		}
+	}
+	if err := checkLicenseFilter(&f, "").Err(); err != nil {
+		return nil, err
+	}
+	return s.listLicenses(ctx, f)
+}
+
+func (s *Service) listLicenses(ctx context.Context, f core.LicenseFilter) ([]core.License, error) {
 	ls, err := s.store.ListLicenses(ctx, f)
 	if err != nil {
 		return nil, err
@@ -144,12 +283,24 @@ func (s *Service) License(ctx context.Context, actor *core.Actor, projectID, id 
 // CreateLicense issues a license; its key is l.UUID.
 func (s *Service) CreateLicense(ctx context.Context, actor *core.Actor, projectID int64, in LicenseInput) (*core.License, error) {
 	var l *core.License
+	// The fields are checked before the transaction (it only reports them,
+	// after the access checks, as DevPayr orders them).
+	checked := s.validateLicense(&in, true)
+	var metadata map[string]string
+	if in.Metadata.Set && !checked.Has("metadata") {
+		m, err := applyMetadata("metadata", nil, in.Metadata.V)
+		if ce, ok := errors.AsType[*core.Error](err); ok {
+			checked.Merge(ce.Fields)
+		}
+		metadata = m
+	}
 	err := s.write(ctx, func(st core.Store, changed func(core.Change)) error {
 		p, err := s.projectAccess(ctx, st, actor, projectID, core.ScopeLicensesWrite)
 		if err != nil {
 			return err
 		}
-		probs := s.validateLicense(&in, true)
+		probs := core.Problems{}
+		probs.Merge(checked)
 		if err := checkPinnedDomain(ctx, st, probs, p.ID, in.DomainID.V); err != nil {
 			return err
 		}
@@ -164,6 +315,8 @@ func (s *Service) CreateLicense(ctx context.Context, actor *core.Actor, projectI
 			MaxDomains: in.MaxDomains.V, MaxSubdomainsPerDomain: in.MaxSubdomainsPerDomain.V, MaxUsagePerDay: in.MaxUsagePerDay.V,
 			AllowedIPs: in.AllowedIPs.V, AllowedCountries: in.AllowedCountries.V, IsTestLicense: in.IsTestLicense.V,
 			AllowConfigs: in.AllowConfigs.V, ValidateAgainst: in.ValidateAgainst.V, UserID: actor.UserID,
+			CustomerName: in.CustomerName.V, CustomerEmail: in.CustomerEmail.V, ExternalID: in.ExternalID.V, Metadata: metadata,
+			MaxConcurrent: in.MaxConcurrent.V, HeartbeatTTL: in.HeartbeatTTL.V, MaxNewActivationsPerDay: in.MaxNewActivationsPerDay.V,
 		}
 		if !in.ValidateAgainst.Set {
 			l.ValidateAgainst = core.ValidateLicenseDomains
@@ -172,10 +325,7 @@ func (s *Service) CreateLicense(ctx context.Context, actor *core.Actor, projectI
 			}
 		}
 		if err := st.CreateLicense(ctx, l); err != nil {
-			if core.IsCode(err, core.EConflict) {
-				return core.Invalid("title", "The title has already been taken.")
-			}
-			return err
+			return licenseConflict(err)
 		}
 		catalogChanged(changed, p.ID)
 		if err := s.emitLicense(ctx, st, p.OrgID, EventLicenseCreated, nil, l); err != nil {
@@ -197,6 +347,20 @@ func licenseAudit(l *core.License) map[string]any {
 	if l.DomainID != 0 {
 		d["domain_id"] = l.DomainID
 	}
+	// The customer's e-mail and name are personal data: the audit log,
+	// kept for years, names the order instead.
+	if l.ExternalID != nil {
+		d["external_id"] = *l.ExternalID
+	}
+	if len(l.Metadata) > 0 {
+		d["metadata_keys"] = sortedKeys(l.Metadata)
+	}
+	for k, v := range map[string]*int64{"max_concurrent": l.MaxConcurrent, "heartbeat_ttl": l.HeartbeatTTL,
+		"max_new_activations_per_day": l.MaxNewActivationsPerDay} {
+		if v != nil {
+			d[k] = *v
+		}
+	}
 	return d
 }
 
@@ -206,12 +370,22 @@ var errLicenseNotInProject = &core.Error{Code: core.EForbidden, Reason: core.Rea
 // UpdateLicense changes any field, under the create rules (native).
 func (s *Service) UpdateLicense(ctx context.Context, actor *core.Actor, projectID, id int64, in LicenseInput) (*core.License, error) {
 	var out *core.License
+	checked := s.validateLicense(&in, false)
 	err := s.write(ctx, func(st core.Store, changed func(core.Change)) error {
 		p, l, err := recordAccess(ctx, s, st, actor, projectID, core.ScopeLicensesWrite, licenseRecord, id, core.NotFound("License"))
 		if err != nil {
 			return err
 		}
-		probs := s.validateLicense(&in, false)
+		probs := core.Problems{}
+		probs.Merge(checked)
+		var metadata map[string]string
+		if in.Metadata.Set && in.Metadata.V != nil && !probs.Has("metadata") {
+			// The merge needs the current entries, so its size is checked here.
+			metadata, err = applyMetadata("metadata", l.Metadata, in.Metadata.V)
+			if ce, ok := errors.AsType[*core.Error](err); ok {
+				probs.Merge(ce.Fields)
+			}
+		}
 		if in.DomainID.Set {
 			if err := checkPinnedDomain(ctx, st, probs, projectID, in.DomainID.V); err != nil {
 				return err
@@ -257,12 +431,32 @@ func (s *Service) UpdateLicense(ctx context.Context, actor *core.Actor, projectI
 		if in.ValidateAgainst.Set {
 			upd.ValidateAgainst = &in.ValidateAgainst.V
 		}
-		out, err = st.UpdateLicense(ctx, l.ID, upd)
-		if core.IsCode(err, core.EConflict) {
-			return core.Invalid("title", "The title has already been taken.")
+		for _, f := range []struct {
+			in  *Opt[*string]
+			dst ***string
+		}{{&in.CustomerName, &upd.CustomerName}, {&in.CustomerEmail, &upd.CustomerEmail}, {&in.ExternalID, &upd.ExternalID}} {
+			if f.in.Set {
+				*f.dst = &f.in.V
+			}
 		}
+		for _, f := range []struct {
+			in  *Opt[*int64]
+			dst ***int64
+		}{{&in.MaxConcurrent, &upd.MaxConcurrent}, {&in.HeartbeatTTL, &upd.HeartbeatTTL},
+			{&in.MaxNewActivationsPerDay, &upd.MaxNewActivationsPerDay}} {
+			if f.in.Set {
+				*f.dst = &f.in.V
+			}
+		}
+		if in.Metadata.Set {
+			if metadata == nil {
+				metadata = map[string]string{}
+			}
+			upd.Metadata = &metadata
+		}
+		out, err = st.UpdateLicense(ctx, l.ID, upd)
 		if err != nil {
-			return err
+			return licenseConflict(err)
 		}
 		changed(core.Change{Kind: core.ChangeLicense, ID: l.ID})
 		catalogChanged(changed, projectID)

@@ -54,25 +54,44 @@ type License struct {
 	AllowedCountries       *string `json:"allowed_countries"`
 	IsTestLicense          bool    `json:"is_test_license"`
 	AllowConfigs           bool    `json:"allow_configs"`
-	RevokedAt              *string `json:"revoked_at"`
-	SuspendedAt            *string `json:"suspended_at"`
-	CreatedAt              string  `json:"created_at"`
-	UpdatedAt              string  `json:"updated_at"`
+	// Issue 14: the customer and order, metadata (always an object), seats
+	// and the churn limit.
+	CustomerName            *string           `json:"customer_name"`
+	CustomerEmail           *string           `json:"customer_email"`
+	ExternalID              *string           `json:"external_id"`
+	Metadata                map[string]string `json:"metadata"`
+	MaxConcurrent           *int64            `json:"max_concurrent"`
+	HeartbeatTTL            *int64            `json:"heartbeat_ttl"`
+	MaxNewActivationsPerDay *int64            `json:"max_new_activations_per_day"`
+	RevokedAt               *string           `json:"revoked_at"`
+	SuspendedAt             *string           `json:"suspended_at"`
+	CreatedAt               string            `json:"created_at"`
+	UpdatedAt               string            `json:"updated_at"`
 }
 
 // LicenseOf renders l as of now (is_active and is_expired depend on it).
 // An empty l.UUID (the key not decrypted, as in events) leaves uuid out.
 func LicenseOf(l *core.License, now time.Time) License {
 	expired := l.Expired(now)
-	return License{
+	v := License{
 		ID: l.ID, ProjectID: l.ProjectID, DomainID: OptID(l.DomainID), Title: l.Title, UUID: l.UUID, Status: l.Status,
 		IsActive: l.Status == core.LicenseActive && !expired, IsExpired: expired, ExpiresAt: Time(l.ExpiresAt),
 		MaxDomains: l.MaxDomains, MaxSubdomainsPerDomain: l.MaxSubdomainsPerDomain, MaxUsagePerDay: l.MaxUsagePerDay,
 		AllowedIPs: l.AllowedIPs, AllowedCountries: l.AllowedCountries, IsTestLicense: l.IsTestLicense,
 		AllowConfigs: l.AllowConfigs, RevokedAt: Time(l.RevokedAt), SuspendedAt: Time(l.SuspendedAt),
 		CreatedAt: TimeV(l.CreatedAt), UpdatedAt: TimeV(l.UpdatedAt),
+		CustomerName: l.CustomerName, CustomerEmail: l.CustomerEmail, ExternalID: l.ExternalID, Metadata: l.Metadata,
+		MaxConcurrent: l.MaxConcurrent, HeartbeatTTL: l.HeartbeatTTL, MaxNewActivationsPerDay: l.MaxNewActivationsPerDay,
 	}
+	if v.Metadata == nil {
+		v.Metadata = noMetadata
+	}
+	return v
 }
+
+// noMetadata renders a license without metadata as {}; it is shared, so
+// nothing may write to it.
+var noMetadata = map[string]string{}
 
 // Project is DevPayr's project object; user_id, license_key_id,
 // webhook_secret and the like are never shown.

@@ -169,7 +169,7 @@ func TestFormsRefuseBadText(t *testing.T) {
 			path   string
 			params []string
 		}{
-			{"/projects/" + p + "/licenses", []string{"search", "status", "before"}},
+			{"/projects/" + p + "/licenses", []string{"search", "q", "status", "before"}},
 			{"/audit", []string{"action", "actor_type", "target_type", "project_id", "since", "until", "before"}},
 			{"/projects", []string{"before"}},
 			{"/webhooks", []string{"after"}},

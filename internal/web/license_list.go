@@ -50,7 +50,14 @@ func (d *dashboard) licenseList(w http.ResponseWriter, r *http.Request) error {
 	}
 	actor := actorOf(r)
 	q := r.URL.Query()
-	data := licenseListData{Search: strings.TrimSpace(q.Get("search")), Status: q.Get("status"),
+	// q searches titles, customers and external IDs, and finds a pasted
+	// key; search (DevPayr's title-only filter) is still read from old
+	// links.
+	search := q.Get("q")
+	if search == "" {
+		search = q.Get("search")
+	}
+	data := licenseListData{Search: strings.TrimSpace(search), Status: q.Get("status"),
 		Statuses: []string{core.LicenseActive, core.LicenseSuspended, core.LicenseRevoked}}
 	if utf8.RuneCountInString(data.Search) > 255 {
 		data.Search = string([]rune(data.Search)[:255])
@@ -60,7 +67,7 @@ func (d *dashboard) licenseList(w http.ResponseWriter, r *http.Request) error {
 	default:
 		data.Status = ""
 	}
-	ls, err := d.svc.ListLicenses(r.Context(), actor, p.ID, core.LicenseFilter{Status: data.Status, Search: data.Search,
+	ls, err := d.svc.ListLicenses(r.Context(), actor, p.ID, core.LicenseFilter{Status: data.Status, Query: data.Search,
 		BeforeID: queryID(r, "before"), Limit: licensesPerPage + 1})
 	if err != nil {
 		return err
@@ -69,7 +76,7 @@ func (d *dashboard) licenseList(w http.ResponseWriter, r *http.Request) error {
 		ls = ls[:licensesPerPage]
 		next := url.Values{"before": {strconv.FormatInt(ls[len(ls)-1].ID, 10)}}
 		if data.Search != "" {
-			next.Set("search", data.Search)
+			next.Set("q", data.Search)
 		}
 		if data.Status != "" {
 			next.Set("status", data.Status)

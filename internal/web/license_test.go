@@ -225,3 +225,92 @@ func TestLicenseActivationsAndChart(t *testing.T) {
 		wantText(t, page, "shop.example.com", "blog.example.com", "example.com", "3 in total")
 	})
 }
+
+// TestLicenseBusinessForm sets the customer, external ID, metadata, seat
+// and churn fields through the form, shows them, edits the metadata as
+// lines, and finds the license by a pasted key in the list's search.
+func TestLicenseBusinessForm(t *testing.T) {
+	eachBackend(t, func(t *testing.T, n *apptest.Node) {
+		c, acc := owner(t, n, "Acme", "ada@acme.test")
+		ctx := context.Background()
+		pid := createProject(t, n, acc, "Pro Plugin")
+		base := "/projects/" + itoa(pid) + "/licenses"
+		form := c.get(base + "/new")
+		for _, f := range []string{"customer_name", "customer_email", "external_id", "metadata", "max_concurrent", "heartbeat_ttl",
+			"max_new_activations_per_day"} {
+			if !strings.Contains(form.Body, `name="`+f+`"`) {
+				t.Errorf("the form has no %s field", f)
+			}
+		}
+		for _, tc := range []struct {
+			name   string
+			form   url.Values
+			fields map[string]string
+		}{
+			{"bad values", url.Values{"title": {"A"}, "customer_email": {"nope"}, "max_concurrent": {"-1"}, "heartbeat_ttl": {"5"},
+				"max_new_activations_per_day": {"x"}, "metadata": {"plan=gold\nnot a pair"}},
+				map[string]string{
+					"customer_email":              "The customer email field must be a valid email address.",
+					"max_concurrent":              "The max concurrent field must be at least 0 (0 or null: no limit).",
+					"heartbeat_ttl":               "The heartbeat ttl field must be between 30 and 86400 seconds.",
+					"max_new_activations_per_day": "The max new activations per day field must be an integer.",
+					"metadata":                    "Line 2 of the metadata is not key=value.",
+				}},
+			{"metadata value too long", url.Values{"title": {"A"}, "metadata": {"plan=" + strings.Repeat("v", 501)}},
+				map[string]string{"metadata": "The metadata.plan field must not be greater than 500 characters."}},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				p := c.post(base, tc.form)
+				wantStatus(t, p, http.StatusUnprocessableEntity)
+				for f, msg := range tc.fields {
+					if got := fieldError(p, f); got != msg {
+						t.Errorf("%s: %q, want %q", f, got, msg)
+					}
+				}
+			})
+		}
+		p := c.post(base, url.Values{"title": {"Order 1042"}, "customer_name": {"Ada Lovelace"}, "customer_email": {"ada@example.com"},
+			"external_id": {"sub_1042"}, "metadata": {"plan = gold\r\nseats=5\n\n"}, "max_concurrent": {"2"}, "heartbeat_ttl": {"120"},
+			"max_new_activations_per_day": {"3"}})
+		if p.Status != http.StatusSeeOther {
+			t.Fatalf("create: %d\n%s", p.Status, p.text())
+		}
+		show := c.follow(p)
+		wantText(t, show, "Ada Lovelace", "ada@example.com", "sub_1042", "plan", "gold", "seats", "120 s")
+		ls, _ := n.Service().ListLicenses(ctx, acc.Actor(), pid, core.LicenseFilter{})
+		if len(ls) != 1 || ls[0].Metadata["plan"] != "gold" || ls[0].Metadata["seats"] != "5" || *ls[0].MaxConcurrent != 2 {
+			t.Fatalf("licenses %+v", ls)
+		}
+		l := ls[0]
+		p = c.post(base, url.Values{"title": {"Other"}, "external_id": {"sub_1042"}})
+		if got := fieldError(p, "external_id"); got != "The external id has already been taken in this project." || p.Status != http.StatusConflict {
+			t.Errorf("duplicate external ID: %d %q", p.Status, got)
+		}
+
+		// Edit: the lines come back; a removed line removes its entry.
+		lpath := base + "/" + itoa(l.ID)
+		edit := c.get(lpath + "/edit")
+		if !strings.Contains(edit.Body, "plan=gold\nseats=5\n") || !strings.Contains(edit.Body, `value="sub_1042"`) {
+			t.Fatalf("edit form not filled:\n%s", edit.Body)
+		}
+		p = c.post(lpath+"/edit", url.Values{"title": {"Order 1042"}, "validate_against": {"license_domains"}, "metadata": {"plan=silver"},
+			"customer_name": {""}, "heartbeat_ttl": {""}, "external_id": {"sub_1042"}, "customer_email": {"ada@example.com"}})
+		wantRedirect(t, p, lpath)
+		got, _ := n.Service().License(ctx, acc.Actor(), pid, l.ID)
+		if len(got.Metadata) != 1 || got.Metadata["plan"] != "silver" || got.CustomerName != nil || got.HeartbeatTTL != nil ||
+			got.ExternalID == nil {
+			t.Fatalf("edited %+v", got)
+		}
+
+		// The list's search: a pasted key, a customer's e-mail, an external ID.
+		if _, err := n.Service().CreateLicense(ctx, acc.Actor(), pid, service.LicenseInput{Title: service.Some("Unrelated")}); err != nil {
+			t.Fatal(err)
+		}
+		for _, q := range []string{" " + strings.ToUpper(l.UUID) + " ", "ADA@example", "sub_10"} {
+			page := c.get(base + "?q=" + url.QueryEscape(q))
+			if !strings.Contains(page.Body, "<strong>Order 1042</strong>") || strings.Contains(page.Body, "<strong>Unrelated</strong>") {
+				t.Errorf("?q=%q did not find only the license:\n%s", q, page.text())
+			}
+		}
+	})
+}
