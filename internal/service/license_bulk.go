@@ -18,11 +18,6 @@ const (
 	BulkSetMetadata = "set_metadata"
 )
 
-// Extend's starting points.
-const (
-	ExtendFromExpiry = "expiry"
-	ExtendFromNow    = "now"
-)
 
 // MaxBulk is the most records one bulk action changes: its one transaction
 // stays short enough not to hold the (SQLite: only) writer for long.
@@ -39,8 +34,8 @@ type BulkLicenseInput struct {
 	Filter   core.LicenseFilter
 	Action   string
 	DryRun   bool
-	// Duration and From are extend's arguments (From: ExtendFromExpiry,
-	// the default, or ExtendFromNow).
+	// Duration and From are extend's arguments (From: RenewFromExpiry,
+	// the default, or RenewFromNow).
 	Duration Opt[string]
 	From     Opt[string]
 	// Metadata is set_metadata's merge patch; set with a nil patch, it
@@ -98,8 +93,8 @@ func checkBulkLicense(in *BulkLicenseInput) (time.Duration, core.Problems) {
 		}
 		switch in.From.V {
 		case "":
-			in.From.V = ExtendFromExpiry
-		case ExtendFromExpiry, ExtendFromNow:
+			in.From.V = RenewFromExpiry
+		case RenewFromExpiry, RenewFromNow:
 		default:
 			p.Add("from", "The selected from is invalid: use expiry or now.")
 		}
@@ -143,28 +138,8 @@ func bulkScope(f *core.LicenseFilter, in *BulkLicenseInput, now time.Time) {
 		f.Statuses = []string{core.LicenseRevoked, core.LicenseSuspended}
 		f.LiveAt = now
 	case BulkExtend:
-		f.Expiring = in.From.V != ExtendFromNow
+		f.Expiring = in.From.V != RenewFromNow
 	}
-}
-
-// bulkRenewedExpiry is the renew rule (contract: helper A's renewedExpiry
-// in license_renew.go, not on this branch yet; the two are to be one):
-// from the expiry, max(expiry, now) + d, so an expired license gets d from
-// today; from now, now + d.
-func bulkRenewedExpiry(l *core.License, d time.Duration, from string, now time.Time) (*time.Time, error) {
-	if from == ExtendFromNow {
-		t := now.Add(d)
-		return &t, nil
-	}
-	if l.ExpiresAt == nil {
-		return nil, core.Invalid("from", "The license does not expire: send from=now to give it an expiry.")
-	}
-	t := *l.ExpiresAt
-	if t.Before(now) {
-		t = now
-	}
-	t = t.Add(d)
-	return &t, nil
 }
 
 // bulkUpdate is the change the action makes to one license.
@@ -182,7 +157,7 @@ func bulkUpdate(l *core.License, in *BulkLicenseInput, d time.Duration, now time
 		st := core.LicenseActive
 		return core.LicenseUpdate{Status: &st, RevokedAt: &none, SuspendedAt: &none}, nil
 	case BulkExtend:
-		exp, err := bulkRenewedExpiry(l, d, in.From.V, now)
+		exp, err := renewedExpiry(l, d, in.From.V, now)
 		if err != nil {
 			return core.LicenseUpdate{}, err
 		}
