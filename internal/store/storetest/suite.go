@@ -84,6 +84,8 @@ func Run(t *testing.T, b Backend) {
 		{"WebhookConcurrentClaims", testWebhookConcurrentClaims},
 		{"Leases", testLeases},
 		{"Expiring", testExpiring},
+		{"Seats", testSeats},
+		{"SeatsUnderConcurrency", testSeatsUnderConcurrency},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
