@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
-	"unicode/utf8"
 	"time"
+	"unicode/utf8"
 
 	"github.com/latchkey/latchkey/internal/core"
 	"github.com/latchkey/latchkey/internal/licensing"
