@@ -109,6 +109,10 @@ func Register(mux *http.ServeMux, d Deps) []string {
 	handle("OPTIONS /api/v1/injectable/stream", runtime(nil))
 	handle("POST /api/v1/licenses/validate", check(h.nativeValidate))
 	handle("OPTIONS /api/v1/licenses/validate", runtime(nil))
+	// Concurrent seats (issue 14): a heartbeat is a validation in seat mode.
+	handle("POST /api/v1/licenses/heartbeat", check(h.heartbeat(false)))
+	handle("DELETE /api/v1/licenses/heartbeat", check(h.heartbeat(true)))
+	handle("OPTIONS /api/v1/licenses/heartbeat", runtime(nil))
 	handle("GET /api/v1/keys/license-signing", runtime(h.signingKey))
 	handle("OPTIONS /api/v1/keys/license-signing", runtime(nil))
 
@@ -144,6 +148,11 @@ func Register(mux *http.ServeMux, d Deps) []string {
 	handle("POST /api/v1/project/{project}/licenses/{license}/revoke", key(h.licenseTransition(h.svc.RevokeLicense, "License revoked successfully.")))
 	handle("POST /api/v1/project/{project}/licenses/{license}/suspend", key(h.licenseTransition(h.svc.SuspendLicense, "License suspended successfully.")))
 	handle("POST /api/v1/project/{project}/licenses/{license}/reactivate", key(h.licenseTransition(h.svc.ReactivateLicense, "License reactivated successfully.")))
+
+	// Concurrent seats of a license (issue 14): never cached, heartbeats
+	// change them without a change notification.
+	handle("GET /api/v1/project/{project}/licenses/{license}/seats", key(h.listSeats))
+	handle("DELETE /api/v1/project/{project}/licenses/{license}/seats/{seat}", key(h.deleteSeat))
 
 	// Injectables (DevPayr 3.5): JSON or multipart.
 	handle("GET /api/v1/project/{project}/injectables", key(h.listInjectables))
