@@ -15,16 +15,19 @@ func scanSeat(sc interface{ Scan(...any) error }, st *core.Seat) error {
 	return sc.Scan(&st.ID, &st.LicenseID, &st.Instance, &st.IP, utc{&st.CreatedAt}, utc{&st.LastHeartbeatAt}, utc{&st.ExpiresAt})
 }
 
-// ClaimSeat renews or claims a seat in one transaction. A renewal, the
-// heartbeat of a running copy, is one indexed UPDATE plus the count of
-// live seats; only a new seat deletes the license's expired ones and
-// inserts.
+// ClaimSeat renews or claims a seat. A renewal, the heartbeat of a running
+// copy, is one statement (renewSeat); otherwise one transaction, with the
+// license row locked, deletes the license's expired seats, counts the live
+// ones and inserts, or refuses.
 func (s *Store) ClaimSeat(ctx context.Context, c core.SeatClaim) (core.SeatOutcome, error) {
 	if c.Max < 1 || c.TTL <= 0 {
 		return core.SeatOutcome{}, core.Errorf(core.EInvalid, "A seat needs a limit of at least 1 and a positive time to live.")
 	}
 	now := ts(c.Now)
 	exp := ts(c.Now.Add(c.TTL))
+	if out, ok, err := s.renewSeat(ctx, c, now, exp); err != nil || ok {
+		return out, err
+	}
 	var out core.SeatOutcome
 	err := s.inTx(ctx, func(q querier) error {
 		out = core.SeatOutcome{} // the group commit may run this twice
@@ -90,6 +93,48 @@ func (s *Store) ClaimSeat(ctx context.Context, c core.SeatClaim) (core.SeatOutco
 		return core.SeatOutcome{}, s.wrap(err, "claim seat")
 	}
 	return out, nil
+}
+
+// renewSeatSQL renews a live seat among the license's Max oldest live
+// ones, and counts the live seats, in one statement. It needs no lock: a
+// renewal never adds a seat, and a claim that raced it either deleted the
+// seat first (then nothing is renewed) or sees it renewed.
+const renewSeatSQL = `UPDATE seats SET last_heartbeat_at = $3, expires_at = $4, ip = $5
+	  WHERE license_id = $1 AND instance = $2 AND expires_at > $3
+	    AND (SELECT count(*) FROM seats o WHERE o.license_id = $1 AND o.expires_at > $3 AND o.id < seats.id) < $6
+	 RETURNING id, created_at, (SELECT count(*) FROM seats c WHERE c.license_id = $1 AND c.expires_at > $3)`
+
+// renewSeat is the heartbeat of a copy that holds its seat, the common
+// case: one indexed write (in autocommit on PostgreSQL; on SQLite in the
+// group commit, whose shared commit costs less than one of its own). ok is
+// false when there was no such seat to renew.
+func (s *Store) renewSeat(ctx context.Context, c core.SeatClaim, now, exp time.Time) (core.SeatOutcome, bool, error) {
+	var out core.SeatOutcome
+	var ok bool
+	renew := func(q querier) error {
+		seat := &core.Seat{LicenseID: c.LicenseID, Instance: c.Instance, IP: c.IP, LastHeartbeatAt: now, ExpiresAt: exp}
+		out, ok = core.SeatOutcome{}, false
+		err := q.QueryRowContext(ctx, renewSeatSQL, c.LicenseID, c.Instance, now, exp, c.IP, c.Max).
+			Scan(&seat.ID, utc{&seat.CreatedAt}, &out.Held)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		out.Outcome, out.Seat, ok = core.SeatHeld, seat, true
+		return nil
+	}
+	var err error
+	if s.tx == nil && s.group == nil {
+		err = renew(s.w())
+	} else {
+		err = s.inTx(ctx, renew)
+	}
+	if err != nil {
+		return core.SeatOutcome{}, false, s.wrap(err, "renew seat")
+	}
+	return out, ok, nil
 }
 
 // refuseSeat fills a refusal: when the soonest live seat frees up.
