@@ -89,6 +89,7 @@ func buildScenarios(d *seeded) []scenario {
 					nil, []string{"X-API-KEY", d.OwnerKey}
 			},
 		},
+		heartbeatScenario(d),
 		// Validations again, now with an endpoint subscribed to every event
 		// (a receiver in this process answers 204): webhooks must not slow
 		// the hot paths. They run last, so every scenario before them

@@ -22,6 +22,7 @@ type seeded struct {
 	CappedProject int64    // licenses with a (high) daily cap
 	Uncapped      []string // license keys in the big project, sampled
 	Capped        []string // license keys with a cap
+	Seated        []string // license keys with max_concurrent (the heartbeat scenario)
 	HotLicenses   []int64  // license IDs read through the API
 	APIKeys       []string // secrets of many keys with licenses:read
 	DeepCursors   []string // cursors into the deepest half of the big project
@@ -113,7 +114,10 @@ func seed(ctx context.Context, st *store.Store, key *secret.Key, nLicenses, nKey
 	if err := insert(capped.ID, cappedSize, 1_000_000_000, func(i int, k string) { s.Capped = append(s.Capped, k) }); err != nil {
 		return nil, err
 	}
-	log("seeded licenses", "count", nLicenses+cappedSize, "elapsed", time.Since(start).Round(time.Millisecond))
+	if err := seedSeated(ctx, svc, owner, st, s, insert); err != nil {
+		return nil, err
+	}
+	log("seeded licenses", "count", nLicenses+cappedSize+seatedSize, "elapsed", time.Since(start).Round(time.Millisecond))
 
 	// License IDs: the big project's are contiguous, in insertion order.
 	var minID, maxID int64

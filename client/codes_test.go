@@ -37,6 +37,7 @@ func TestResultCodesMatchServer(t *testing.T) {
 		{client.CodeIPNotAllowed, licensing.CodeIPNotAllowed},
 		{client.CodeCountryNotAllowed, licensing.CodeCountryNotAllowed},
 		{client.CodeUsageExceeded, licensing.CodeUsageExceeded},
+		{client.CodeSeatsExhausted, licensing.CodeSeatsExhausted},
 	}
 	paired := map[string]bool{}
 	for _, p := range pairs {

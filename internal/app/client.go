@@ -41,6 +41,7 @@ func newClientCmds(env Env) []*cobra.Command {
 		newWebhooksCmd(env),
 		newPaymentsCmd(env),
 		newValidateCmd(env),
+		newHeartbeatCmd(env),
 	}
 	for _, c := range cmds {
 		finish(c)

@@ -559,6 +559,46 @@ func TestResponsesMatchDocument(t *testing.T) {
 		_, err = anon.Validate.SigningKey(ctx)
 		must(err)
 
+		// Seats: heartbeats (SDK and raw), release, the vendor's list and delete.
+		sl, err := c.Licenses.Create(ctx, p.ID, client.LicenseCreate{Title: "Seated"})
+		must(err)
+		oneSeat := int64(1)
+		ms := &oneSeat
+		_, err = n.Store.UpdateLicense(ctx, sl.ID, core.LicenseUpdate{MaxConcurrent: &ms})
+		must(err)
+		st, _ = raw(ctx, "OPTIONS", "/api/v1/licenses/heartbeat", nil, "Origin", "https://shop.example.com", "Access-Control-Request-Method", "DELETE")
+		want(st, 204)
+		hbReq := client.HeartbeatRequest{License: sl.UUID, Instance: "pc-1", Domain: "shop.example.com"}
+		hb, err := anon.Validate.Heartbeat(ctx, hbReq)
+		must(err)
+		if hb.Code != client.CodeValid || hb.Seat == nil {
+			t.Fatalf("heartbeat %+v", hb)
+		}
+		if hb, err := anon.Validate.Heartbeat(ctx, client.HeartbeatRequest{License: sl.UUID, Instance: "pc-2", Domain: "shop.example.com"}); err != nil || hb.Code != client.CodeSeatsExhausted {
+			t.Fatalf("second instance: %+v %v", hb, err)
+		}
+		_, err = anon.Validate.Heartbeat(ctx, client.HeartbeatRequest{License: l.UUID, Instance: "pc-1", Domain: "shop.example.com"})
+		must(err) // seat: null
+		st, _ = raw(ctx, "POST", "/api/v1/licenses/validate", []byte(`{"seat":true,"instance":"pc-1","domain":"shop.example.com","license":"`+sl.UUID+`"}`))
+		want(st, 200)
+		st, _ = raw(ctx, "POST", "/api/v1/licenses/heartbeat", []byte(`{"instance":""}`), "X-LICENSE-KEY", sl.UUID)
+		want(st, 422)
+		seatsPath := "/api/v1/project/" + pid + "/licenses/" + id(sl.ID) + "/seats"
+		seats, err := c.Licenses.Seats(ctx, p.ID, sl.ID)
+		must(err)
+		st, _ = raw(lenient(ctx), "GET", seatsPath, nil)
+		want(st, 401)
+		st, _ = raw(lenient(ctx), "GET", "/api/v1/project/"+pid+"/licenses/987654/seats", nil, withKey...)
+		want(st, 404)
+		_, err = c.Licenses.DeleteSeat(ctx, p.ID, sl.ID, seats[0].ID)
+		must(err)
+		_, err = c.Licenses.DeleteSeat(lenient(ctx), p.ID, sl.ID, seats[0].ID)
+		wantErr(err, client.ErrNotFound)
+		_, err = anon.Validate.Heartbeat(ctx, hbReq)
+		must(err)
+		_, err = anon.Validate.Release(ctx, hbReq)
+		must(err)
+
 		// API keys.
 		k, err := c.APIKeys.Create(ctx, client.APIKeyCreate{Name: "deploy", ProjectID: p.ID, Scopes: []string{"licenses:read"},
 			AllowedIPs: []string{"127.0.0.1"}, RateLimitPerMinute: 100, ExpiresAt: client.Ptr(n.Clock.Now().Add(time.Hour))})

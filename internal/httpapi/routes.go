@@ -109,6 +109,10 @@ func Register(mux *http.ServeMux, d Deps) []string {
 	handle("OPTIONS /api/v1/injectable/stream", runtime(nil))
 	handle("POST /api/v1/licenses/validate", check(h.nativeValidate))
 	handle("OPTIONS /api/v1/licenses/validate", runtime(nil))
+	// Concurrent seats (issue 14): a heartbeat is a validation in seat mode.
+	handle("POST /api/v1/licenses/heartbeat", check(h.heartbeat(false)))
+	handle("DELETE /api/v1/licenses/heartbeat", check(h.heartbeat(true)))
+	handle("OPTIONS /api/v1/licenses/heartbeat", runtime(nil))
 	handle("GET /api/v1/keys/license-signing", runtime(h.signingKey))
 	handle("OPTIONS /api/v1/keys/license-signing", runtime(nil))
 
@@ -152,6 +156,10 @@ func Register(mux *http.ServeMux, d Deps) []string {
 	// list is not in the response cache: it depends on every project.
 	handle("GET /api/v1/licenses", key(h.listAllLicenses))
 	handle("POST /api/v1/project/{project}/licenses/{license}/renew", key(h.renewLicense))
+	// Concurrent seats of a license (issue 14): never cached, heartbeats
+	// change them without a change notification.
+	handle("GET /api/v1/project/{project}/licenses/{license}/seats", key(h.listSeats))
+	handle("DELETE /api/v1/project/{project}/licenses/{license}/seats/{seat}", key(h.deleteSeat))
 
 	// Injectables (DevPayr 3.5): JSON or multipart.
 	handle("GET /api/v1/project/{project}/injectables", key(h.listInjectables))

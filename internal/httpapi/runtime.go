@@ -28,7 +28,7 @@ func cors(next http.Handler) http.Handler {
 		h.Set("Access-Control-Allow-Origin", "*")
 		h.Set("Access-Control-Expose-Headers", "X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset, Retry-After, X-Request-ID")
 		if r.Method == http.MethodOptions {
-			h.Set("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
+			h.Set("Access-Control-Allow-Methods", "GET, POST, DELETE, OPTIONS")
 			h.Set("Access-Control-Allow-Headers", corsHeaders)
 			h.Set("Access-Control-Max-Age", "86400")
 			h.Add("Vary", "Origin")
@@ -49,6 +49,7 @@ type runtimeRequest struct {
 	checkProject bool
 	injectables  bool
 	body         *body
+	seat         *seatRequest // a heartbeat (seats.go)
 }
 
 func (h *api) readRuntime(w http.ResponseWriter, r *http.Request) (*runtimeRequest, error) {
@@ -93,7 +94,7 @@ func (h *api) validate(r *http.Request, rr *runtimeRequest, projectID int64, cou
 	if h.geo != nil {
 		country, _ = h.geo.Country(ip, r.Header.Get(h.countryHeader), core.ViaTrustedProxy(r.Context()))
 	}
-	res, err := h.validator.Validate(r.Context(), service.ValidateInput{Key: rr.key, Identifier: rr.identifier, IP: ip,
+	res, err := h.engine(r.Context(), rr, service.ValidateInput{Key: rr.key, Identifier: rr.identifier, IP: ip,
 		Country: country, CheckProject: rr.checkProject, ProjectID: projectID, Count: count})
 	if err != nil {
 		return nil, err
@@ -271,6 +272,7 @@ type validationJSON struct {
 	Usage       *usageJSON      `json:"usage,omitempty"`
 	Injectables []deliveryJSON  `json:"injectables,omitempty"`
 	Proof       *proofJSON      `json:"proof,omitempty"`
+	Seat        seatField       `json:"seat,omitzero"`
 }
 
 type usageJSON struct {
@@ -314,6 +316,7 @@ func (h *api) nativeValidate(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	projectID, _ := b.integer("project_id")
+	readSeat(r, rr)
 	if rr.key == "" {
 		b.problems().Add("license", "The license field is required: send the key in X-LICENSE-KEY or as license.")
 	}
@@ -331,6 +334,7 @@ func (h *api) nativeValidate(w http.ResponseWriter, r *http.Request) error {
 		setLimitHeaders(w, res.RateLimit)
 	}
 	out := validationJSON{Valid: res.Valid(), Code: res.Code, Message: licensing.Messages[res.Code], HasPaid: res.HasPaid, Domain: res.Identifier}
+	out.Seat = seatAnswer(rr)
 	if l := res.License; l != nil && res.Code != licensing.CodeProjectMismatch {
 		out.License = &licenseSummary{ID: l.ID, ProjectID: l.ProjectID, Title: l.Title, Status: l.Status, ExpiresAt: view.Time(l.ExpiresAt),
 			IsTestLicense: l.IsTestLicense, DomainID: view.OptID(l.DomainID), MaxDomains: l.MaxDomains,

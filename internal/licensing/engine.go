@@ -31,6 +31,7 @@ const (
 	CodeIPNotAllowed       = "IP_NOT_ALLOWED"
 	CodeCountryNotAllowed  = "COUNTRY_NOT_ALLOWED"
 	CodeUsageExceeded      = "USAGE_EXCEEDED"
+	CodeSeatsExhausted     = "SEATS_EXHAUSTED"
 	CodeUnpaid             = "UNPAID"
 	CodeRateLimited        = "RATE_LIMITED"
 	DomainNotAuthorizedMsg = "This license is not authorized for the current domain."
@@ -54,6 +55,7 @@ var Messages = map[string]string{
 	CodeIPNotAllowed:      "This license may not be used from your IP address.",
 	CodeCountryNotAllowed: "This license may not be used from your country.",
 	CodeUsageExceeded:     "This license has reached its daily usage limit.",
+	CodeSeatsExhausted:    "All seats of this license are in use.",
 	CodeUnpaid:            "Project is unpaid or unauthorized.",
 	CodeRateLimited:       "Too Many Attempts.",
 }

@@ -39,6 +39,7 @@ type licenseShowData struct {
 	Domain      string // the pinned domain's name
 	Activations []core.Activation
 	Usage       []core.DayCount
+	Seats       licenseSeatsData
 }
 
 func (d *dashboard) licenseShow(w http.ResponseWriter, r *http.Request) error {
@@ -54,6 +55,9 @@ func (d *dashboard) licenseShow(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	if data.Activations, err = d.svc.LicenseActivations(ctx, actor, p.ID, l.ID); err != nil {
+		return err
+	}
+	if data.Seats, err = d.licenseSeats(ctx, actor, p.ID, l); err != nil {
 		return err
 	}
 	var pending map[string]int64

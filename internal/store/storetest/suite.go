@@ -86,6 +86,8 @@ func Run(t *testing.T, b Backend) {
 		{"Expiring", testExpiring},
 		{"BulkLicenseFilters", testBulkLicenseFilters},
 		{"APIKeyBulkFilter", testAPIKeyBulkFilter},
+		{"Seats", testSeats},
+		{"SeatsUnderConcurrency", testSeatsUnderConcurrency},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
