@@ -485,7 +485,9 @@ func TestResponsesMatchDocument(t *testing.T) {
 		wantErr(err, client.ErrNotFound)
 		_, err = c.Licenses.Renew(ctx, p.ID, biz.ID, client.LicenseRenew{Duration: "1y"})
 		must(err)
-		_, err = c.Licenses.Renew(ctx, p.ID, l.ID, client.LicenseRenew{Duration: "1y"})
+		perpetual, err := c.Licenses.Create(ctx, p.ID, client.LicenseCreate{Title: "Perpetual"})
+		must(err)
+		_, err = c.Licenses.Renew(ctx, p.ID, perpetual.ID, client.LicenseRenew{Duration: "1y"})
 		wantErr(err, client.ErrValidation) // no expiry: from=now is needed
 
 		// Injectables: JSON, multipart, and the POST + _method=PUT update.
