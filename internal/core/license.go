@@ -53,10 +53,10 @@ type License struct {
 	// max_domains activations, at most this many new ones a UTC day.
 	MaxNewActivationsPerDay *int64
 
-	RevokedAt              *time.Time
-	SuspendedAt            *time.Time
-	CreatedAt              time.Time
-	UpdatedAt              time.Time
+	RevokedAt   *time.Time
+	SuspendedAt *time.Time
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
 }
 
 // Expired reports whether the license has expired at now.
@@ -140,6 +140,11 @@ type ValidationWrite struct {
 	Activation    *Activation
 	MaxDomains    int64
 	MaxSubdomains int64
+	// NewPerDay, when > 0, is the churn limit: a new Activation is
+	// recorded only while ChurnCount.Allows(FreeActivations, NewPerDay),
+	// and counted in activation_days.
+	NewPerDay       int64
+	FreeActivations int64
 }
 
 // Validation write outcomes.
@@ -148,6 +153,8 @@ const (
 	WriteUsageExceeded  = "usage_exceeded"
 	WriteTooManyDomains = "too_many_domains"
 	WriteTooManySubs    = "too_many_subdomains"
+	// WriteTooManyActivations: the churn limit refused a new activation.
+	WriteTooManyActivations = "too_many_activations"
 )
 
 // LicenseUse is an aggregated batch of passing validations of one license

@@ -24,6 +24,7 @@ type Store interface {
 	AuditStore
 	SettingStore
 	WebhookStore
+	ActivationStore
 
 	// Publish tells other nodes sharing the database that c happened. Inside
 	// InTx it is delivered only if the transaction commits. A backend with
