@@ -164,4 +164,8 @@ type LicenseUse struct {
 	Day       string
 	Count     int64
 	Seen      []Activation // identifier, base, last seen time and IP
+	// Touched are sightings of activations the validation knew: they
+	// update the activation if it exists and never create it (one removed
+	// since stays removed).
+	Touched []Activation
 }

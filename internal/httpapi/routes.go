@@ -145,6 +145,10 @@ func Register(mux *http.ServeMux, d Deps) []string {
 	handle("POST /api/v1/project/{project}/licenses/{license}/suspend", key(h.licenseTransition(h.svc.SuspendLicense, "License suspended successfully.")))
 	handle("POST /api/v1/project/{project}/licenses/{license}/reactivate", key(h.licenseTransition(h.svc.ReactivateLicense, "License reactivated successfully.")))
 
+	// Activations of a license (issue 14).
+	handle("GET /api/v1/project/{project}/licenses/{license}/activations", key(h.listActivations))
+	handle("DELETE /api/v1/project/{project}/licenses/{license}/activations/{activation}", key(h.deleteActivation))
+
 	// Injectables (DevPayr 3.5): JSON or multipart.
 	handle("GET /api/v1/project/{project}/injectables", key(h.listInjectables))
 	handle("POST /api/v1/project/{project}/injectables", key(h.createInjectable))

@@ -146,6 +146,14 @@ func (s *Store) RecordLicenseUses(ctx context.Context, uses []core.LicenseUse) e
 					return err
 				}
 			}
+			for _, a := range u.Touched {
+				if _, err := q.ExecContext(ctx,
+					`UPDATE activations SET last_seen_at = $3, last_ip = $4, country = $5, user_agent = $6
+					  WHERE license_id = $1 AND identifier = $2 AND last_seen_at < $3`,
+					u.LicenseID, a.Identifier, ts(a.LastSeenAt), a.LastIP, a.Country, a.UserAgent); err != nil {
+					return err
+				}
+			}
 		}
 		return nil
 	})

@@ -76,10 +76,20 @@ func testActivationResource(t *testing.T, st *store.Store, clock *Clock) {
 	}
 	_, err = st.DeleteActivation(ctx, l.ID, all[1].ID)
 	wantCode(t, err, core.ENotFound)
+	// A touched sighting updates an activation that exists and never makes
+	// a removed one again.
+	later := clock.Now().Add(time.Hour)
+	must(t, st.RecordLicenseUses(ctx, []core.LicenseUse{{LicenseID: l.ID, Day: day, Touched: []core.Activation{
+		{Identifier: all[1].Identifier, BaseDomain: "example.com", LastSeenAt: later, LastIP: "192.0.2.7"},
+		{Identifier: all[2].Identifier, BaseDomain: "example.com", LastSeenAt: later, LastIP: "192.0.2.7", Country: "FR", UserAgent: "ua/3"},
+	}}}))
 	left, err := st.ListActivations(ctx, l.ID)
 	must(t, err)
 	if len(left) != 4 {
-		t.Fatalf("%d activations left, want 4", len(left))
+		t.Fatalf("%d activations left, want 4 (a touched sighting made a removed one again?)", len(left))
+	}
+	if a := left[1]; a.Identifier != all[2].Identifier || !a.LastSeenAt.Equal(later) || a.Country != "FR" || a.UserAgent != "ua/3" {
+		t.Fatalf("touched activation = %+v", a)
 	}
 
 	// A released dedupe key lets the next event with it be written.
