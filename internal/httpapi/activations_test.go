@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -326,4 +327,76 @@ func TestActivationDeleteOnPeer(t *testing.T) {
 	if r := validate(a, "alpha.example.org"); r.Status != 403 {
 		t.Fatalf("the writer node, alpha after beta took the slot on the peer: %d %s", r.Status, r.Body)
 	}
+}
+
+// A removed activation is announced (activation.deleted), and its return
+// is announced again as activation.created, on a license with limits and
+// on one without.
+func TestActivationEvents(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b storetest.Backend) {
+		h := newHooks(t, b, insecureWebhooks)
+		rc := apptest.NewReceiver(t)
+		h.endpoint(t, map[string]any{"url": rc.URL, "events": []string{"activation.created", "activation.deleted"}})
+		ctx := context.Background()
+		p, err := h.n.Service().CreateProject(ctx, h.owner.Actor(), service.ProjectInput{Name: service.Some("Shop"), HasPaid: service.Some(true)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		one := int64(1)
+		limited, err := h.n.Service().CreateLicense(ctx, h.owner.Actor(), p.ID, service.LicenseInput{Title: service.Some("limited"),
+			MaxDomains: service.Some(&one)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		open, err := h.n.Service().CreateLicense(ctx, h.owner.Actor(), p.ID, service.LicenseInput{Title: service.Some("open")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		validate := func(l *core.License) {
+			t.Helper()
+			wantStatus(t, h.n.Do(t, "POST", "/api/v1/project/has-paid", "{}", "X-LICENSE-KEY", l.UUID, "X-Devpayr-Domain", "shop.example.com"), 200)
+		}
+		types := func(got []apptest.Received) string {
+			var out []string
+			for _, g := range got {
+				var ev struct {
+					Type string
+					Data struct {
+						Object struct {
+							Identifier string `json:"identifier"`
+							LicenseID  int64  `json:"license_id"`
+						}
+					}
+				}
+				if err := json.Unmarshal(g.Body, &ev); err != nil {
+					t.Fatal(err)
+				}
+				out = append(out, fmt.Sprintf("%s %d %s", ev.Type, ev.Data.Object.LicenseID, ev.Data.Object.Identifier))
+			}
+			return strings.Join(out, ", ")
+		}
+		for i, l := range []*core.License{limited, open} {
+			validate(l)
+			validate(l)
+			if err := h.n.Stack.Validator.Flush(ctx); err != nil {
+				t.Fatal(err)
+			}
+			rc.Wait(t, 3*i+1)
+			page, err := h.n.Service().ListActivations(ctx, h.owner.Actor(), p.ID, l.ID, 0, 10)
+			if err != nil || len(page) != 1 {
+				t.Fatalf("activations %+v, %v", page, err)
+			}
+			h.do(t, "DELETE", activationsPath(p.ID, l.ID)+"/"+strconv.FormatInt(page[0].ID, 10), nil, 200)
+			rc.Wait(t, 3*i+2)
+			validate(l)
+			if err := h.n.Stack.Validator.Flush(ctx); err != nil {
+				t.Fatal(err)
+			}
+			got := rc.Wait(t, 3*i+3)
+			want := fmt.Sprintf("activation.created %[1]d shop.example.com, activation.deleted %[1]d shop.example.com, activation.created %[1]d shop.example.com", l.ID)
+			if g := types(got[3*i:]); g != want {
+				t.Fatalf("events %s, want %s", g, want)
+			}
+		}
+	})
 }

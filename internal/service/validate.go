@@ -158,6 +158,7 @@ func (v *Validator) snapshot(ctx context.Context, key string) (*licensing.Snapsh
 		v.absent.PutFor(ta, d, struct{}{}, v.negativeTTL)
 	} else {
 		v.snaps.PutFor(t, d, snap, v.ttl, core.LicenseDeps(&snap.License)...)
+		v.pending.reloaded(snap.License.ID)
 	}
 	return snap, d, nil
 }
@@ -479,16 +480,14 @@ type pendingUses struct {
 	// written again: without this, a busy license rewrites its activation
 	// row on every flush, which cost a seventh of the CPU of the uncapped
 	// validation benchmark for a timestamp nobody reads to the second.
-	written map[seenKey]time.Time
+	// By license, so that a license's snapshot loaded again (after any
+	// change to it, such as an activation removed, on any node) forgets
+	// them: the next sighting is written, and made again if removed.
+	written map[int64]map[string]time.Time
 }
 
 // seenEvery is the resolution of an activation's last_seen_at.
 const seenEvery = time.Minute
-
-type seenKey struct {
-	license    int64
-	identifier string
-}
 
 type pendingKey struct {
 	license int64
@@ -534,7 +533,7 @@ func (p *pendingUses) add(licenseID int64, day string, count bool, act *licensin
 	if identifier == "" || licensing.IsLocal(identifier) {
 		return false
 	}
-	if t, ok := p.written[seenKey{licenseID, identifier}]; ok && now.Sub(t) < seenEvery {
+	if t, ok := p.written[licenseID][identifier]; ok && now.Sub(t) < seenEvery {
 		return false
 	}
 	if u.seen == nil {
@@ -561,21 +560,38 @@ func (p *pendingUses) wrote(batch []core.LicenseUse, now time.Time) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.written == nil {
-		p.written = map[seenKey]time.Time{}
+		p.written = map[int64]map[string]time.Time{}
 	}
-	for k, t := range p.written {
-		if now.Sub(t) >= seenEvery {
-			delete(p.written, k)
+	for l, m := range p.written {
+		for id, t := range m {
+			if now.Sub(t) >= seenEvery {
+				delete(m, id)
+			}
+		}
+		if len(m) == 0 {
+			delete(p.written, l)
 		}
 	}
 	for _, u := range batch {
-		for _, a := range u.Seen {
-			p.written[seenKey{u.LicenseID, a.Identifier}] = a.LastSeenAt
-		}
-		for _, a := range u.Touched {
-			p.written[seenKey{u.LicenseID, a.Identifier}] = a.LastSeenAt
+		for _, list := range [][]core.Activation{u.Seen, u.Touched} {
+			for _, a := range list {
+				m := p.written[u.LicenseID]
+				if m == nil {
+					m = map[string]time.Time{}
+					p.written[u.LicenseID] = m
+				}
+				m[a.Identifier] = a.LastSeenAt
+			}
 		}
 	}
+}
+
+// reloaded forgets what was written for a license whose snapshot was
+// loaded again.
+func (p *pendingUses) reloaded(licenseID int64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	delete(p.written, licenseID)
 }
 
 // restore puts one use that could not be written back into the pending
