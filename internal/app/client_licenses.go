@@ -114,6 +114,7 @@ is its uuid.` + connectionHelp,
 			return map[string]any{"id": id, "deleted": true}, nil
 		})
 	cmd.AddCommand(listCmd, showCmd, createCmd, updateCmd, suspendCmd, revokeCmd, reactivateCmd, deleteCmd)
+	cmd.AddCommand(newActivationsCmd(c, &project))
 	return cmd
 }
 
