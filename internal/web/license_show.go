@@ -39,6 +39,7 @@ type licenseShowData struct {
 	Domain      string // the pinned domain's name
 	Activations []core.Activation
 	Usage       []core.DayCount
+	Test        *licenseTest // the "Test this license" form (license_activation.go)
 }
 
 func (d *dashboard) licenseShow(w http.ResponseWriter, r *http.Request) error {
@@ -54,6 +55,9 @@ func (d *dashboard) licenseShow(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	if data.Activations, err = d.svc.LicenseActivations(ctx, actor, p.ID, l.ID); err != nil {
+		return err
+	}
+	if data.Test, err = d.licenseTestOf(r, l); err != nil {
 		return err
 	}
 	var pending map[string]int64

@@ -73,6 +73,7 @@ func Register(mux *http.ServeMux, deps Deps) {
 	user("POST /projects/{p}/licenses/{l}/reactivate", d.licenseTransition(d.svc.ReactivateLicense, "License reactivated."))
 	user("GET /projects/{p}/licenses/{l}/delete", d.licenseDeletePage)
 	user("POST /projects/{p}/licenses/{l}/delete", d.licenseDelete)
+	user("POST /projects/{p}/licenses/{l}/activations/{a}/delete", d.activationDelete)
 
 	user("GET /projects/{p}/domains", d.domainList)
 	user("GET /projects/{p}/domains/new", d.domainNew)
