@@ -3,7 +3,6 @@ package web
 import (
 	"net/http"
 	"net/netip"
-	"strconv"
 	"strings"
 
 	"github.com/latchkey/latchkey/internal/core"
@@ -93,9 +92,4 @@ func (d *dashboard) licenseTestOf(r *http.Request, l *core.License) (*licenseTes
 
 func isCountryCode(s string) bool {
 	return len(s) == 2 && s[0] >= 'A' && s[0] <= 'Z' && s[1] >= 'A' && s[1] <= 'Z'
-}
-
-// activationPath is where an activation's remove button posts.
-func activationPath(l *core.License, id int64) string {
-	return licensePath(l) + "/activations/" + strconv.FormatInt(id, 10) + "/delete"
 }
