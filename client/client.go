@@ -63,6 +63,8 @@ type Client struct {
 	Domains *DomainService
 	// Licenses manages a project's licenses.
 	Licenses *LicenseService
+	// Activations lists and removes a license's activations.
+	Activations *ActivationService
 	// Injectables manages a project's injectables and streams them to a
 	// validated copy.
 	Injectables *InjectableService
@@ -165,6 +167,7 @@ func New(baseURL, apiKey string, opts ...Option) (*Client, error) {
 	c.Projects = &ProjectService{c}
 	c.Domains = &DomainService{c}
 	c.Licenses = &LicenseService{c}
+	c.Activations = &ActivationService{c}
 	c.Injectables = &InjectableService{c}
 	c.Payments = &PaymentService{c}
 	c.APIKeys = &APIKeyService{c}

@@ -33,6 +33,7 @@ func TestResultCodesMatchServer(t *testing.T) {
 		{client.CodeDomainNotAllowed, licensing.CodeDomainNotAllowed},
 		{client.CodeTooManyDomains, licensing.CodeTooManyDomains},
 		{client.CodeTooManySubdomains, licensing.CodeTooManySubdomains},
+		{client.CodeTooManyActivations, licensing.CodeTooManyActivations},
 		{client.CodeEnvironmentMismatch, licensing.CodeEnvironment},
 		{client.CodeIPNotAllowed, licensing.CodeIPNotAllowed},
 		{client.CodeCountryNotAllowed, licensing.CodeCountryNotAllowed},

@@ -30,6 +30,7 @@ const (
 	CodeDomainNotAllowed    = "DOMAIN_NOT_ALLOWED"
 	CodeTooManyDomains      = "TOO_MANY_DOMAINS"
 	CodeTooManySubdomains   = "TOO_MANY_SUBDOMAINS"
+	CodeTooManyActivations  = "TOO_MANY_ACTIVATIONS"
 	CodeEnvironmentMismatch = "ENVIRONMENT_MISMATCH"
 	CodeIPNotAllowed        = "IP_NOT_ALLOWED"
 	CodeCountryNotAllowed   = "COUNTRY_NOT_ALLOWED"
@@ -55,6 +56,19 @@ type ValidateRequest struct {
 	// for ProofTTL (60 s to 30 days; 0 means the server's 24 hours).
 	Proof    bool
 	ProofTTL time.Duration
+	// Explain evaluates every rule and returns them in Validation.Checks,
+	// counting nothing and recording nothing (no use, no activation); the
+	// answer carries no injectables and no proof.
+	Explain bool
+}
+
+// Check is one rule's verdict in an explanation: Code is CodeValid when it
+// passed, otherwise the result code a validation stopped by it answers.
+type Check struct {
+	Rule   string `json:"rule"`
+	Code   string `json:"code"`
+	Passed bool   `json:"passed"`
+	Detail string `json:"detail"`
 }
 
 // Validation is the native validation's answer. Valid is false for every
@@ -69,6 +83,8 @@ type Validation struct {
 	Usage       *Usage          `json:"usage"`
 	Injectables []Delivery      `json:"injectables"`
 	Proof       *ProofToken     `json:"proof"`
+	// Checks holds every rule's verdict, in order, when Explain was set.
+	Checks []Check `json:"checks"`
 }
 
 // LicenseSummary is what a validation shows of the license (never its
@@ -154,6 +170,9 @@ func (s *ValidateService) License(ctx context.Context, in ValidateRequest) (*Val
 		if in.ProofTTL > 0 {
 			body["proof_ttl"] = int64(math.Ceil(in.ProofTTL.Seconds()))
 		}
+	}
+	if in.Explain {
+		body["explain"] = true
 	}
 	var v Validation
 	if _, err := s.c.do(ctx, &request{method: http.MethodPost, path: "licenses/validate", body: body, header: h, noAuth: true}, &v); err != nil {

@@ -150,6 +150,7 @@ is its uuid. "licenses list" without --project lists the licenses of every proje
 	cmd.AddCommand(listCmd, showCmd, createCmd, updateCmd, renewCmd, suspendCmd, revokeCmd, reactivateCmd, deleteCmd)
 	cmd.AddCommand(newLicensesBulkCmd(c, &project))
 	cmd.AddCommand(newLicenseSeatsCmd(c, &project))
+	cmd.AddCommand(newActivationsCmd(c, &project))
 	return cmd
 }
 

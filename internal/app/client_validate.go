@@ -25,9 +25,12 @@ func newValidateCmd(env Env) *cobra.Command {
 		Short: "Validate a license as a customer's copy does",
 		Long: `Validate a license as a customer's copy does (POST /api/v1/licenses/validate), with the license
 key alone: no API key is needed or sent. Prints the verdict; exits with status 0 when the license
-is valid and 1 otherwise, so scripts can test it. --proof adds a signed offline proof.` + connectionHelp,
+is valid and 1 otherwise, so scripts can test it. --proof adds a signed offline proof. --explain
+evaluates every rule instead of stopping at the first failure and prints each check; it counts no
+use and records no activation.` + connectionHelp,
 		Example: `  latchkey validate --license 019ae9f4-18b2-706b-b728-3f77c6bd9217 --domain shop.example.com
-  latchkey validate --license "$KEY" --check-project --proof --output json`,
+  latchkey validate --license "$KEY" --check-project --proof --output json
+  latchkey validate --license "$KEY" --domain shop.example.com --explain`,
 		Args: cobra.NoArgs,
 	}
 	c := addConnFlags(cmd, env)
@@ -43,7 +46,7 @@ is valid and 1 otherwise, so scripts can test it. --proof adds a signed offline 
 		if err != nil {
 			return err
 		}
-		if err := c.printer(cmd).object(v); err != nil {
+		if err := printValidation(c.printer(cmd), v); err != nil {
 			return err
 		}
 		if !v.Valid {
@@ -59,5 +62,23 @@ is valid and 1 otherwise, so scripts can test it. --proof adds a signed offline 
 	fs.BoolVar(&in.IncludeInjectables, "injectables", false, "include the project's injectables in a valid answer")
 	fs.BoolVar(&in.Proof, "proof", false, "ask for a signed offline proof")
 	fs.DurationVar(&in.ProofTTL, "proof-ttl", 24*time.Hour, "how long the proof may be trusted (1m to 720h)")
+	fs.BoolVar(&in.Explain, "explain", false, "evaluate every rule and print each check, counting nothing and recording nothing")
 	return cmd
+}
+
+// printValidation prints a verdict; in a table, an explanation's checks
+// follow it as a table of their own.
+func printValidation(p printer, v *client.Validation) error {
+	if p.json || v.Checks == nil {
+		return p.object(v)
+	}
+	verdict := *v
+	verdict.Checks = nil
+	if err := p.object(verdict); err != nil {
+		return err
+	}
+	fmt.Fprintln(p.w)
+	return list(p, v.Checks, []string{"RULE", "PASSED", "CODE", "DETAIL"}, func(c client.Check) []string {
+		return []string{c.Rule, yesNo(c.Passed), c.Code, c.Detail}
+	})
 }

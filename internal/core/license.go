@@ -147,6 +147,11 @@ type ValidationWrite struct {
 	Activation    *Activation
 	MaxDomains    int64
 	MaxSubdomains int64
+	// NewPerDay, when > 0, is the churn limit: a new Activation is
+	// recorded only while ChurnCount.Allows(FreeActivations, NewPerDay),
+	// and counted in activation_days.
+	NewPerDay       int64
+	FreeActivations int64
 }
 
 // Validation write outcomes.
@@ -155,6 +160,8 @@ const (
 	WriteUsageExceeded  = "usage_exceeded"
 	WriteTooManyDomains = "too_many_domains"
 	WriteTooManySubs    = "too_many_subdomains"
+	// WriteTooManyActivations: the churn limit refused a new activation.
+	WriteTooManyActivations = "too_many_activations"
 )
 
 // LicenseUse is an aggregated batch of passing validations of one license
@@ -164,4 +171,8 @@ type LicenseUse struct {
 	Day       string
 	Count     int64
 	Seen      []Activation // identifier, base, last seen time and IP
+	// Touched are sightings of activations the validation knew: they
+	// update the activation if it exists and never create it (one removed
+	// since stays removed).
+	Touched []Activation
 }

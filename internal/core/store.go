@@ -25,6 +25,7 @@ type Store interface {
 	SettingStore
 	WebhookStore
 	SeatStore
+	ActivationStore
 
 	// Publish tells other nodes sharing the database that c happened. Inside
 	// InTx it is delivered only if the transaction commits. A backend with

@@ -600,6 +600,23 @@ func TestResponsesMatchDocument(t *testing.T) {
 		must(err)
 		_, err = anon.Validate.Release(ctx, hbReq)
 		must(err)
+		// Activations and explain (issue 14).
+		x, err := anon.Validate.License(ctx, client.ValidateRequest{License: l.UUID, Domain: "pirate.example.net", Explain: true})
+		must(err)
+		if x.Valid || len(x.Checks) == 0 {
+			t.Fatalf("explained %+v", x)
+		}
+		acts, err := client.Collect(c.Activations.List(ctx, p.ID, l.ID, &client.ListOptions{PerPage: 1}))
+		must(err)
+		if len(acts) == 0 {
+			t.Fatal("no activation to delete")
+		}
+		_, err = c.Activations.Delete(ctx, p.ID, l.ID, acts[0].ID)
+		must(err)
+		_, err = c.Activations.Delete(lenient(ctx), p.ID, l.ID, acts[0].ID)
+		wantErr(err, client.ErrNotFound)
+		st, _ = raw(lenient(ctx), "GET", "/api/v1/project/"+pid+"/licenses/"+id(l.ID)+"/activations?cursor=nonsense", nil, withKey...)
+		want(st, 422)
 
 		// API keys.
 		k, err := c.APIKeys.Create(ctx, client.APIKeyCreate{Name: "deploy", ProjectID: p.ID, Scopes: []string{"licenses:read"},

@@ -160,6 +160,9 @@ func Register(mux *http.ServeMux, d Deps) []string {
 	// change them without a change notification.
 	handle("GET /api/v1/project/{project}/licenses/{license}/seats", key(h.listSeats))
 	handle("DELETE /api/v1/project/{project}/licenses/{license}/seats/{seat}", key(h.deleteSeat))
+	// Activations of a license (issue 14).
+	handle("GET /api/v1/project/{project}/licenses/{license}/activations", key(h.listActivations))
+	handle("DELETE /api/v1/project/{project}/licenses/{license}/activations/{activation}", key(h.deleteActivation))
 
 	// Injectables (DevPayr 3.5): JSON or multipart.
 	handle("GET /api/v1/project/{project}/injectables", key(h.listInjectables))

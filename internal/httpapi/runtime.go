@@ -87,21 +87,32 @@ func (h *api) readRuntime(w http.ResponseWriter, r *http.Request) (*runtimeReque
 	return rr, nil
 }
 
-// validate runs the engine for a runtime request.
-func (h *api) validate(r *http.Request, rr *runtimeRequest, projectID int64, count bool) (*service.ValidateResult, error) {
+// validateInput is the engine's input for a runtime request.
+func (h *api) validateInput(r *http.Request, rr *runtimeRequest, projectID int64, count bool) service.ValidateInput {
 	ip := core.ClientIP(r.Context())
 	country := ""
 	if h.geo != nil {
 		country, _ = h.geo.Country(ip, r.Header.Get(h.countryHeader), core.ViaTrustedProxy(r.Context()))
 	}
-	res, err := h.engine(r.Context(), rr, service.ValidateInput{Key: rr.key, Identifier: rr.identifier, IP: ip,
-		Country: country, CheckProject: rr.checkProject, ProjectID: projectID, Count: count})
+	return service.ValidateInput{Key: rr.key, Identifier: rr.identifier, IP: ip, Country: country, CheckProject: rr.checkProject,
+		ProjectID: projectID, Count: count, UserAgent: r.Header.Get("User-Agent")}
+}
+
+// validate runs the engine for a runtime request.
+func (h *api) validate(r *http.Request, rr *runtimeRequest, projectID int64, count bool) (*service.ValidateResult, error) {
+	res, err := h.engine(r.Context(), rr, h.validateInput(r, rr, projectID, count))
 	if err != nil {
 		return nil, err
 	}
 	if h.onValidation != nil {
 		h.onValidation(res.Code)
 	}
+	h.throttleUnknown(r, res)
+	return res, nil
+}
+
+// throttleUnknown counts an unknown or missing key against the client IP.
+func (h *api) throttleUnknown(r *http.Request, res *service.ValidateResult) {
 	// An unknown or missing key counts against the client IP, so that
 	// guessing license keys is throttled like guessing API keys; past the
 	// budget the answer is a rate limit (and ipGuard.gate refuses the
@@ -111,7 +122,6 @@ func (h *api) validate(r *http.Request, rr *runtimeRequest, projectID int64, cou
 			res.Code, res.RateLimit = licensing.CodeRateLimited, lim
 		}
 	}
-	return res, nil
 }
 
 // runtimeError maps a failed validation to DevPayr's status codes; every
@@ -273,6 +283,8 @@ type validationJSON struct {
 	Injectables []deliveryJSON  `json:"injectables,omitempty"`
 	Proof       *proofJSON      `json:"proof,omitempty"`
 	Seat        seatField       `json:"seat,omitzero"`
+	// Checks is every rule's verdict, with "explain": true.
+	Checks *[]licensing.Check `json:"checks,omitempty"`
 }
 
 type usageJSON struct {
@@ -305,6 +317,7 @@ func (h *api) nativeValidate(w http.ResponseWriter, r *http.Request) error {
 		rr.injectables = v
 	}
 	wantProof, _ := b.boolean("proof")
+	explain, _ := b.boolean("explain")
 	ttl := 24 * time.Hour
 	if n, sent := b.integer("proof_ttl"); sent {
 		// Compared in seconds: converted first, 9223372037 s and more
@@ -323,7 +336,17 @@ func (h *api) nativeValidate(w http.ResponseWriter, r *http.Request) error {
 	if err := b.err(); err != nil {
 		return err
 	}
-	res, err := h.validate(r, rr, projectID, true)
+	var res *service.ValidateResult
+	var checks []licensing.Check
+	if explain {
+		// Nothing counted or recorded: the validator only reads.
+		res, checks, err = h.validator.Explain(r.Context(), h.validateInput(r, rr, projectID, true))
+		if err == nil {
+			h.throttleUnknown(r, res)
+		}
+	} else {
+		res, err = h.validate(r, rr, projectID, true)
+	}
 	if err != nil {
 		return err
 	}
@@ -342,6 +365,14 @@ func (h *api) nativeValidate(w http.ResponseWriter, r *http.Request) error {
 		if res.Cap > 0 {
 			out.Usage = &usageJSON{Today: res.UsedToday, Limit: res.Cap}
 		}
+	}
+	if explain {
+		// An explanation validated nothing: no injectables, no proof.
+		if checks == nil {
+			checks = []licensing.Check{}
+		}
+		out.Checks = &checks
+		return ok(w, http.StatusOK, out.Message, out)
 	}
 	if res.Valid() {
 		if rr.injectables {

@@ -255,7 +255,8 @@ var decideCases = []decideCase{
 // callerCodes are the codes the Validator decides around Decide: before
 // it (key, lookup, project, rate limit) or after it (cap, seats, payment). They
 // are pinned by the service's and the HTTP tests.
-var callerCodes = []string{CodeKeyMissing, CodeNotFound, CodeProjectMismatch, CodeRateLimited, CodeUsageExceeded, CodeSeatsExhausted, CodeUnpaid}
+var callerCodes = []string{CodeKeyMissing, CodeNotFound, CodeProjectMismatch, CodeRateLimited, CodeUsageExceeded, CodeSeatsExhausted, CodeUnpaid,
+	CodeTooManyActivations}
 
 func TestDecide(t *testing.T) {
 	for _, tc := range decideCases {

@@ -15,18 +15,21 @@ import (
 // Result codes of a validation: stable, machine-readable, documented in
 // docs/validation.md.
 const (
-	CodeValid              = "VALID"
-	CodeKeyMissing         = "KEY_MISSING"
-	CodeNotFound           = "NOT_FOUND"
-	CodeProjectMismatch    = "PROJECT_MISMATCH"
-	CodeProjectInactive    = "PROJECT_INACTIVE"
-	CodeRevoked            = "REVOKED"
-	CodeSuspended          = "SUSPENDED"
-	CodeExpired            = "EXPIRED"
-	CodeDomainRequired     = "DOMAIN_REQUIRED"
-	CodeDomainNotAllowed   = "DOMAIN_NOT_ALLOWED"
-	CodeTooManyDomains     = "TOO_MANY_DOMAINS"
-	CodeTooManySubdomains  = "TOO_MANY_SUBDOMAINS"
+	CodeValid             = "VALID"
+	CodeKeyMissing        = "KEY_MISSING"
+	CodeNotFound          = "NOT_FOUND"
+	CodeProjectMismatch   = "PROJECT_MISMATCH"
+	CodeProjectInactive   = "PROJECT_INACTIVE"
+	CodeRevoked           = "REVOKED"
+	CodeSuspended         = "SUSPENDED"
+	CodeExpired           = "EXPIRED"
+	CodeDomainRequired    = "DOMAIN_REQUIRED"
+	CodeDomainNotAllowed  = "DOMAIN_NOT_ALLOWED"
+	CodeTooManyDomains    = "TOO_MANY_DOMAINS"
+	CodeTooManySubdomains = "TOO_MANY_SUBDOMAINS"
+	// CodeTooManyActivations is the churn limit (max_new_activations_per_day),
+	// decided by the store with the activation's write.
+	CodeTooManyActivations = "TOO_MANY_ACTIVATIONS"
 	CodeEnvironment        = "ENVIRONMENT_MISMATCH"
 	CodeIPNotAllowed       = "IP_NOT_ALLOWED"
 	CodeCountryNotAllowed  = "COUNTRY_NOT_ALLOWED"
@@ -39,25 +42,26 @@ const (
 
 // Messages for each code, for people.
 var Messages = map[string]string{
-	CodeValid:             "The license is valid.",
-	CodeKeyMissing:        "A license key is required: send it in the X-LICENSE-KEY header or as license.",
-	CodeNotFound:          "License not found.",
-	CodeProjectMismatch:   "The license does not belong to this project.",
-	CodeProjectInactive:   "The license's project is not active.",
-	CodeRevoked:           "This license has been revoked.",
-	CodeSuspended:         "This license is suspended.",
-	CodeExpired:           "This license has expired.",
-	CodeDomainRequired:    "The runtime domain could not be determined: send it in the X-Devpayr-Domain header.",
-	CodeDomainNotAllowed:  DomainNotAuthorizedMsg,
-	CodeTooManyDomains:    DomainNotAuthorizedMsg,
-	CodeTooManySubdomains: DomainNotAuthorizedMsg,
-	CodeEnvironment:       DomainNotAuthorizedMsg,
-	CodeIPNotAllowed:      "This license may not be used from your IP address.",
-	CodeCountryNotAllowed: "This license may not be used from your country.",
-	CodeUsageExceeded:     "This license has reached its daily usage limit.",
-	CodeSeatsExhausted:    "All seats of this license are in use.",
-	CodeUnpaid:            "Project is unpaid or unauthorized.",
-	CodeRateLimited:       "Too Many Attempts.",
+	CodeValid:              "The license is valid.",
+	CodeKeyMissing:         "A license key is required: send it in the X-LICENSE-KEY header or as license.",
+	CodeNotFound:           "License not found.",
+	CodeProjectMismatch:    "The license does not belong to this project.",
+	CodeProjectInactive:    "The license's project is not active.",
+	CodeRevoked:            "This license has been revoked.",
+	CodeSuspended:          "This license is suspended.",
+	CodeExpired:            "This license has expired.",
+	CodeDomainRequired:     "The runtime domain could not be determined: send it in the X-Devpayr-Domain header.",
+	CodeDomainNotAllowed:   DomainNotAuthorizedMsg,
+	CodeTooManyDomains:     DomainNotAuthorizedMsg,
+	CodeTooManySubdomains:  DomainNotAuthorizedMsg,
+	CodeTooManyActivations: "This license has reached its limit of new activations for today.",
+	CodeEnvironment:        DomainNotAuthorizedMsg,
+	CodeIPNotAllowed:       "This license may not be used from your IP address.",
+	CodeCountryNotAllowed:  "This license may not be used from your country.",
+	CodeUsageExceeded:      "This license has reached its daily usage limit.",
+	CodeSeatsExhausted:     "All seats of this license are in use.",
+	CodeUnpaid:             "Project is unpaid or unauthorized.",
+	CodeRateLimited:        "Too Many Attempts.",
 }
 
 // Snapshot is everything a validation needs to know about one license,
@@ -152,6 +156,9 @@ type NewActivation struct {
 	Limited       bool
 	MaxDomains    int64 // 0: unlimited
 	MaxSubdomains int64 // 0: unlimited
+	// NewPerDay is the churn limit (0: none); the first MaxDomains
+	// activations are free of it.
+	NewPerDay int64
 }
 
 // NormalizeIdentifier cleans a runtime identifier: trimmed, lower-cased,
@@ -322,8 +329,9 @@ func domainRules(s *Snapshot, id string, d *Decision, maxDomains, maxSubs int64)
 		return ""
 	}
 	base := BaseDomain(id)
-	act := &NewActivation{Identifier: id, Base: base, MaxDomains: maxDomains, MaxSubdomains: maxSubs,
-		Limited: maxDomains > 0 || maxSubs > 0}
+	perDay := limitOf(l.MaxNewActivationsPerDay)
+	act := &NewActivation{Identifier: id, Base: base, MaxDomains: maxDomains, MaxSubdomains: maxSubs, NewPerDay: perDay,
+		Limited: maxDomains > 0 || maxSubs > 0 || perDay > 0}
 	subs, baseKnown := s.Bases[base]
 	if maxDomains > 0 && !baseKnown && int64(len(s.Bases)) >= maxDomains {
 		return CodeTooManyDomains

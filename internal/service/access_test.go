@@ -172,6 +172,16 @@ func TestAccessOrder(t *testing.T) {
 				_, err := s.LicenseActivations(ctx, a, p, id)
 				return err
 			}},
+		{name: "ListActivations", kind: "license", notInProject: notFound, licenseFirst: true,
+			call: func(ctx context.Context, s *service.Service, a *core.Actor, p, id int64) error {
+				_, err := s.ListActivations(ctx, a, p, id, 0, 10)
+				return err
+			}},
+		{name: "DeleteActivation", kind: "license", notInProject: notFound,
+			call: func(ctx context.Context, s *service.Service, a *core.Actor, p, id int64) error {
+				_, err := s.DeleteActivation(ctx, a, p, id, 1)
+				return err
+			}},
 		{name: "LicenseUsage", kind: "license", notInProject: notFound, licenseFirst: true,
 			call: func(ctx context.Context, s *service.Service, a *core.Actor, p, id int64) error {
 				_, err := s.LicenseUsage(ctx, a, p, id, 7, nil)

@@ -63,7 +63,10 @@ func (r *runtimeEvents) note(key runtimeKey, build func() runtimeEvent) {
 	if _, ok := r.recent.Get(key); ok {
 		return
 	}
-	r.recent.Put(r.recent.Begin(), key, struct{}{})
+	// Tagged with the license: a change to it (an activation removed, on
+	// any node) forgets what was queued, and a repeat is then refused by
+	// the event's dedupe key unless that was released.
+	r.recent.Put(r.recent.Begin(), key, struct{}{}, core.Change{Kind: core.ChangeLicense, ID: key.license})
 	select {
 	case r.queue <- build():
 	default:
@@ -111,7 +114,7 @@ func (s *Service) emitRuntime(ctx context.Context, e runtimeEvent) error {
 		ev.resourceType = "activation"
 		ev.object = object(map[string]any{"license_id": l.ID, "project_id": l.ProjectID, "identifier": e.identifier,
 			"first_seen_at": s.now().UTC().Format(time.RFC3339)})
-		ev.dedupe = e.typ + ":" + strconv.FormatInt(l.ID, 10) + ":" + e.identifier
+		ev.dedupe = activationDedupe(l.ID, e.identifier)
 	}
 	return s.write(ctx, func(st core.Store, _ func(core.Change)) error {
 		_, err := s.emit(ctx, st, e.orgID, ev)

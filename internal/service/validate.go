@@ -28,7 +28,17 @@ type ValidateInput struct {
 	// Count says whether a passing validation counts as a use (has-paid and
 	// the native route) or only checks (the injectable stream).
 	Count bool
+	// UserAgent is the caller's User-Agent as sent, stored on its
+	// activation (cleaned and cut to maxUserAgent bytes when written).
+	UserAgent string
 }
+
+// maxUserAgent bounds the user agent stored on an activation.
+const maxUserAgent = 255
+
+// cleanUserAgent makes a sighting's user agent storable: it is not the
+// client's to get right, so it is cleaned rather than refused.
+func cleanUserAgent(ua string) string { return core.CleanText(ua, maxUserAgent) }
 
 // ValidateResult is the outcome. Only internal failures are errors;
 // everything a client can cause is a Code.
@@ -148,6 +158,7 @@ func (v *Validator) snapshot(ctx context.Context, key string) (*licensing.Snapsh
 		v.absent.PutFor(ta, d, struct{}{}, v.negativeTTL)
 	} else {
 		v.snaps.PutFor(t, d, snap, v.ttl, core.LicenseDeps(&snap.License)...)
+		v.pending.reloaded(snap.License.ID)
 	}
 	return snap, d, nil
 }
@@ -267,7 +278,7 @@ func (v *Validator) Validate(ctx context.Context, in ValidateInput) (*ValidateRe
 		// A sighting new to this flush window may be a new activation: the
 		// snapshot of a license without domain limits does not learn its
 		// activations, so this is the cheap place to notice.
-		if v.pending.add(lic.ID, day, in.Count, act, res.Identifier, in.IP, now) && act != nil {
+		if v.pending.add(lic.ID, day, in.Count, act, res.Identifier, in.IP, in.Country, in.UserAgent, now) && act != nil {
 			v.activated(snap, act.Identifier)
 		}
 		return res, nil
@@ -277,8 +288,10 @@ func (v *Validator) Validate(ctx context.Context, in ValidateInput) (*ValidateRe
 		w.Cap = capN
 	}
 	if act != nil {
-		w.Activation = &core.Activation{Identifier: act.Identifier, BaseDomain: act.Base, LastSeenAt: now, LastIP: in.IP.String()}
+		w.Activation = &core.Activation{Identifier: act.Identifier, BaseDomain: act.Base, LastSeenAt: now, LastIP: in.IP.String(),
+			Country: in.Country, UserAgent: cleanUserAgent(in.UserAgent)}
 		w.MaxDomains, w.MaxSubdomains = act.MaxDomains, act.MaxSubdomains
+		w.NewPerDay, w.FreeActivations = act.NewPerDay, act.MaxDomains
 	}
 	outcome, count, err := v.store.RecordValidation(ctx, w)
 	if err != nil {
@@ -297,6 +310,9 @@ func (v *Validator) Validate(ctx context.Context, in ValidateInput) (*ValidateRe
 		res.Code = licensing.CodeTooManySubdomains
 		v.forget(lic.ID)
 		return res, nil
+	case core.WriteTooManyActivations:
+		res.Code = licensing.CodeTooManyActivations
+		return res, nil
 	}
 	res.UsedToday = count
 	if act != nil {
@@ -305,10 +321,10 @@ func (v *Validator) Validate(ctx context.Context, in ValidateInput) (*ValidateRe
 		if in.Count && capN == 0 {
 			// Without a cap the write stored only the activation: the use
 			// is counted with the other uncapped ones at the next flush.
-			v.pending.add(lic.ID, day, true, nil, "", in.IP, now)
+			v.pending.add(lic.ID, day, true, nil, "", in.IP, "", "", now)
 		}
 	} else if res.Identifier != "" && !dec.Local {
-		v.pending.add(lic.ID, day, false, nil, res.Identifier, in.IP, now) // last-seen time only
+		v.pending.add(lic.ID, day, false, nil, res.Identifier, in.IP, in.Country, in.UserAgent, now) // last sighting only
 	}
 	return res, nil
 }
@@ -393,7 +409,7 @@ func (v *Validator) Flush(ctx context.Context) error {
 			written = append(written, part...)
 		case core.IsCode(err, core.EInvalid):
 			dropped = append(dropped, fmt.Errorf("dropped usage of license %d on %s (count %d, sightings %q): %w",
-				part[0].LicenseID, part[0].Day, part[0].Count, identifiers(part[0].Seen), err))
+				part[0].LicenseID, part[0].Day, part[0].Count, identifiers(part[0]), err))
 		default:
 			for _, rest := range parts[i:] {
 				v.pending.restore(rest[0])
@@ -415,14 +431,20 @@ func splitUses(batch []core.LicenseUse) [][]core.LicenseUse {
 		for _, a := range u.Seen {
 			out = append(out, []core.LicenseUse{{LicenseID: u.LicenseID, Day: u.Day, Seen: []core.Activation{a}}})
 		}
+		for _, a := range u.Touched {
+			out = append(out, []core.LicenseUse{{LicenseID: u.LicenseID, Day: u.Day, Touched: []core.Activation{a}}})
+		}
 	}
 	return out
 }
 
-func identifiers(seen []core.Activation) []string {
-	out := make([]string, len(seen))
-	for i, a := range seen {
-		out[i] = a.Identifier
+func identifiers(u core.LicenseUse) []string {
+	out := make([]string, 0, len(u.Seen)+len(u.Touched))
+	for _, a := range u.Seen {
+		out = append(out, a.Identifier)
+	}
+	for _, a := range u.Touched {
+		out = append(out, a.Identifier)
 	}
 	return out
 }
@@ -458,16 +480,14 @@ type pendingUses struct {
 	// written again: without this, a busy license rewrites its activation
 	// row on every flush, which cost a seventh of the CPU of the uncapped
 	// validation benchmark for a timestamp nobody reads to the second.
-	written map[seenKey]time.Time
+	// By license, so that a license's snapshot loaded again (after any
+	// change to it, such as an activation removed, on any node) forgets
+	// them: the next sighting is written, and made again if removed.
+	written map[int64]map[string]time.Time
 }
 
 // seenEvery is the resolution of an activation's last_seen_at.
 const seenEvery = time.Minute
-
-type seenKey struct {
-	license    int64
-	identifier string
-}
 
 type pendingKey struct {
 	license int64
@@ -485,9 +505,17 @@ type seen struct {
 	base string
 	at   time.Time
 	ip   netip.Addr
+	// country and ua are the sighting's, the user agent cut but not yet
+	// cleaned (done once, when flushed).
+	country, ua string
+	// touch: every sighting was of an identifier the snapshot knew, so
+	// the flush only updates its activation and never creates it again
+	// (one removed meanwhile stays removed).
+	touch bool
 }
 
-func (p *pendingUses) add(licenseID int64, day string, count bool, act *licensing.NewActivation, identifier string, ip netip.Addr, now time.Time) (fresh bool) {
+func (p *pendingUses) add(licenseID int64, day string, count bool, act *licensing.NewActivation, identifier string, ip netip.Addr,
+	country, ua string, now time.Time) (fresh bool) {
 	if !count && identifier == "" {
 		return false
 	}
@@ -505,7 +533,7 @@ func (p *pendingUses) add(licenseID int64, day string, count bool, act *licensin
 	if identifier == "" || licensing.IsLocal(identifier) {
 		return false
 	}
-	if t, ok := p.written[seenKey{licenseID, identifier}]; ok && now.Sub(t) < seenEvery {
+	if t, ok := p.written[licenseID][identifier]; ok && now.Sub(t) < seenEvery {
 		return false
 	}
 	if u.seen == nil {
@@ -513,13 +541,15 @@ func (p *pendingUses) add(licenseID int64, day string, count bool, act *licensin
 	}
 	a, ok := u.seen[identifier]
 	if !ok {
+		a.touch = true
 		if act != nil {
 			a.base = act.Base
 		} else {
 			a.base = licensing.BaseDomain(identifier)
 		}
 	}
-	a.at, a.ip = now, ip
+	a.at, a.ip, a.country, a.ua = now, ip, country, core.TruncateText(ua, maxUserAgent)
+	a.touch = a.touch && act == nil
 	u.seen[identifier] = a
 	return !ok
 }
@@ -530,18 +560,38 @@ func (p *pendingUses) wrote(batch []core.LicenseUse, now time.Time) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.written == nil {
-		p.written = map[seenKey]time.Time{}
+		p.written = map[int64]map[string]time.Time{}
 	}
-	for k, t := range p.written {
-		if now.Sub(t) >= seenEvery {
-			delete(p.written, k)
+	for l, m := range p.written {
+		for id, t := range m {
+			if now.Sub(t) >= seenEvery {
+				delete(m, id)
+			}
+		}
+		if len(m) == 0 {
+			delete(p.written, l)
 		}
 	}
 	for _, u := range batch {
-		for _, a := range u.Seen {
-			p.written[seenKey{u.LicenseID, a.Identifier}] = a.LastSeenAt
+		for _, list := range [][]core.Activation{u.Seen, u.Touched} {
+			for _, a := range list {
+				m := p.written[u.LicenseID]
+				if m == nil {
+					m = map[string]time.Time{}
+					p.written[u.LicenseID] = m
+				}
+				m[a.Identifier] = a.LastSeenAt
+			}
 		}
 	}
+}
+
+// reloaded forgets what was written for a license whose snapshot was
+// loaded again.
+func (p *pendingUses) reloaded(licenseID int64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	delete(p.written, licenseID)
 }
 
 // restore puts one use that could not be written back into the pending
@@ -556,14 +606,25 @@ func (p *pendingUses) restore(u core.LicenseUse) {
 		p.m[k] = cur
 	}
 	cur.count += u.Count
-	for _, a := range u.Seen {
-		if c, ok := cur.seen[a.Identifier]; !ok || a.LastSeenAt.After(c.at) {
+	put := func(a core.Activation, touch bool) {
+		c, ok := cur.seen[a.Identifier]
+		if !ok || a.LastSeenAt.After(c.at) {
 			if cur.seen == nil {
 				cur.seen = map[string]seen{}
 			}
 			ip, _ := netip.ParseAddr(a.LastIP)
-			cur.seen[a.Identifier] = seen{base: a.BaseDomain, at: a.LastSeenAt, ip: ip}
+			cur.seen[a.Identifier] = seen{base: a.BaseDomain, at: a.LastSeenAt, ip: ip, country: a.Country, ua: a.UserAgent,
+				touch: touch && (!ok || c.touch)}
+		} else if !touch {
+			c.touch = false
+			cur.seen[a.Identifier] = c
 		}
+	}
+	for _, a := range u.Seen {
+		put(a, false)
+	}
+	for _, a := range u.Touched {
+		put(a, true)
 	}
 }
 
@@ -593,11 +654,15 @@ func (p *pendingUses) take() ([]core.LicenseUse, func()) {
 	for k, u := range taken {
 		lu := core.LicenseUse{LicenseID: k.license, Day: k.day, Count: u.count}
 		for id, a := range u.seen {
-			act := core.Activation{Identifier: id, BaseDomain: a.base, LastSeenAt: a.at}
+			act := core.Activation{Identifier: id, BaseDomain: a.base, LastSeenAt: a.at, Country: a.country, UserAgent: cleanUserAgent(a.ua)}
 			if a.ip.IsValid() {
 				act.LastIP = a.ip.String()
 			}
-			lu.Seen = append(lu.Seen, act)
+			if a.touch {
+				lu.Touched = append(lu.Touched, act)
+			} else {
+				lu.Seen = append(lu.Seen, act)
+			}
 		}
 		batch = append(batch, lu)
 	}
@@ -612,11 +677,18 @@ func (p *pendingUses) take() ([]core.LicenseUse, func()) {
 			}
 			cur.count += u.count
 			for id, a := range u.seen {
-				if c, ok := cur.seen[id]; !ok || a.at.After(c.at) {
+				c, ok := cur.seen[id]
+				if ok {
+					// Created again if either sighting would create it.
+					a.touch, c.touch = a.touch && c.touch, a.touch && c.touch
+				}
+				if !ok || a.at.After(c.at) {
 					if cur.seen == nil {
 						cur.seen = map[string]seen{}
 					}
 					cur.seen[id] = a
+				} else {
+					cur.seen[id] = c
 				}
 			}
 		}

@@ -38,9 +38,11 @@ func (s *Store) RecordValidation(ctx context.Context, w core.ValidationWrite) (s
 	var count int64
 	err := s.inTx(ctx, func(q querier) error {
 		if a := w.Activation; a != nil {
-			if w.MaxDomains > 0 || w.MaxSubdomains > 0 {
+			fresh := false
+			if w.MaxDomains > 0 || w.MaxSubdomains > 0 || w.NewPerDay > 0 {
 				// Serialise activations of one license: two new domains
-				// racing for the last slot must not both get it.
+				// racing for the last slot (or the day's last new
+				// activation) must not both get it.
 				var id int64
 				if err := q.QueryRowContext(ctx, `SELECT id FROM licenses WHERE id = $1`+s.d.ForUpdate, w.LicenseID).Scan(&id); err != nil {
 					return notFound(err, "License")
@@ -50,21 +52,38 @@ func (s *Store) RecordValidation(ctx context.Context, w core.ValidationWrite) (s
 					w.LicenseID, a.Identifier).Scan(&known); err != nil {
 					return err
 				}
-				if known == 0 {
-					var bases, baseKnown, subs int64
-					if err := q.QueryRowContext(ctx,
-						`SELECT count(DISTINCT base_domain),
-						        count(CASE WHEN base_domain = $2 THEN 1 END),
-						        count(CASE WHEN base_domain = $2 AND identifier <> base_domain THEN 1 END)
-						   FROM activations WHERE license_id = $1`, w.LicenseID, a.BaseDomain).Scan(&bases, &baseKnown, &subs); err != nil {
-						return err
-					}
-					if w.MaxDomains > 0 && baseKnown == 0 && bases >= w.MaxDomains {
-						return errOutcome{core.WriteTooManyDomains}
-					}
-					if w.MaxSubdomains > 0 && a.Identifier != a.BaseDomain && subs >= w.MaxSubdomains {
-						return errOutcome{core.WriteTooManySubs}
-					}
+				fresh = known == 0
+			}
+			if fresh && (w.MaxDomains > 0 || w.MaxSubdomains > 0) {
+				var bases, baseKnown, subs int64
+				if err := q.QueryRowContext(ctx,
+					`SELECT count(DISTINCT base_domain),
+					        count(CASE WHEN base_domain = $2 THEN 1 END),
+					        count(CASE WHEN base_domain = $2 AND identifier <> base_domain THEN 1 END)
+					   FROM activations WHERE license_id = $1`, w.LicenseID, a.BaseDomain).Scan(&bases, &baseKnown, &subs); err != nil {
+					return err
+				}
+				if w.MaxDomains > 0 && baseKnown == 0 && bases >= w.MaxDomains {
+					return errOutcome{core.WriteTooManyDomains}
+				}
+				if w.MaxSubdomains > 0 && a.Identifier != a.BaseDomain && subs >= w.MaxSubdomains {
+					return errOutcome{core.WriteTooManySubs}
+				}
+			}
+			if fresh && w.NewPerDay > 0 {
+				c, err := churnCount(ctx, q, w.LicenseID, w.Day)
+				if err != nil {
+					return err
+				}
+				if !c.Allows(w.FreeActivations, w.NewPerDay) {
+					return errOutcome{core.WriteTooManyActivations}
+				}
+				// Counted under the license's lock, in the activation's
+				// transaction: a deletion later does not give it back.
+				if _, err := q.ExecContext(ctx,
+					`INSERT INTO activation_days (license_id, day, count) VALUES ($1, $2, 1)
+					 ON CONFLICT (license_id, day) DO UPDATE SET count = activation_days.count + 1`, w.LicenseID, w.Day); err != nil {
+					return err
 				}
 			}
 			if err := upsertActivation(ctx, q, w.LicenseID, *a); err != nil {
@@ -124,6 +143,14 @@ func (s *Store) RecordLicenseUses(ctx context.Context, uses []core.LicenseUse) e
 			}
 			for _, a := range u.Seen {
 				if err := upsertActivation(ctx, q, u.LicenseID, a); err != nil {
+					return err
+				}
+			}
+			for _, a := range u.Touched {
+				if _, err := q.ExecContext(ctx,
+					`UPDATE activations SET last_seen_at = $3, last_ip = $4, country = $5, user_agent = $6
+					  WHERE license_id = $1 AND identifier = $2 AND last_seen_at < $3`,
+					u.LicenseID, a.Identifier, ts(a.LastSeenAt), a.LastIP, a.Country, a.UserAgent); err != nil {
 					return err
 				}
 			}

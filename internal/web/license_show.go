@@ -40,6 +40,7 @@ type licenseShowData struct {
 	Activations []core.Activation
 	Usage       []core.DayCount
 	Seats       licenseSeatsData
+	Test        *licenseTest // the "Test this license" form (license_activation.go)
 }
 
 func (d *dashboard) licenseShow(w http.ResponseWriter, r *http.Request) error {
@@ -58,6 +59,9 @@ func (d *dashboard) licenseShow(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if data.Seats, err = d.licenseSeats(ctx, actor, p.ID, l); err != nil {
+		return err
+	}
+	if data.Test, err = d.licenseTestOf(r, l); err != nil {
 		return err
 	}
 	var pending map[string]int64

@@ -74,6 +74,7 @@ func Register(mux *http.ServeMux, deps Deps) {
 	user("GET /projects/{p}/licenses/{l}/delete", d.licenseDeletePage)
 	user("POST /projects/{p}/licenses/{l}/delete", d.licenseDelete)
 	user("POST /projects/{p}/licenses/{l}/seats/{s}/release", d.licenseSeatRelease)
+	user("POST /projects/{p}/licenses/{l}/activations/{a}/delete", d.activationDelete)
 
 	user("GET /projects/{p}/domains", d.domainList)
 	user("GET /projects/{p}/domains/new", d.domainNew)
