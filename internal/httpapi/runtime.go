@@ -340,7 +340,11 @@ func (h *api) nativeValidate(w http.ResponseWriter, r *http.Request) error {
 	var checks []licensing.Check
 	if explain {
 		// Nothing counted or recorded: the validator only reads.
-		res, checks, err = h.validator.Explain(r.Context(), h.validateInput(r, rr, projectID, true))
+		var seat *string
+		if rr.seat != nil && !rr.seat.release {
+			seat = &rr.seat.instance
+		}
+		res, checks, err = h.validator.Explain(r.Context(), h.validateInput(r, rr, projectID, true), seat)
 		if err == nil {
 			h.throttleUnknown(r, res)
 		}

@@ -280,3 +280,60 @@ func TestSeatRaceAcrossNodes(t *testing.T) {
 		t.Fatalf("newcomer after the release: %+v", a)
 	}
 }
+
+// TestExplainSeats: explain checks the seats rule (without claiming one)
+// when the validation asks for a seat, and reports it unchecked otherwise.
+func TestExplainSeats(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b storetest.Backend) {
+		rt := newRuntime(t, b)
+		n := rt.n
+		l := seatLicense(t, n, rt.owner, rt.paid, "one seat", 1, 60)
+		if _, a := beat(t, n, "POST", l.UUID, "pc-1"); a.Code != licensing.CodeValid {
+			t.Fatalf("first heartbeat: %+v", a)
+		}
+		type check struct {
+			Rule, Code, Detail string
+			Passed             bool
+		}
+		explain := func(extra string) (string, check) {
+			t.Helper()
+			r := n.Do(t, "POST", "/api/v1/licenses/validate", `{"explain":true,"domain":"shop.example.com"`+extra+`}`, "X-LICENSE-KEY", l.UUID)
+			var out struct {
+				Data struct {
+					Code   string  `json:"code"`
+					Checks []check `json:"checks"`
+				}
+			}
+			if r.Status != 200 {
+				t.Fatalf("explain: %d %s", r.Status, r.Body)
+			}
+			r.Decode(t, &out.Data)
+			for _, c := range out.Data.Checks {
+				if c.Rule == licensing.RuleSeats {
+					return out.Data.Code, c
+				}
+			}
+			t.Fatalf("no seats check in %+v", out.Data.Checks)
+			return "", check{}
+		}
+		tests := []struct {
+			name, extra, wantCode string
+			wantPassed            bool
+		}{
+			{"no seat asked", ``, licensing.CodeValid, true},
+			{"another instance", `,"seat":true,"instance":"pc-2"`, licensing.CodeSeatsExhausted, false},
+			{"the holder", `,"seat":true,"instance":"pc-1"`, licensing.CodeValid, true},
+		}
+		for _, tc := range tests {
+			code, c := explain(tc.extra)
+			if code != tc.wantCode || c.Passed != tc.wantPassed {
+				t.Errorf("%s: code %s, seats check %+v; want %s, passed %v", tc.name, code, c, tc.wantCode, tc.wantPassed)
+			}
+		}
+		// Explaining claimed nothing: the only seat is still pc-1's.
+		seats, err := n.Store.ListSeats(context.Background(), l.ID, n.Clock.Now())
+		if err != nil || len(seats) != 1 || seats[0].Instance != "pc-1" {
+			t.Fatalf("seats %+v, %v", seats, err)
+		}
+	})
+}

@@ -18,7 +18,12 @@ import (
 //
 // The per-license rate limit applies: an explanation costs the server at
 // least what a validation does.
-func (v *Validator) Explain(ctx context.Context, in ValidateInput) (*ValidateResult, []licensing.Check, error) {
+//
+// seat, when not nil, is the instance of a validation that asks for a seat
+// ("seat": true): the seats rule is then checked (read only) and takes part
+// in the answer, as it would in that validation; otherwise it is reported
+// as not checked.
+func (v *Validator) Explain(ctx context.Context, in ValidateInput, seat *string) (*ValidateResult, []licensing.Check, error) {
 	now := v.now()
 	res := &ValidateResult{Identifier: licensing.NormalizeIdentifier(in.Identifier)}
 	key := licensing.NormalizeKey(in.Key)
@@ -62,6 +67,16 @@ func (v *Validator) Explain(ctx context.Context, in ValidateInput) (*ValidateRes
 	if limitValue(lic.MaxNewActivationsPerDay) > 0 && res.Identifier != "" {
 		if reads.Churn, err = v.store.ActivationChurn(ctx, lic.ID, day); err != nil {
 			return nil, nil, err
+		}
+	}
+	if seat != nil && limitValue(lic.MaxConcurrent) > 0 {
+		passed, detail, err := v.SeatCheck(ctx, lic, *seat)
+		if err != nil {
+			return nil, nil, err
+		}
+		reads.Seats = &licensing.Check{Rule: licensing.RuleSeats, Code: licensing.CodeValid, Passed: passed, Detail: detail}
+		if !passed {
+			reads.Seats.Code = licensing.CodeSeatsExhausted
 		}
 	}
 	r := licensing.Request{Identifier: res.Identifier, IP: in.IP, Country: in.Country, CheckProject: in.CheckProject, Now: now}

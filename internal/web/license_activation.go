@@ -79,7 +79,7 @@ func (d *dashboard) licenseTestOf(r *http.Request, l *core.License) (*licenseTes
 	if len(t.Errors) > 0 {
 		return t, nil
 	}
-	res, checks, err := d.validator.Explain(r.Context(), in)
+	res, checks, err := d.validator.Explain(r.Context(), in, nil)
 	if err != nil {
 		return nil, err
 	}
