@@ -18,7 +18,6 @@ const (
 	BulkSetMetadata = "set_metadata"
 )
 
-
 // MaxBulk is the most records one bulk action changes: its one transaction
 // stays short enough not to hold the (SQLite: only) writer for long.
 const MaxBulk = 10_000

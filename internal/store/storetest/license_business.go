@@ -120,10 +120,17 @@ func testLicenseFilters(t *testing.T, st *store.Store, clock *Clock) {
 		l.CustomerEmail, l.ExternalID, l.Metadata = strp("BOB@example.com"), strp("ord_2"), map[string]string{"plan": "trial"}
 		l.Status = core.LicenseSuspended
 	})
-	add("c", p1, func(l *core.License) { l.Metadata = map[string]string{"plan": "gold", "region": "us"}; l.Title = "100%_off" })
-	add("d", p2, func(l *core.License) { l.CustomerEmail, l.Metadata = strp("ada@example.com"), map[string]string{"plan": "gold"} })
+	add("c", p1, func(l *core.License) {
+		l.Metadata = map[string]string{"plan": "gold", "region": "us"}
+		l.Title = "100%_off"
+	})
+	add("d", p2, func(l *core.License) {
+		l.CustomerEmail, l.Metadata = strp("ada@example.com"), map[string]string{"plan": "gold"}
+	})
 	add("e", gone, func(l *core.License) { l.Metadata = map[string]string{"plan": "gold"} })
-	add("f", foreign, func(l *core.License) { l.CustomerEmail, l.Metadata = strp("ada@example.com"), map[string]string{"plan": "gold"} })
+	add("f", foreign, func(l *core.License) {
+		l.CustomerEmail, l.Metadata = strp("ada@example.com"), map[string]string{"plan": "gold"}
+	})
 	must(t, st.DeleteProject(ctx, gone.ID, clock.Now()))
 
 	tests := []struct {
