@@ -26,7 +26,7 @@ func TestSmoke(t *testing.T) {
 			}
 			report := out.String()
 			for _, sc := range []string{"validate-uncapped", "validate-capped", "validate-native", "apikey-read", "license-create",
-				"show-latency", "list-deep-latency", "list-deep", "heartbeat", "revocation-to-refusal, same node"} {
+				"show-latency", "list-deep-latency", "list-deep", "list-by-metadata", "heartbeat", "revocation-to-refusal, same node"} {
 				if !strings.Contains(report, "| "+sc+" |") {
 					t.Fatalf("the report has no %s row:\n%s", sc, report)
 				}

@@ -73,6 +73,9 @@ func buildScenarios(d *seeded) []scenario {
 					[]string{"X-API-KEY", d.OwnerKey}
 			},
 		},
+		// Before the list-deep ones: the ceiling answers the first route
+		// whose prefix and fragment match, and theirs match this one too.
+		listByMetadataScenario(d, big),
 		{
 			Name: "list-deep-latency", Method: "GET", Prefix: "/api/v1/project/", Contains: "/licenses?", Status: 200, Marker: `"next_cursor":"`, Conc: 1,
 			Request: func(i int) (string, []byte, []string) {

@@ -117,6 +117,9 @@ func seed(ctx context.Context, st *store.Store, key *secret.Key, nLicenses, nKey
 	if err := seedSeated(ctx, svc, owner, st, s, insert); err != nil {
 		return nil, err
 	}
+	if err := seedMetadata(ctx, st, big.ID); err != nil {
+		return nil, err
+	}
 	log("seeded licenses", "count", nLicenses+cappedSize+seatedSize, "elapsed", time.Since(start).Round(time.Millisecond))
 
 	// License IDs: the big project's are contiguous, in insertion order.
