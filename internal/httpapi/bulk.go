@@ -69,7 +69,7 @@ func stringMap(b *body, name string, nullable bool) (map[string]*string, bool) {
 	}
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal(v, &raw); err != nil || raw == nil {
-		b.problems().Add(name, "The "+label(name)+" field must be a JSON object of strings.")
+		b.problems().Add(name, "The "+label(name)+" field must be an object of string values.")
 		return nil, true
 	}
 	out := make(map[string]*string, len(raw))

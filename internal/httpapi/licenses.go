@@ -120,29 +120,14 @@ func licenseInput(b *body) service.LicenseInput {
 // null) removes, as in Stripe's merge patches. A value of another type is
 // refused under metadata.<key>, so the caller learns which one.
 func (b *body) metadata(name string) service.MetadataPatch {
-	v := b.fields[name]
-	if string(v) == "null" {
+	if string(b.fields[name]) == "null" {
 		return nil
 	}
-	var raw map[string]json.RawMessage
-	if err := json.Unmarshal(v, &raw); err != nil || raw == nil {
-		b.problems().Add(name, "The "+label(name)+" field must be an object of string values.")
+	m, _ := stringMap(b, name, true)
+	if m == nil {
 		return service.MetadataPatch{}
 	}
-	out := make(service.MetadataPatch, len(raw))
-	for k, rv := range raw {
-		if string(rv) == "null" {
-			out[k] = nil
-			continue
-		}
-		var s string
-		if err := json.Unmarshal(rv, &s); err != nil {
-			b.problems().Add(name+"."+k, "The "+name+"."+k+" field must be a string.")
-			continue
-		}
-		out[k] = &s
-	}
-	return out
+	return m
 }
 
 // licenseFilter reads a license list's query: DevPayr's status and
