@@ -9,6 +9,12 @@ type Organization struct {
 	Slug      string
 	CreatedAt time.Time
 	UpdatedAt time.Time
+
+	// Issue 15: the operator's plan (0: none, no limits), the owners'
+	// policy and the organization-wide license defaults.
+	PlanID          int64
+	Policy          Policy
+	LicenseDefaults LicenseDefaults
 }
 
 // User is a person who signs in to the dashboard and owns API keys.

@@ -24,6 +24,9 @@ type Project struct {
 	CreatedAt          time.Time
 	UpdatedAt          time.Time
 	DeletedAt          *time.Time
+	// LicenseDefaults fill the fields a license create leaves out, before
+	// the organization's (issue 15).
+	LicenseDefaults LicenseDefaults
 }
 
 // ProjectFilter selects projects of an organization, oldest first (as
@@ -47,6 +50,7 @@ type ProjectUpdate struct {
 	Meta               *json.RawMessage
 	IsActive           *bool
 	HasPaid            *bool
+	LicenseDefaults    *LicenseDefaults
 }
 
 // Domain environments.

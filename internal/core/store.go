@@ -26,6 +26,7 @@ type Store interface {
 	WebhookStore
 	SeatStore
 	ActivationStore
+	PlanStore
 
 	// Publish tells other nodes sharing the database that c happened. Inside
 	// InTx it is delivered only if the transaction commits. A backend with

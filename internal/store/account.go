@@ -21,11 +21,12 @@ func (s *Store) CreateOrganization(ctx context.Context, o *core.Organization) er
 	return nil
 }
 
-const orgColumns = `id, name, slug, created_at, updated_at`
+const orgColumns = `id, name, slug, created_at, updated_at, plan_id, policy, license_defaults`
 
 func scanOrg(row interface{ Scan(...any) error }) (*core.Organization, error) {
 	var o core.Organization
-	err := row.Scan(&o.ID, &o.Name, &o.Slug, utc{&o.CreatedAt}, utc{&o.UpdatedAt})
+	err := row.Scan(&o.ID, &o.Name, &o.Slug, utc{&o.CreatedAt}, utc{&o.UpdatedAt}, zeroInt{&o.PlanID},
+		rulesScan{&o.Policy}, rulesScan{&o.LicenseDefaults})
 	return &o, err
 }
 

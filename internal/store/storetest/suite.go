@@ -91,6 +91,9 @@ func Run(t *testing.T, b Backend) {
 		{"APIKeyBulkFilter", testAPIKeyBulkFilter},
 		{"Seats", testSeats},
 		{"SeatsUnderConcurrency", testSeatsUnderConcurrency},
+		{"Plans", testPlans},
+		{"Usage", testUsage},
+		{"UsageUnderConcurrency", testUsageUnderConcurrency},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
