@@ -14,11 +14,14 @@ type Actor struct {
 	Type      string // ActorUser, ActorAPIKey or ActorSystem
 	UserID    int64
 	OrgID     int64
-	Role      Role       // the user's current role in OrgID
-	KeyID     int64      // for API keys
-	ProjectID int64      // for project-scoped keys; 0 otherwise
-	Scopes    ScopeSet   // effective: key scopes ∩ role scopes
-	Label     string     // email or key public ID, for the audit log
+	Role      Role     // the user's current role in OrgID
+	KeyID     int64    // for API keys
+	ProjectID int64    // for project-scoped keys; 0 otherwise
+	Scopes    ScopeSet // effective: key scopes ∩ role scopes
+	Label     string   // email or key public ID, for the audit log
+	// TestMode: an sk_test_ key. It sees and changes only test licenses,
+	// and only reads projects, domains and injectables (issue 15).
+	TestMode  bool
 	Addr      netip.Addr // client address
 	UserAgent string
 }

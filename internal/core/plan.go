@@ -262,9 +262,10 @@ type PlanStore interface {
 	SetOrganizationPlan(ctx context.Context, orgID, planID int64) error
 	SetOrganizationPolicy(ctx context.Context, orgID int64, p Policy) error
 	SetOrganizationLicenseDefaults(ctx context.Context, orgID int64, d LicenseDefaults) error
-	// Usage counts the caps in the organization, and the per-project caps
-	// in projectID when it is not 0. Inside InTx on PostgreSQL it first
-	// locks the organization's row, so that creations checked against one
-	// cap from several nodes are serialised and a cap of N admits N.
-	Usage(ctx context.Context, orgID, projectID int64) (Usage, error)
+	// Usage counts caps (all of them when none is named) in the
+	// organization, and the per-project caps in projectID (skipped when it
+	// is 0). Inside InTx on PostgreSQL it first locks the organization's
+	// row, so that creations checked against one cap from several nodes
+	// are serialised and a cap of N admits N.
+	Usage(ctx context.Context, orgID, projectID int64, caps ...Cap) (Usage, error)
 }

@@ -1,6 +1,7 @@
 package core
 
 import (
+	"encoding/json"
 	"fmt"
 	"math/bits"
 	"strings"
@@ -116,6 +117,21 @@ func (s ScopeSet) Strings() []string {
 
 // String returns the names joined by spaces, the stored form.
 func (s ScopeSet) String() string { return strings.Join(s.Strings(), " ") }
+
+// MarshalJSON writes the names, so that stored JSON (a policy's developer
+// scopes) does not depend on the order of AllScopes.
+func (s ScopeSet) MarshalJSON() ([]byte, error) { return json.Marshal(s.Strings()) }
+
+// UnmarshalJSON reads names; unknown ones are dropped, as
+// ScopeSetFromString drops them.
+func (s *ScopeSet) UnmarshalJSON(b []byte) error {
+	var names []string
+	if err := json.Unmarshal(b, &names); err != nil {
+		return err
+	}
+	*s = ScopeSetFromString(strings.Join(names, " "))
+	return nil
+}
 
 // ScopeSetFromString parses the stored, space-separated form. Unknown names
 // are dropped: a scope removed from the product must not break old keys.

@@ -130,6 +130,7 @@ func Authorize(ko *core.KeyOwner, ip netip.Addr, userAgent string, now time.Time
 		ProjectID: k.ProjectID,
 		Scopes:    k.Scopes & ko.Role.Scopes(),
 		Label:     k.PublicID,
+		TestMode:  k.Env == core.EnvTest,
 		Addr:      ip,
 		UserAgent: userAgent,
 	}, nil

@@ -81,6 +81,9 @@ func (s *Service) CreateDomain(ctx context.Context, actor *core.Actor, projectID
 				return err
 			}
 		}
+		if err := s.checkCap(ctx, st, p.OrgID, p.ID, core.CapDomainsPerProject); err != nil {
+			return err
+		}
 		if err := validateDomain(&in, true); err != nil {
 			return err
 		}

@@ -172,6 +172,9 @@ func (s *Service) CreateInjectable(ctx context.Context, actor *core.Actor, proje
 		if err != nil {
 			return err
 		}
+		if err := s.checkCap(ctx, st, p.OrgID, p.ID, core.CapInjectablesPerProject); err != nil {
+			return err
+		}
 		if err := validateInjectable(&in, nil).Err(); err != nil {
 			return err
 		}

@@ -299,6 +299,9 @@ func (s *Service) CreateLicense(ctx context.Context, actor *core.Actor, projectI
 		if err != nil {
 			return err
 		}
+		if err := s.checkCap(ctx, st, p.OrgID, p.ID, core.CapLicensesPerProject); err != nil {
+			return err
+		}
 		probs := core.Problems{}
 		probs.Merge(checked)
 		if err := checkPinnedDomain(ctx, st, probs, p.ID, in.DomainID.V); err != nil {

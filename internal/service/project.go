@@ -131,9 +131,10 @@ func (s *Service) CreateProject(ctx context.Context, actor *core.Actor, in Proje
 			return nil, err
 		}
 	}
-	if err := validateProject(&in, true); err != nil {
-		return nil, err
-	}
+	// The fields are checked before the transaction (write may run its
+	// function again) and reported inside it, after the plan's cap: DevPayr
+	// enforces the project count before validation.
+	invalid := validateProject(&in, true)
 	p := &core.Project{OrgID: actor.OrgID, Name: in.Name.V, Description: in.Description.V,
 		DefaultRedirectURL: in.DefaultRedirectURL.V, LogoURL: in.LogoURL.V, WebhookURL: in.WebhookURL.V,
 		Meta: in.Meta.V, IsActive: true, HasPaid: in.HasPaid.V, CreatedBy: actor.UserID}
@@ -144,6 +145,12 @@ func (s *Service) CreateProject(ctx context.Context, actor *core.Actor, in Proje
 		p.WebhookSecretEnc = s.webhookBox.Seal([]byte(*in.WebhookSecret.V))
 	}
 	err := s.write(ctx, func(st core.Store, changed func(core.Change)) error {
+		if err := s.checkCap(ctx, st, actor.OrgID, 0, core.CapProjects); err != nil {
+			return err
+		}
+		if invalid != nil {
+			return invalid
+		}
 		var err error
 		if in.Slug.Set {
 			p.Slug = in.Slug.V

@@ -242,6 +242,9 @@ func (s *Service) CreateWebhookEndpoint(ctx context.Context, actor *core.Actor, 
 	checked := s.validateEndpoint(&in, true)
 	var ep *core.WebhookEndpoint
 	err := s.write(ctx, func(st core.Store, changed func(core.Change)) error {
+		if err := s.checkCap(ctx, st, actor.OrgID, 0, core.CapWebhookEndpoints); err != nil {
+			return err
+		}
 		probs := core.Problems{}
 		probs.Merge(checked)
 		if err := s.checkEndpointProject(ctx, st, actor, &in, probs); err != nil {

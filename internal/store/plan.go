@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"slices"
 
 	"github.com/latchkey/latchkey/internal/core"
 )
@@ -170,7 +171,7 @@ func (s *Store) setOrgJSON(ctx context.Context, orgID int64, column string, v an
 // Usage counts what a plan caps. On PostgreSQL, inside a transaction, the
 // organization's row is locked first: two nodes creating under one cap
 // then count one after the other.
-func (s *Store) Usage(ctx context.Context, orgID, projectID int64) (core.Usage, error) {
+func (s *Store) Usage(ctx context.Context, orgID, projectID int64, caps ...core.Cap) (core.Usage, error) {
 	q := s.r()
 	if s.d.ForUpdate != "" && s.tx != nil {
 		q = s.w()
@@ -203,6 +204,9 @@ func (s *Store) Usage(ctx context.Context, orgID, projectID int64) (core.Usage, 
 	}
 	now := ts(s.clock())
 	for _, c := range counts {
+		if len(caps) > 0 && !slices.Contains(caps, c.cap) {
+			continue
+		}
 		args := []any{c.arg}
 		if c.cap == core.CapAPIKeys {
 			args = append(args, now)

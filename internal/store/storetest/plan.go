@@ -141,6 +141,11 @@ func testUsage(t *testing.T, st *store.Store, clock *Clock) {
 	if _, ok := got[core.CapLicensesPerProject]; ok || got[core.CapProjects] != 1 {
 		t.Fatalf("organization usage = %v, want no per-project counts", got)
 	}
+	got, err = st.Usage(ctx, o.ID, l.ProjectID, core.CapLicensesPerProject)
+	must(t, err)
+	if !reflect.DeepEqual(got, core.Usage{core.CapLicensesPerProject: 2}) {
+		t.Fatalf("usage of one cap = %v, want licenses per project 2", got)
+	}
 }
 
 // testUsageUnderConcurrency: 16 writers each count and create under a cap
@@ -155,7 +160,7 @@ func testUsageUnderConcurrency(t *testing.T, st *store.Store, clock *Clock) {
 	for i := range writers {
 		wg.Go(func() {
 			err := st.InTx(ctx, func(tx core.Store) error {
-				u, err := tx.Usage(ctx, o.ID, 0)
+				u, err := tx.Usage(ctx, o.ID, 0, core.CapProjects)
 				if err != nil {
 					return err
 				}
