@@ -14,7 +14,6 @@ import (
 
 	"github.com/latchkey/latchkey/internal/config"
 	"github.com/latchkey/latchkey/internal/core"
-	"github.com/latchkey/latchkey/internal/licensing"
 	"github.com/latchkey/latchkey/internal/service"
 	"github.com/latchkey/latchkey/internal/store"
 )
@@ -115,11 +114,10 @@ func (f *lifetimeFlag) Set(s string) error {
 		f.v = nil
 		return nil
 	}
-	d, err := licensing.ParseDuration(s)
-	if err != nil {
+	sec, ok := service.ParseLifetime(s)
+	if !ok {
 		return fmt.Errorf("%q is not a duration such as 90d, 1y or 36h, or none", s)
 	}
-	sec := int64(d / time.Second)
 	f.v = &sec
 	return nil
 }

@@ -2,10 +2,9 @@ package web
 
 import (
 	"net/http"
-	"time"
 
 	"github.com/latchkey/latchkey/internal/core"
-	"github.com/latchkey/latchkey/internal/licensing"
+	"github.com/latchkey/latchkey/internal/service"
 )
 
 // The organization's policy (issue 15), set by its owners on the settings
@@ -45,12 +44,11 @@ func (f *form) lifetime(name string) *int64 {
 	if s == "" {
 		return nil
 	}
-	d, err := licensing.ParseDuration(s)
-	if err != nil {
+	sec, ok := service.ParseLifetime(s)
+	if !ok {
 		f.problems.Add(name, "The "+label(name)+" field must be a duration such as 90d, 1y or 36h.")
 		return nil
 	}
-	sec := int64(d / time.Second)
 	return &sec
 }
 
