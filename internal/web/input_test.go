@@ -114,6 +114,8 @@ func TestFormsRefuseBadText(t *testing.T) {
 			{"/team/" + u + "/role", url.Values{"role": {"admin"}}, []string{"role"}, false},
 			{"/settings/profile", url.Values{"name": {"Ada"}}, []string{"name"}, false},
 			{"/settings/password", url.Values{"current_password": {password}, "password": {"another horse battery"}}, []string{"current_password", "password"}, false},
+			{"/settings/policy", url.Values{"form": {"policy"}, "max_key_lifetime": {"90d"}, "default_key_lifetime": {"30d"}, "limit_developer_scopes": {"1"},
+				"developer_scopes": {"licenses:read"}}, []string{"max_key_lifetime", "default_key_lifetime", "developer_scopes", "forbid_global_keys"}, false},
 		}
 		for _, f := range forms {
 			for _, field := range f.fields {

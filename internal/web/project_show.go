@@ -10,6 +10,7 @@ type projectShowData struct {
 	Counts  map[string]int64
 	Total   int64
 	Domains int
+	Plan    *planUsage // the project's usage against the plan (plan.go)
 }
 
 func (d *dashboard) projectShow(w http.ResponseWriter, r *http.Request) error {
@@ -33,6 +34,9 @@ func (d *dashboard) projectShow(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 		data.Domains = len(ds)
+	}
+	if data.Plan, err = d.projectPlanUsage(r, p.ID); err != nil {
+		return err
 	}
 	return d.render(w, r, http.StatusOK, "project_show", &view{Title: p.Name, Nav: "projects", Project: p, Tab: "overview", Data: data})
 }

@@ -128,6 +128,7 @@ func Register(mux *http.ServeMux, deps Deps) {
 	user("GET /settings", d.settings)
 	user("POST /settings/profile", d.settingsProfile)
 	user("POST /settings/password", d.settingsPassword)
+	user("POST /settings/policy", d.settingsPolicy)
 
 	// Everything else outside /api/ is a dashboard 404 page.
 	page("/", d.notFound)

@@ -9,16 +9,21 @@ import (
 type settingsData struct {
 	Version string
 	BaseURL string
+	Org     *orgSettings // plan, usage and policy (plan.go)
 }
 
 func (d *dashboard) renderSettings(w http.ResponseWriter, r *http.Request, status int, f *form) error {
+	org, f, err := d.orgSettings(r, f)
+	if err != nil {
+		return err
+	}
 	if f.Get("name") == "" && f.Error == "" {
 		f.set("name", sessionOf(r).User.Name)
 	}
 	f.Values.Del("current_password")
 	f.Values.Del("password")
 	return d.render(w, r, status, "settings", &view{Title: "Settings", Nav: "settings", Form: f,
-		Data: settingsData{Version: version.String(), BaseURL: d.baseURL(r)}})
+		Data: settingsData{Version: version.String(), BaseURL: d.baseURL(r), Org: org}})
 }
 
 func (d *dashboard) settings(w http.ResponseWriter, r *http.Request) error {
