@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -648,6 +650,62 @@ func TestPlanMembersRenewal(t *testing.T) {
 		invs, err := w.n.Service().ListInvitations(ctx, w.owner.Actor())
 		if err != nil || len(invs) != 1 || invs[0].Role != core.RoleDeveloper {
 			t.Fatalf("invitations %+v %v", invs, err)
+		}
+	})
+}
+
+// TestPlanCapUnderConcurrency: concurrent key creations under a cap admit
+// exactly the cap, on one node and, on PostgreSQL, across two nodes; a
+// policy set through one node holds on the other at once.
+func TestPlanCapUnderConcurrency(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b storetest.Backend) {
+		w := newPlanWorld(t, b)
+		nodes := []*apptest.Node{w.n}
+		if b.Name == "postgres" {
+			nodes = append(nodes, w.n.Peer(t))
+		}
+		base := w.usage(t)[core.CapAPIKeys]
+		w.setPlan(t, &core.Rules{MaxAPIKeys: ptr(base + 5)})
+		const tries = 16
+		statuses := make(chan int, tries)
+		var wg sync.WaitGroup
+		for i := range tries {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				n := nodes[i%len(nodes)]
+				req, _ := http.NewRequest("POST", n.URL+"/api/v1/api-keys", strings.NewReader(fmt.Sprintf(`{"name":"k%d"}`, i)))
+				req.Header.Set("X-API-KEY", w.key)
+				req.Header.Set("Content-Type", "application/json")
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					statuses <- 0
+					return
+				}
+				_ = resp.Body.Close()
+				statuses <- resp.StatusCode
+			}()
+		}
+		wg.Wait()
+		close(statuses)
+		count := map[int]int{}
+		for s := range statuses {
+			count[s]++
+		}
+		if count[201] != 5 || count[403] != tries-5 {
+			t.Fatalf("statuses %v, want 5 × 201 and %d × 403", count, tries-5)
+		}
+		if got := w.usage(t)[core.CapAPIKeys]; got != base+5 {
+			t.Fatalf("%d keys, want %d", got, base+5)
+		}
+		// The policy is read at each request: set on one node, it holds on
+		// every other from the next one.
+		f := false
+		w.setPlan(t, nil)
+		w.setPolicy(t, core.Policy{Switches: core.Switches{GlobalKeys: &f}})
+		for _, n := range nodes {
+			r := n.Do(t, "POST", "/api/v1/api-keys", map[string]any{"name": "g"}, apptest.Key(w.key)...)
+			wantForbidden(t, r, service.ReasonPolicyLimit, "Your organization's policy does not allow global API keys.")
 		}
 	})
 }
