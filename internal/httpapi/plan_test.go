@@ -364,6 +364,7 @@ func TestPolicyKeyDefaultsAndScopes(t *testing.T) {
 		w := newPlanWorld(t, b)
 		dev := w.n.CreateUser(t, "Acme", "dev@acme.test", core.RoleDeveloper)
 		_, devKey := w.n.CreateKey(t, dev, service.KeyInput{Name: "dev"})
+		devWide, _ := w.n.CreateKey(t, dev, service.KeyInput{Name: "wide, before the policy"})
 		now := w.n.Clock.Now()
 		day := int64(86400)
 		w.setPolicy(t, core.Policy{DefaultKeyLifetime: ptr(7 * day)})
@@ -402,6 +403,11 @@ func TestPolicyKeyDefaultsAndScopes(t *testing.T) {
 		devKeyID := k.ID
 		wantForbidden(t, w.do(t, "PATCH", "/api/v1/api-keys/"+id(devKeyID), map[string]any{"scopes": []string{"projects:read"}}, devKey),
 			service.ReasonPolicyLimit, "Your organization's policy does not let developers give their keys the scope projects:read.")
+		// A key made before the policy keeps working and may be renamed,
+		// but its successor would be a new key beyond the policy.
+		wantStatus(t, w.do(t, "PATCH", "/api/v1/api-keys/"+id(devWide.ID), map[string]any{"name": "renamed"}), 200)
+		wantForbidden(t, w.do(t, "POST", "/api/v1/api-keys/"+id(devWide.ID)+"/rotate", nil), service.ReasonPolicyLimit,
+			"Your organization's policy does not let developers give their keys the scope projects:read.")
 		// An owner's keys are not limited.
 		wantStatus(t, w.do(t, "POST", "/api/v1/api-keys", map[string]any{"name": "owner's", "scopes": []string{"projects:write"}}), 201)
 		// Validation still runs after the policy.
