@@ -406,6 +406,9 @@ func TestPolicyKeyDefaultsAndScopes(t *testing.T) {
 		// A key made before the policy keeps working and may be renamed,
 		// but its successor would be a new key beyond the policy.
 		wantStatus(t, w.do(t, "PATCH", "/api/v1/api-keys/"+id(devWide.ID), map[string]any{"name": "renamed"}), 200)
+		wantStatus(t, w.do(t, "PATCH", "/api/v1/api-keys/"+id(devWide.ID), map[string]any{"scopes": []string{"licenses:read", "projects:read", "projects:write"}}), 200)
+		wantForbidden(t, w.do(t, "PATCH", "/api/v1/api-keys/"+id(devWide.ID), map[string]any{"scopes": []string{"licenses:read", "domains:read"}}),
+			service.ReasonPolicyLimit, "Your organization's policy does not let developers give their keys the scope domains:read.")
 		wantForbidden(t, w.do(t, "POST", "/api/v1/api-keys/"+id(devWide.ID)+"/rotate", nil), service.ReasonPolicyLimit,
 			"Your organization's policy does not let developers give their keys the scope projects:read.")
 		// An owner's keys are not limited.
@@ -439,6 +442,9 @@ func TestPlanRulesOnKeyChanges(t *testing.T) {
 			"Your plan (free) does not allow live API keys without an IP allow-list.")
 		wantStatus(t, w.do(t, "PATCH", path, map[string]any{"expires_at": now.Add(20 * 24 * time.Hour).UTC().Format(time.RFC3339)}), 200)
 		wantStatus(t, w.do(t, "PATCH", path, map[string]any{"expires_at": "soon"}), 422, "expires at")
+		// A key sent back as it is changes no ruled field: not refused.
+		wantStatus(t, w.do(t, "PATCH", "/api/v1/api-keys/"+id(forever.ID), map[string]any{"expires_at": nil, "name": "forever still"}), 200)
+		wantStatus(t, w.do(t, "PATCH", "/api/v1/api-keys/"+id(global.ID), map[string]any{"allowed_ips": []string{}}), 200)
 		var k keyView
 		w.do(t, "GET", path, nil).Decode(t, &k)
 		if k.Name != "renamed" || k.ExpiresAt == nil || !strings.HasPrefix(*k.ExpiresAt, now.Add(20*24*time.Hour).UTC().Format("2006-01-02")) || len(k.AllowedIPs) != 1 {

@@ -190,13 +190,16 @@ func (s *Service) newKeyRules(ctx context.Context, st core.Store, orgID int64, n
 }
 
 // updateKeyRules checks a change to key k against the rules: removing or
-// lengthening its expiry, emptying a live key's IP allow-list, widening a
-// developer's scopes. What the request leaves alone is not checked: a
-// stricter plan or policy never breaks the keys that exist.
+// lengthening its expiry, emptying a live key's IP allow-list, giving a
+// developer's key a scope beyond the developer scopes. What the request
+// leaves alone, or sends back as it is, is not checked (a client may send
+// the whole key back): a stricter plan or policy never breaks the keys
+// that exist, nor stops them from being narrowed.
 func (s *Service) updateKeyRules(ctx context.Context, st core.Store, k *core.APIKey, in KeyUpdate) error {
-	expiry := in.ExpiresAt != nil && !in.Problems.Has("expires_at")
-	ips := in.AllowedIPs != nil && !in.Problems.Has("allowed_ips") && !hasIPs(*in.AllowedIPs) && k.Env == core.EnvLive
-	scopes := in.Scopes != nil
+	expiry := in.ExpiresAt != nil && !in.Problems.Has("expires_at") && !sameTime(*in.ExpiresAt, k.ExpiresAt)
+	ips := in.AllowedIPs != nil && !in.Problems.Has("allowed_ips") && !hasIPs(*in.AllowedIPs) && k.Env == core.EnvLive &&
+		len(k.AllowedIPs) > 0
+	scopes := in.Scopes != nil && knownScopes(*in.Scopes)&^k.Scopes != 0
 	if !expiry && !ips && !scopes {
 		return nil
 	}
@@ -220,12 +223,23 @@ func (s *Service) updateKeyRules(ctx context.Context, st core.Store, k *core.API
 			return err
 		}
 		if err == nil {
-			if _, err := r.developerScopes(m.Role, knownScopes(*in.Scopes), true); err != nil {
+			// Only the scopes the change adds: narrowing a key made
+			// before the policy is allowed.
+			if _, err := r.developerScopes(m.Role, knownScopes(*in.Scopes)&^k.Scopes, true); err != nil {
 				return err
 			}
 		}
 	}
 	return nil
+}
+
+// sameTime reports whether two optional times are the same instant (both
+// nil included).
+func sameTime(a, b *time.Time) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return a.Equal(*b)
 }
 
 // rotateKeyRules checks the successor of k, minted at now with k's
