@@ -7,13 +7,14 @@ import (
 	"strconv"
 )
 
-// Codes of the refusals by an organization's plan and policy (403).
+// Error.Code of the refusals by an organization's plan and policy (403).
+// (The Code* constants are the runtime validation's result codes.)
 const (
-	// CodePlanLimit: the plan the instance operator gave the organization
+	// ErrorPlanLimit: the plan the instance operator gave the organization
 	// forbids the request ("Your plan (free) allows 3 projects.").
-	CodePlanLimit = "PLAN_LIMIT"
-	// CodePolicyLimit: the organization's own policy forbids it.
-	CodePolicyLimit = "POLICY_LIMIT"
+	ErrorPlanLimit = "PLAN_LIMIT"
+	// ErrorPolicyLimit: the organization's own policy forbids it.
+	ErrorPolicyLimit = "POLICY_LIMIT"
 )
 
 // Switches allow or forbid; nil leaves it to the plan (in a policy) or
@@ -113,7 +114,7 @@ func (s *OrganizationService) Get(ctx context.Context, projectID int64) (*Organi
 
 // SetPolicy replaces the whole policy (an owner's organization-wide live
 // key with api_keys:write). A policy looser than the plan is refused with
-// CodePlanLimit.
+// ErrorPlanLimit.
 func (s *OrganizationService) SetPolicy(ctx context.Context, p Policy) (*Organization, error) {
 	var o Organization
 	if _, err := s.c.do(ctx, &request{method: http.MethodPut, path: "organization/policy", body: p}, &o); err != nil {
