@@ -721,3 +721,55 @@ func TestPlanCapUnderConcurrency(t *testing.T) {
 		}
 	})
 }
+
+// TestPolicyCannotExceedPlan: for every switch the plan forbids, a policy
+// allowing it is refused (403 PLAN_LIMIT, nothing written), and a policy
+// forbidding it too, or leaving it to the plan, is accepted.
+func TestPolicyCannotExceedPlan(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b storetest.Backend) {
+		w := newPlanWorld(t, b)
+		f := false
+		day := int64(86400)
+		rows := []struct {
+			field  string
+			plan   core.Switches
+			looser any
+			strict any
+			what   string
+		}{
+			{"global_keys", core.Switches{GlobalKeys: &f}, true, false, "does not allow global API keys: the policy cannot allow them."},
+			{"api_project_deletion", core.Switches{APIProjectDeletion: &f}, true, false, "does not allow deleting projects through the API: the policy cannot allow them."},
+			{"keys_without_expiry", core.Switches{KeysWithoutExpiry: &f}, true, false, "does not allow API keys without an expiry: the policy cannot allow them."},
+			{"live_keys_without_ip_allowlist", core.Switches{LiveKeysWithoutIPAllowlist: &f}, true, false,
+				"does not allow live API keys without an IP allow-list: the policy cannot allow them."},
+			{"max_key_lifetime", core.Switches{MaxKeyLifetime: ptr(30 * day)}, 31 * day, 29 * day,
+				"allows API keys to live at most 30 days: the policy cannot allow longer."},
+		}
+		for _, row := range rows {
+			t.Run(row.field, func(t *testing.T) {
+				w.setPlan(t, &core.Rules{Switches: row.plan})
+				w.setPolicy(t, core.Policy{})
+				wantForbidden(t, w.do(t, "PUT", "/api/v1/organization/policy", map[string]any{row.field: row.looser, "developer_scopes": []string{"licenses:read"}}),
+					core.ReasonPlanLimit, "Your plan (free) "+row.what)
+				var o orgView
+				w.do(t, "GET", "/api/v1/organization", nil).Decode(t, &o)
+				if o.Policy[row.field] != nil || o.Policy["developer_scopes"] != nil {
+					t.Fatalf("a refused policy was written: %+v", o.Policy)
+				}
+				for _, ok := range []any{row.strict, nil} {
+					r := w.do(t, "PUT", "/api/v1/organization/policy", map[string]any{row.field: ok})
+					wantStatus(t, r, 200)
+					r.Decode(t, &o)
+					want := ok
+					if n, isInt := ok.(int64); isInt {
+						want = float64(n) // as JSON decodes it
+					}
+					if o.Policy[row.field] != want {
+						t.Fatalf("policy %s = %v, want %v", row.field, o.Policy[row.field], ok)
+					}
+				}
+			})
+		}
+		w.setPlan(t, nil)
+	})
+}
