@@ -78,6 +78,8 @@ type Client struct {
 	WebhookEndpoints *WebhookEndpointService
 	// Events reads the events webhooks deliver.
 	Events *EventService
+	// Organization reads the plan, policy and usage, and sets the policy.
+	Organization *OrganizationService
 	// Validate validates licenses (with the license key, not the API key)
 	// and verifies offline proofs.
 	Validate *ValidateService
@@ -174,6 +176,7 @@ func New(baseURL, apiKey string, opts ...Option) (*Client, error) {
 	c.Audit = &AuditService{c}
 	c.WebhookEndpoints = &WebhookEndpointService{c}
 	c.Events = &EventService{c}
+	c.Organization = &OrganizationService{c}
 	c.Validate = &ValidateService{c: c}
 	return c, nil
 }

@@ -36,6 +36,7 @@ func newClientCmds(env Env) []*cobra.Command {
 		newLicensesCmd(env),
 		newInjectablesCmd(env),
 		newKeysCmd(env),
+		newOrgCmd(env),
 		newAuditCmd(env),
 		newEventsCmd(env),
 		newWebhooksCmd(env),

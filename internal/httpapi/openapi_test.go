@@ -711,6 +711,20 @@ func TestResponsesMatchDocument(t *testing.T) {
 		st, _ = raw(ctx, "DELETE", eid, nil, withKey...)
 		want(st, 200)
 
+		// The organization's plan, policy and usage (issue 15).
+		org, err := c.Organization.Get(ctx, p.ID)
+		must(err)
+		if org.Plan != nil || org.UsageProjectID != p.ID {
+			t.Fatalf("organization %+v", org)
+		}
+		week := int64(7 * 86400)
+		_, err = c.Organization.SetPolicy(ctx, client.Policy{DeveloperScopes: []string{"licenses:read"}, DefaultKeyLifetime: &week})
+		must(err)
+		_, err = c.Organization.SetPolicy(ctx, client.Policy{DeveloperScopes: []string{"root"}})
+		wantErr(err, client.ErrValidation)
+		_, err = c.Organization.SetPolicy(ctx, client.Policy{})
+		must(err)
+
 		// Last: deleting the project.
 		must(c.Projects.Delete(ctx, p.ID))
 		conf.report(loadOpenAPI(t))

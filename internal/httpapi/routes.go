@@ -183,6 +183,10 @@ func Register(mux *http.ServeMux, d Deps) []string {
 	handle("POST /api/v1/api-keys/{id}/rotate", key(h.rotateKey))
 	handle("GET /api/v1/api-keys/{id}/usage", key(h.keyUsage))
 
+	// The organization's plan, policy and usage (issue 15).
+	handle("GET /api/v1/organization", key(h.showOrganization))
+	handle("PUT /api/v1/organization/policy", key(h.setPolicy))
+
 	// Audit log (native).
 	handle("GET /api/v1/audit", key(h.listAudit))
 

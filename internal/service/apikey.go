@@ -214,9 +214,14 @@ func (s *Service) CreateAPIKey(ctx context.Context, actor *core.Actor, ownerID i
 			return nil, "", err
 		}
 	}
-	if err := p.Err(); err != nil {
-		return nil, "", err
+	// The fields' problems are reported inside the transaction, after the
+	// plan and the policy (issue 15: limits before validation).
+	invalid := p.Err()
+	if p.Has("scopes") {
+		scopes = knownScopes(in.Scopes) // what the policy looks at
 	}
+	draft := keyDraft{ProjectID: projectID, Env: env, HasIPs: hasIPs(in.AllowedIPs), Scopes: scopes,
+		Explicit: in.Scopes != nil, OwnerRole: owner.Role}
 	m := keys.Mint(env)
 	k := &core.APIKey{
 		OrgID: actor.OrgID, UserID: ownerID, ProjectID: projectID,
@@ -226,6 +231,13 @@ func (s *Service) CreateAPIKey(ctx context.Context, actor *core.Actor, ownerID i
 		CreatedBy: actor.Label,
 	}
 	err = s.write(ctx, func(st core.Store, _ func(core.Change)) error {
+		var err error
+		if k.Scopes, k.ExpiresAt, err = s.newKeyRules(ctx, st, actor.OrgID, now, draft, in.ExpiresAt, in.Problems.Has("expires_at")); err != nil {
+			return err
+		}
+		if invalid != nil {
+			return invalid
+		}
 		if err := st.CreateAPIKey(ctx, k); err != nil {
 			return err
 		}
@@ -415,6 +427,9 @@ func (s *Service) UpdateAPIKey(ctx context.Context, actor *core.Actor, id int64,
 		if in.RateLimit != nil {
 			s.checkRateLimit(p, *in.RateLimit)
 		}
+		if err := s.updateKeyRules(ctx, st, k, in); err != nil {
+			return err
+		}
 		if err := p.Err(); err != nil {
 			return err
 		}
@@ -506,11 +521,15 @@ func (s *Service) RotateAPIKey(ctx context.Context, actor *core.Actor, id int64,
 		if k.Scopes&^allowed != 0 {
 			return errBeyondRights
 		}
+		expires, err := s.rotateKeyRules(ctx, st, k, now)
+		if err != nil {
+			return err
+		}
 		m := keys.Mint(k.Env)
 		nk = &core.APIKey{
 			OrgID: k.OrgID, UserID: k.UserID, ProjectID: k.ProjectID, Name: k.Name, Description: k.Description,
 			PublicID: m.PublicID, Digest: m.Digest, Last4: m.Last4, Env: k.Env, Scopes: k.Scopes,
-			AllowedIPs: k.AllowedIPs, RateLimit: k.RateLimit, ExpiresAt: k.ExpiresAt, CreatedBy: actor.Label,
+			AllowedIPs: k.AllowedIPs, RateLimit: k.RateLimit, ExpiresAt: expires, CreatedBy: actor.Label,
 		}
 		if err := st.CreateAPIKey(ctx, nk); err != nil {
 			return err

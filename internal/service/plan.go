@@ -326,7 +326,7 @@ func (s *Service) Allowance(ctx context.Context, actor *core.Actor, projectID in
 // only be stricter than the plan: allowing what the plan forbids, or a
 // longer key lifetime than the plan's, is refused with PLAN_LIMIT.
 func (s *Service) SetPolicy(ctx context.Context, actor *core.Actor, pol core.Policy) (*core.Organization, error) {
-	if err := requireOwner(actor); err != nil {
+	if err := requirePolicyOwner(actor); err != nil {
 		return nil, err
 	}
 	p := core.Problems{}

@@ -299,6 +299,9 @@ func (s *Service) DeleteProject(ctx context.Context, actor *core.Actor, id int64
 		if err != nil {
 			return err
 		}
+		if err := s.checkProjectDeletion(ctx, st, actor, p.OrgID); err != nil {
+			return err
+		}
 		if err := st.DeleteProject(ctx, p.ID, s.now()); err != nil {
 			return err
 		}

@@ -49,18 +49,26 @@ func (s *Service) AddMember(ctx context.Context, actor *core.Actor, in AddMember
 		p.Add("name", "The name field must not be greater than 255 characters.")
 	}
 	validPassword(p, in.Password)
-	if err := p.Err(); err != nil {
-		return nil, err
-	}
-	// Hashed before the transaction (bcrypt is slow on purpose and must not
-	// hold the database's writer), and always, so that the time taken does
-	// not tell whether the account existed.
-	hash, err := s.HashPassword(in.Password)
-	if err != nil {
-		return nil, err
+	// The fields' problems are reported in the transaction, after the
+	// plan's cap on members (issue 15: limits before validation).
+	invalid := p.Err()
+	var hash string
+	if invalid == nil {
+		// Hashed before the transaction (bcrypt is slow on purpose and must
+		// not hold the database's writer), and always, so that the time
+		// taken does not tell whether the account existed.
+		if hash, err = s.HashPassword(in.Password); err != nil {
+			return nil, err
+		}
 	}
 	inv := &core.Invitation{OrgID: actor.OrgID, Role: in.Role, InvitedBy: actor.Label, Email: email}
 	err = s.write(ctx, func(st core.Store, _ func(core.Change)) error {
+		if err := s.checkMemberCap(ctx, st, actor.OrgID, email); err != nil {
+			return err
+		}
+		if invalid != nil {
+			return invalid
+		}
 		u, err := st.UserByEmail(ctx, email)
 		if core.IsCode(err, core.ENotFound) {
 			u = &core.User{Email: email, Name: name, PasswordHash: hash}
