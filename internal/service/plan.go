@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"github.com/latchkey/latchkey/internal/core"
@@ -224,21 +223,6 @@ func (r *orgRules) Forbid(allowed func(core.Switches) bool, what string) error {
 			Message: "Your organization's policy does not allow " + what + "."}
 	}
 	return nil
-}
-
-// MaxKeyLifetime returns the shortest lifetime plan and policy allow, and
-// who sets it, or 0 when neither does.
-func (r *orgRules) MaxKeyLifetime() (time.Duration, error) {
-	sw := r.Switches()
-	if sw.MaxKeyLifetime == nil {
-		return 0, nil
-	}
-	d := time.Duration(*sw.MaxKeyLifetime) * time.Second
-	if r.Plan != nil && r.Plan.Rules.MaxKeyLifetime != nil && *r.Plan.Rules.MaxKeyLifetime == *sw.MaxKeyLifetime {
-		return d, core.PlanLimit("Your plan (%s) allows API keys to live at most %s.", r.Plan.Name, lifetimeText(*sw.MaxKeyLifetime))
-	}
-	return d, &core.Error{Code: core.EForbidden, Reason: ReasonPolicyLimit,
-		Message: "Your organization's policy allows API keys to live at most " + lifetimeText(*sw.MaxKeyLifetime) + "."}
 }
 
 // lifetimeText writes seconds as days or hours for a message.

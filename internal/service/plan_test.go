@@ -2,6 +2,7 @@ package service_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 
 	"github.com/latchkey/latchkey/internal/core"
@@ -32,7 +33,7 @@ func planFixture(t *testing.T) (*service.Service, *core.Actor, *core.Actor) {
 
 func wantReason(t *testing.T, err error, code, reason string) {
 	t.Helper()
-	ce, ok := err.(*core.Error)
+	ce, ok := errors.AsType[*core.Error](err)
 	if !ok || ce.Code != code || (reason != "" && ce.Reason != reason) {
 		t.Fatalf("error = %#v, want code %q reason %q", err, code, reason)
 	}
@@ -55,7 +56,7 @@ func TestPlanAdministration(t *testing.T) {
 		{"x", core.Rules{Switches: core.Switches{MaxKeyLifetime: i64(59)}}, "max_key_lifetime"},
 	} {
 		_, err := svc.CreatePlan(ctx, op, tc.name, tc.rules)
-		ce, ok := err.(*core.Error)
+		ce, ok := errors.AsType[*core.Error](err)
 		if !ok || ce.Code != core.EInvalid || ce.Fields[tc.field] == nil {
 			t.Fatalf("CreatePlan(%q, %+v) = %v, want 422 on %s", tc.name, tc.rules, err, tc.field)
 		}
