@@ -57,6 +57,8 @@ type Client struct {
 	maxRetryAfter time.Duration
 	sleep         func(ctx context.Context, d time.Duration) error
 
+	// LicenseDefaults reads and changes the defaults of new licenses.
+	LicenseDefaults *LicenseDefaultsService
 	// Projects manages projects.
 	Projects *ProjectService
 	// Domains manages a project's domains.
@@ -175,6 +177,7 @@ func New(baseURL, apiKey string, opts ...Option) (*Client, error) {
 	c.WebhookEndpoints = &WebhookEndpointService{c}
 	c.Events = &EventService{c}
 	c.Validate = &ValidateService{c: c}
+	c.LicenseDefaults = &LicenseDefaultsService{c}
 	return c, nil
 }
 
