@@ -42,6 +42,7 @@ func newClientCmds(env Env) []*cobra.Command {
 		newPaymentsCmd(env),
 		newValidateCmd(env),
 		newHeartbeatCmd(env),
+		newOrgParentCmd(env),
 	}
 	for _, c := range cmds {
 		finish(c)

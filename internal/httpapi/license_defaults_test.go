@@ -223,16 +223,16 @@ func TestLicenseDefaultsRefused(t *testing.T) {
 			field string
 			msg   string
 		}{
-			{"negative", map[string]any{"max_domains": -1}, "license_defaults.max_domains", "The max domains field must be at least 0."},
+			{"negative", map[string]any{"max_domains": -1}, "license_defaults.max_domains", "The license defaults.max domains field must be at least 0."},
 			{"not an integer", map[string]any{"max_usage_per_day": "many"}, "license_defaults.max_usage_per_day",
 				"The license defaults.max usage per day field must be an integer."},
 			{"ttl out of range", map[string]any{"heartbeat_ttl": 5}, "license_defaults.heartbeat_ttl",
-				"The heartbeat ttl field must be between 30 and 86400 seconds."},
-			{"bad duration", map[string]any{"expires_in": "soon"}, "license_defaults.expires_in", "The expires in field must be a positive duration"},
+				"The license defaults.heartbeat ttl field must be between 30 and 86400 seconds."},
+			{"bad duration", map[string]any{"expires_in": "soon"}, "license_defaults.expires_in", "The license defaults.expires in field must be a positive duration"},
 			{"bad country", map[string]any{"allowed_countries": "XX"}, "license_defaults.allowed_countries",
-				"The allowed countries field must be a comma-separated list of ISO 3166-1 alpha-2 codes"},
+				"The license defaults.allowed countries field must be a comma-separated list of ISO 3166-1 alpha-2 codes"},
 			{"bad ip", map[string]any{"allowed_ips": "10.0.0.300"}, "license_defaults.allowed_ips",
-				"The allowed ips field must be a comma-separated list of valid IP addresses"},
+				"The license defaults.allowed ips field must be a comma-separated list of valid IP addresses"},
 			{"bad boolean", map[string]any{"is_test_license": "maybe"}, "license_defaults.is_test_license",
 				"The license defaults.is test license field must be true or false."},
 			{"unknown field", map[string]any{"title": "x"}, "license_defaults.title", "The license defaults.title field is not a license default"},

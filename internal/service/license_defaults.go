@@ -87,8 +87,8 @@ func ReplaceLicenseDefaults(d core.LicenseDefaults) LicenseDefaultsPatch {
 var defaultRules = &Service{now: time.Now}
 
 // checkLicenseDefaults checks the values a patch sets under the license
-// create rules, with the same messages, reported under prefix.field
-// ("license_defaults.max_domains"), and normalises them as a license
+// create rules, with their messages, reported under prefix.field
+// ("license_defaults.max_domains") and naming it so, and normalises them as a license
 // stores them. An empty list or a 0 limit is kept (not turned into nil):
 // it is "no restriction" that overrides the organization's default.
 func checkLicenseDefaults(p core.Problems, prefix string, d *LicenseDefaultsPatch) {
@@ -97,8 +97,12 @@ func checkLicenseDefaults(p core.Problems, prefix string, d *LicenseDefaultsPatc
 		AllowedCountries: d.AllowedCountries, AllowedIPs: d.AllowedIPs}
 	rules := defaultRules.validateLicense(&in, false)
 	for field, msgs := range rules {
+		full := prefix + "." + field
 		for _, m := range msgs {
-			p.Add(prefix+"."+field, m)
+			// The license rule's message, naming the field in full as the
+			// request's own problems do ("The license defaults.max domains
+			// field must be at least 0.").
+			p.Add(full, strings.Replace(m, "The "+label(field)+" field", "The "+label(full)+" field", 1))
 		}
 	}
 	keep := func(sent, norm *string) *string {
@@ -116,7 +120,7 @@ func checkLicenseDefaults(p core.Problems, prefix string, d *LicenseDefaultsPatc
 	if v := d.ExpiresIn.V; v != nil {
 		norm := strings.ToLower(strings.TrimSpace(*v))
 		if _, err := licensing.ParseDuration(norm); err != nil && norm != NeverExpires {
-			p.Add(prefix+".expires_in", licensing.DurationHint("expires_in")+` Use "never" for no expiry.`)
+			p.Add(prefix+".expires_in", licensing.DurationHint(prefix+".expires_in")+` Use "never" for no expiry.`)
 		} else {
 			d.ExpiresIn.V = &norm
 		}
