@@ -7,18 +7,21 @@ import (
 )
 
 type settingsData struct {
-	Version string
-	BaseURL string
+	Version         string
+	BaseURL         string
+	LicenseDefaults *licenseDefaultsSection
 }
 
-func (d *dashboard) renderSettings(w http.ResponseWriter, r *http.Request, status int, f *form) error {
+// renderSettings shows the settings; defaults is the organization's
+// license defaults form refused, to show again.
+func (d *dashboard) renderSettings(w http.ResponseWriter, r *http.Request, status int, f *form, defaults ...*form) error {
 	if f.Get("name") == "" && f.Error == "" {
 		f.set("name", sessionOf(r).User.Name)
 	}
 	f.Values.Del("current_password")
 	f.Values.Del("password")
 	return d.render(w, r, status, "settings", &view{Title: "Settings", Nav: "settings", Form: f,
-		Data: settingsData{Version: version.String(), BaseURL: d.baseURL(r)}})
+		Data: settingsData{Version: version.String(), BaseURL: d.baseURL(r), LicenseDefaults: d.orgDefaultsSection(r, defaults)}})
 }
 
 func (d *dashboard) settings(w http.ResponseWriter, r *http.Request) error {
