@@ -143,7 +143,9 @@ func TestLicenseDefaultsDashboard(t *testing.T) {
 			}
 			return f
 		}
-		day := func(d int) string { return n.Clock.Now().Add(time.Duration(d) * 24 * time.Hour).UTC().Format(time.DateOnly) }
+		day := func(d int) string {
+			return n.Clock.Now().Add(time.Duration(d) * 24 * time.Hour).UTC().Format(time.DateOnly)
+		}
 		for _, tc := range cases {
 			t.Run(tc.field, func(t *testing.T) {
 				wantDefault, wantExplicit := tc.project, tc.explicit
