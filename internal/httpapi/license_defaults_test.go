@@ -326,3 +326,31 @@ func TestOrganizationLicenseDefaultsAccess(t *testing.T) {
 		}
 	})
 }
+
+// TestLicenseDefaultsBadText: a NUL byte or invalid UTF-8 in the defaults,
+// as an object or as a string holding one, is a 422 naming
+// license_defaults, on every route that takes them; nothing is written.
+func TestLicenseDefaultsBadText(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b storetest.Backend) {
+		c := newCatalog(t, b)
+		key := append(apptest.Key(c.key), "Content-Type", "application/json")
+		for _, body := range []string{
+			`{"license_defaults":{"allowed_ips":"10.0.0.1\u0000"}}`,
+			"{\"license_defaults\":{\"allowed_ips\":\"10.0.0.1\xff\"}}",
+			`{"license_defaults":"{\"allowed_ips\":\"10.0.0.1\\u0000\"}"}`,
+			`{"license_defaults":{"max_domains\u0000":1}}`,
+		} {
+			for _, route := range []struct{ method, path string }{
+				{"PATCH", "/api/v1/project/" + id(c.p1)}, {"PUT", "/api/v1/organization/license-defaults"},
+			} {
+				r := c.n.Do(t, route.method, route.path, body, key...)
+				if r.Status != 422 || r.Env.Errors["license_defaults"] == nil {
+					t.Fatalf("%s %s %q: %d %s", route.method, route.path, body, r.Status, r.Body)
+				}
+			}
+		}
+		if got := projectDefaults(t, c, c.p1); len(got) != 0 {
+			t.Fatalf("project defaults written: %v", got)
+		}
+	})
+}
