@@ -57,6 +57,8 @@ type Client struct {
 	maxRetryAfter time.Duration
 	sleep         func(ctx context.Context, d time.Duration) error
 
+	// LicenseDefaults reads and changes the defaults of new licenses.
+	LicenseDefaults *LicenseDefaultsService
 	// Projects manages projects.
 	Projects *ProjectService
 	// Domains manages a project's domains.
@@ -178,6 +180,7 @@ func New(baseURL, apiKey string, opts ...Option) (*Client, error) {
 	c.Events = &EventService{c}
 	c.Organization = &OrganizationService{c}
 	c.Validate = &ValidateService{c: c}
+	c.LicenseDefaults = &LicenseDefaultsService{c}
 	return c, nil
 }
 

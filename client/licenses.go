@@ -97,6 +97,10 @@ type LicenseCreate struct {
 	// ExpiresIn is a duration instead of ExpiresAt: seconds ("86400") or
 	// a number with a unit s, m, h, d, w or y ("30d", "1y").
 	ExpiresIn string `json:"expires_in,omitempty"`
+	// NoDefault names fields sent as null ("max_domains", "expires_in"…):
+	// no restriction, where leaving them out takes the project's or the
+	// organization's license default.
+	NoDefault []string `json:"-"`
 }
 
 // LicenseUpdate is the body of Licenses.Update: nil fields are left as

@@ -24,6 +24,8 @@ type Project struct {
 	LockedAt           *time.Time      `json:"locked_at"`
 	CreatedAt          time.Time       `json:"created_at"`
 	UpdatedAt          time.Time       `json:"updated_at"`
+	// LicenseDefaults are the project's own defaults for new licenses.
+	LicenseDefaults LicenseDefaults `json:"license_defaults"`
 }
 
 // ProjectCreate is the body of Projects.Create. Only Name is required.
@@ -41,6 +43,8 @@ type ProjectCreate struct {
 	// HasPaid needs the payments:write scope.
 	HasPaid  *bool `json:"has_paid,omitempty"`
 	IsActive *bool `json:"is_active,omitempty"`
+	// LicenseDefaults are the defaults of the project's new licenses.
+	LicenseDefaults *LicenseDefaults `json:"license_defaults,omitempty"`
 }
 
 // ProjectUpdate is the body of Projects.Update: nil fields are left as
@@ -56,6 +60,8 @@ type ProjectUpdate struct {
 	Meta               json.RawMessage `json:"meta,omitempty"`
 	HasPaid            *bool           `json:"has_paid,omitempty"`
 	IsActive           *bool           `json:"is_active,omitempty"`
+	// LicenseDefaults is a merge patch of the project's license defaults.
+	LicenseDefaults *LicenseDefaultsPatch `json:"license_defaults,omitempty"`
 }
 
 // ProjectService manages projects (scopes projects:read and

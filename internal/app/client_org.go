@@ -19,7 +19,7 @@ import (
 func newOrgCmd(env Env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "org",
-		Short: "Show the organization's plan, policy and usage; set its policy",
+		Short: "Show the organization's plan, policy and usage; set its policy and license defaults",
 		Long: `Show the plan the instance operator gave the organization, its owners' policy, what holds
 (the stricter of both) and the usage against every cap; set the policy (an owner's live,
 organization-wide key with api_keys:write). See docs/plans.md.` + connectionHelp,
@@ -90,7 +90,7 @@ Scopes: ` + strings.Join(core.NewScopeSet(core.AllScopes...).Strings(), ", ") + 
 	}
 	pf.add(setCmd)
 	policyCmd.AddCommand(setCmd)
-	cmd.AddCommand(showCmd, policyCmd)
+	cmd.AddCommand(showCmd, policyCmd, newOrgDefaultsCmd(c))
 	return cmd
 }
 

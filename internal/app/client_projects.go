@@ -135,7 +135,7 @@ func newProjectsCmd(env Env) *cobra.Command {
 			return c.printer(cmd).object(map[string]any{"id": id, "deleted": true})
 		},
 	}
-	cmd.AddCommand(listCmd, showCmd, createCmd, updateCmd, deleteCmd)
+	cmd.AddCommand(listCmd, showCmd, createCmd, updateCmd, deleteCmd, newProjectDefaultsCmd(c))
 	return cmd
 }
 

@@ -111,6 +111,10 @@ func licenseInput(b *body) service.LicenseInput {
 	if b.has("expires_in") && !b.isNull("expires_in") {
 		s, _ := b.str("expires_in")
 		in.ExpiresIn = service.Some(s)
+	} else if b.isNull("expires_in") && !b.has("expires_at") {
+		// expires_in: null is "no expiry", as expires_at: null: neither takes
+		// a default expiry (issue 15).
+		in.ExpiresAt = service.Some[*time.Time](nil)
 	}
 	in.Problems = b.p
 	return in

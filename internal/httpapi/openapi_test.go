@@ -724,6 +724,18 @@ func TestResponsesMatchDocument(t *testing.T) {
 		wantErr(err, client.ErrValidation)
 		_, err = c.Organization.SetPolicy(ctx, client.Policy{})
 		must(err)
+		// License defaults (issue 15): a project's and the organization's.
+		_, err = c.LicenseDefaults.UpdateProject(ctx, p.ID, client.LicenseDefaultsPatch{
+			Set: client.LicenseDefaults{MaxDomains: client.Ptr[int64](2), ExpiresIn: client.Ptr("30d")}})
+		must(err)
+		_, err = c.LicenseDefaults.SetOrganization(ctx, client.LicenseDefaults{AllowConfigs: client.Ptr(true)})
+		must(err)
+		_, err = c.LicenseDefaults.Organization(ctx)
+		must(err)
+		st, _ = raw(lenient(ctx), "PUT", "/api/v1/organization/license-defaults", []byte(`{"license_defaults":{"max_domains":-1}}`), withKey...)
+		want(st, 422)
+		st, _ = raw(lenient(ctx), "PUT", "/api/v1/organization/license-defaults", []byte(`{}`))
+		want(st, 401)
 
 		// Last: deleting the project.
 		must(c.Projects.Delete(ctx, p.ID))

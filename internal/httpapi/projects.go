@@ -42,6 +42,9 @@ func projectInput(b *body) service.ProjectInput {
 		v, _ := b.boolean("has_paid")
 		in.HasPaid = service.Some(v)
 	}
+	if b.has("license_defaults") {
+		in.LicenseDefaults = service.Some(licenseDefaultsPatch(b, "license_defaults"))
+	}
 	in.Problems = b.p
 	return in
 }

@@ -126,6 +126,9 @@ func Register(mux *http.ServeMux, d Deps) []string {
 	handle("PUT /api/v1/project/{project}", key(h.updateProject))
 	handle("PATCH /api/v1/project/{project}", key(h.updateProject))
 	handle("DELETE /api/v1/project/{project}", key(h.deleteProject))
+	// Organization-wide license defaults (issue 15; license_defaults.go).
+	handle("GET /api/v1/organization/license-defaults", key(h.showOrgLicenseDefaults))
+	handle("PUT /api/v1/organization/license-defaults", key(h.setOrgLicenseDefaults))
 
 	// Domains (DevPayr 3.2): the SDKs mix /domain/{d} and /domains/{d};
 	// every verb answers on both spellings.

@@ -285,6 +285,7 @@ func (s *Service) CreateLicense(ctx context.Context, actor *core.Actor, projectI
 	var l *core.License
 	// The fields are checked before the transaction (it only reports them,
 	// after the access checks, as DevPayr orders them).
+	s.applyLicenseDefaults(ctx, projectID, &in)
 	checked := s.validateLicense(&in, true)
 	var metadata map[string]string
 	if in.Metadata.Set && !checked.Has("metadata") {

@@ -29,6 +29,9 @@ type ProjectInput struct {
 	Meta               Opt[json.RawMessage]
 	IsActive           Opt[bool]
 	HasPaid            Opt[bool]
+	// LicenseDefaults is a merge patch of the project's license defaults
+	// (issue 15; license_defaults.go).
+	LicenseDefaults Opt[LicenseDefaultsPatch]
 }
 
 // ListProjects returns the projects the actor may see, oldest first after
@@ -97,6 +100,7 @@ func validateProject(in *ProjectInput, create bool) error {
 	if in.WebhookSecret.Set && in.WebhookSecret.V != nil {
 		maxLen(p, "webhook_secret", *in.WebhookSecret.V, 255)
 	}
+	checkProjectLicenseDefaults(p, in)
 	return p.Err()
 }
 
@@ -137,7 +141,8 @@ func (s *Service) CreateProject(ctx context.Context, actor *core.Actor, in Proje
 	invalid := validateProject(&in, true)
 	p := &core.Project{OrgID: actor.OrgID, Name: in.Name.V, Description: in.Description.V,
 		DefaultRedirectURL: in.DefaultRedirectURL.V, LogoURL: in.LogoURL.V, WebhookURL: in.WebhookURL.V,
-		Meta: in.Meta.V, IsActive: true, HasPaid: in.HasPaid.V, CreatedBy: actor.UserID}
+		Meta: in.Meta.V, IsActive: true, HasPaid: in.HasPaid.V, CreatedBy: actor.UserID,
+		LicenseDefaults: in.LicenseDefaults.V.apply(core.LicenseDefaults{})}
 	if in.IsActive.Set {
 		p.IsActive = in.IsActive.V
 	}
@@ -233,6 +238,9 @@ func (s *Service) UpdateProject(ctx context.Context, actor *core.Actor, id int64
 		if in.HasPaid.Set {
 			upd.HasPaid = &in.HasPaid.V
 		}
+		if in.LicenseDefaults.Set {
+			upd.LicenseDefaults = new(in.LicenseDefaults.V.apply(p.LicenseDefaults))
+		}
 		out, err = st.UpdateProject(ctx, p.ID, upd)
 		if core.IsCode(err, core.EConflict) {
 			return core.Invalid("slug", "The slug has already been taken.")
@@ -287,6 +295,9 @@ func projectChanges(in ProjectInput) map[string]any {
 	}
 	if in.HasPaid.Set {
 		d["has_paid"] = in.HasPaid.V
+	}
+	if in.LicenseDefaults.Set {
+		d["license_defaults"] = "(changed)"
 	}
 	return d
 }

@@ -110,6 +110,9 @@ type Project struct {
 	LockedAt           *string         `json:"locked_at"`
 	CreatedAt          string          `json:"created_at"`
 	UpdatedAt          string          `json:"updated_at"`
+	// LicenseDefaults are the project's own defaults for new licenses
+	// (issue 15): the fields without one are left out.
+	LicenseDefaults core.LicenseDefaults `json:"license_defaults"`
 }
 
 // ProjectOf renders p.
@@ -122,7 +125,7 @@ func ProjectOf(p *core.Project) Project {
 		ID: p.ID, Name: p.Name, Slug: p.Slug, Description: p.Description, DefaultRedirectURL: p.DefaultRedirectURL,
 		LogoURL: p.LogoURL, WebhookURL: p.WebhookURL, HasWebhookSecret: len(p.WebhookSecretEnc) > 0, Meta: meta,
 		IsActive: p.IsActive, HasPaid: p.HasPaid, LockedAt: Time(p.LockedAt),
-		CreatedAt: TimeV(p.CreatedAt), UpdatedAt: TimeV(p.UpdatedAt),
+		CreatedAt: TimeV(p.CreatedAt), UpdatedAt: TimeV(p.UpdatedAt), LicenseDefaults: p.LicenseDefaults,
 	}
 }
 

@@ -47,6 +47,9 @@ func licenseInput(f *form, cur *core.License) service.LicenseInput {
 	if patch, ok := metadataPatch(f, meta); ok {
 		in.Metadata = service.Some(patch)
 	}
+	if cur == nil {
+		omitUnsent(f, &in) // license defaults (issue 15)
+	}
 	in.Problems = f.problems
 	return in
 }
@@ -136,7 +139,9 @@ func (d *dashboard) licenseNew(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return d.renderLicenseForm(w, r, http.StatusOK, newForm(), p, nil)
+	f := newForm()
+	d.prefillLicenseDefaults(r, f, p)
+	return d.renderLicenseForm(w, r, http.StatusOK, f, p, nil)
 }
 
 func (d *dashboard) licenseCreate(w http.ResponseWriter, r *http.Request) error {

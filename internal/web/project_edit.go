@@ -36,13 +36,17 @@ func projectInput(f *form, edit bool) service.ProjectInput {
 type projectFormData struct {
 	Edit             bool
 	HasWebhookSecret bool
+	LicenseDefaults  *licenseDefaultsSection
 }
 
-func (d *dashboard) renderProjectForm(w http.ResponseWriter, r *http.Request, status int, f *form, p *core.Project) error {
+// renderProjectForm shows the project form; on edit, defaults is the
+// license defaults form refused, to show again.
+func (d *dashboard) renderProjectForm(w http.ResponseWriter, r *http.Request, status int, f *form, p *core.Project, defaults ...*form) error {
 	v := &view{Title: "New project", Nav: "projects", Form: f, Data: projectFormData{}}
 	if p != nil {
 		v.Title, v.Project, v.Tab = "Project settings", p, "edit"
-		v.Data = projectFormData{Edit: true, HasWebhookSecret: len(p.WebhookSecretEnc) > 0}
+		v.Data = projectFormData{Edit: true, HasWebhookSecret: len(p.WebhookSecretEnc) > 0,
+			LicenseDefaults: d.projectDefaultsSection(r, p, defaults)}
 	}
 	return d.render(w, r, status, "project_form", v)
 }
@@ -72,6 +76,11 @@ func (d *dashboard) projectEdit(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	return d.renderProjectForm(w, r, http.StatusOK, projectEditForm(p), p)
+}
+
+// projectEditForm is the project form holding p's fields.
+func projectEditForm(p *core.Project) *form {
 	f := newForm()
 	f.set("name", p.Name)
 	f.set("slug", p.Slug)
@@ -81,7 +90,7 @@ func (d *dashboard) projectEdit(w http.ResponseWriter, r *http.Request) error {
 	f.set("webhook_url", deref(p.WebhookURL))
 	f.setBool("has_paid", p.HasPaid)
 	f.setBool("is_active", p.IsActive)
-	return d.renderProjectForm(w, r, http.StatusOK, f, p)
+	return f
 }
 
 func (d *dashboard) projectUpdate(w http.ResponseWriter, r *http.Request) error {

@@ -58,6 +58,7 @@ func Register(mux *http.ServeMux, deps Deps) {
 	user("GET /projects/{p}", d.projectShow)
 	user("GET /projects/{p}/edit", d.projectEdit)
 	user("POST /projects/{p}/edit", d.projectUpdate)
+	user("POST /projects/{p}/license-defaults", d.projectDefaultsUpdate)
 	user("GET /projects/{p}/delete", d.projectDeletePage)
 	user("POST /projects/{p}/delete", d.projectDelete)
 
@@ -129,6 +130,7 @@ func Register(mux *http.ServeMux, deps Deps) {
 	user("POST /settings/profile", d.settingsProfile)
 	user("POST /settings/password", d.settingsPassword)
 	user("POST /settings/policy", d.settingsPolicy)
+	user("POST /settings/license-defaults", d.orgDefaultsUpdate)
 
 	// Everything else outside /api/ is a dashboard 404 page.
 	page("/", d.notFound)

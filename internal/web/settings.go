@@ -7,12 +7,15 @@ import (
 )
 
 type settingsData struct {
-	Version string
-	BaseURL string
-	Org     *orgSettings // plan, usage and policy (plan.go)
+	Version         string
+	BaseURL         string
+	Org             *orgSettings // plan, usage and policy (plan.go)
+	LicenseDefaults *licenseDefaultsSection
 }
 
-func (d *dashboard) renderSettings(w http.ResponseWriter, r *http.Request, status int, f *form) error {
+// renderSettings shows the settings; defaults is the organization's
+// license defaults form refused, to show again.
+func (d *dashboard) renderSettings(w http.ResponseWriter, r *http.Request, status int, f *form, defaults ...*form) error {
 	org, f, err := d.orgSettings(r, f)
 	if err != nil {
 		return err
@@ -23,7 +26,8 @@ func (d *dashboard) renderSettings(w http.ResponseWriter, r *http.Request, statu
 	f.Values.Del("current_password")
 	f.Values.Del("password")
 	return d.render(w, r, status, "settings", &view{Title: "Settings", Nav: "settings", Form: f,
-		Data: settingsData{Version: version.String(), BaseURL: d.baseURL(r), Org: org}})
+		Data: settingsData{Version: version.String(), BaseURL: d.baseURL(r), Org: org,
+			LicenseDefaults: d.orgDefaultsSection(r, defaults)}})
 }
 
 func (d *dashboard) settings(w http.ResponseWriter, r *http.Request) error {
