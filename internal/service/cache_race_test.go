@@ -90,6 +90,9 @@ func newRaceFixture(t *testing.T, b storetest.Backend) *raceFixture {
 		t.Fatal(err)
 	}
 	f.v = svc.NewValidator(service.ValidatorConfig{TTL: time.Hour})
+	// Creating warmed caches (a license create reads its project's
+	// defaults through the project cache): the races start cold.
+	svc.Invalidate(core.Change{Kind: core.ChangeAll})
 	return f
 }
 
