@@ -30,6 +30,8 @@ type BulkLicenseFilter struct {
 	Metadata      map[string]string `json:"metadata,omitempty"`
 	// IDs, when not nil, keeps only these licenses (an empty list: none).
 	IDs []int64 `json:"ids,omitempty"`
+	// Mode is ModeLive or ModeTest (docs/api-keys.md "Test mode").
+	Mode string `json:"mode,omitempty"`
 }
 
 // BulkLicenses is a bulk action on the licenses a filter selects.

@@ -35,7 +35,8 @@ type Error struct {
 	// Message is the server's message, meant for people.
 	Message string
 	// Code is the machine-readable reason: VALIDATION_ERROR, NOT_FOUND,
-	// INVALID_API_KEY, PROJECT_MISMATCH, MISSING_SCOPE, RATE_LIMITED, and
+	// INVALID_API_KEY, PROJECT_MISMATCH, MISSING_SCOPE, TEST_MODE_READ_ONLY
+	// (ErrorTestModeReadOnly), RATE_LIMITED, and
 	// for runtime validation REVOKED, SUSPENDED, DOMAIN_NOT_ALLOWED…
 	Code string
 	// Fields maps each invalid field to its messages (422 answers).

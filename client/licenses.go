@@ -182,6 +182,9 @@ type LicenseFilter struct {
 	CustomerEmail string
 	// Metadata entries must all be present with these values.
 	Metadata map[string]string
+	// Mode is ModeLive or ModeTest: only live or only test licenses; ""
+	// both. An sk_test_ key sees test licenses only, whatever Mode says.
+	Mode string
 	// ProjectID narrows ListAll to one project (List ignores it).
 	ProjectID int64
 	// PerPage is the page size (default 20, at most 50).
@@ -194,7 +197,7 @@ func (f *LicenseFilter) query() url.Values {
 	}
 	q := (&ListOptions{PerPage: f.PerPage}).query()
 	for k, v := range map[string]string{"status": f.Status, "search": f.Search, "q": f.Query, "external_id": f.ExternalID,
-		"customer_email": f.CustomerEmail} {
+		"customer_email": f.CustomerEmail, "mode": f.Mode} {
 		if v != "" {
 			q.Set(k, v)
 		}

@@ -110,6 +110,7 @@ shows the first 20, changing nothing. See docs/bulk.md.`,
 	fl.StringVar(&f.CustomerEmail, "customer-email", "", "only licenses of this customer email")
 	fl.StringArrayVar(&meta, "metadata", nil, "only licenses with this metadata entry, key=value (repeatable)")
 	fl.Int64SliceVar(&ids, "ids", nil, "only these license IDs, comma-separated")
+	fl.StringVar(&f.Mode, "mode", "", "only live or only test licenses: live or test")
 	fl.BoolVar(&dry, "dry-run", false, "count and show the first 20, changing nothing")
 	fl.StringVar(&duration, "duration", "", "extend: by how long (30d, 12h, 2w, 1y or seconds)")
 	fl.StringVar(&from, "from", "", "extend: from the expiry (default) or now")

@@ -25,11 +25,12 @@ is its uuid. "licenses list" without --project lists the licenses of every proje
 	var filter client.LicenseFilter
 	var metaFilter []string
 	listCmd := listCmd(c, listing[client.License]{
-		use:   "list [--project ID] [--status S] [--search T] [--q TEXT|KEY] [--external-id ID] [--customer-email E] [--metadata k=v]…",
+		use:   "list [--project ID] [--status S] [--search T] [--q TEXT|KEY] [--external-id ID] [--customer-email E] [--metadata k=v]… [--mode live|test]",
 		short: "List licenses, newest first: a project's, or every project's without --project",
 		example: `  latchkey licenses list --project 7 --status suspended
   latchkey licenses list --q 0193f1c2-a4b8-7c3e-9d0a-1b2c3d4e5f60   # find a pasted license key
-  latchkey licenses list --metadata plan=gold --customer-email ada@example.com`,
+  latchkey licenses list --metadata plan=gold --customer-email ada@example.com
+  latchkey licenses list --mode test   # test licenses only (an sk_test_ key sees no others)`,
 		prepare: func() error {
 			m, err := metadataFlag(metaFilter, false)
 			filter.Metadata = m
@@ -54,7 +55,9 @@ is its uuid. "licenses list" without --project lists the licenses of every proje
 	lf.StringVar(&filter.ExternalID, "external-id", "", "only the license with this external ID (exact)")
 	lf.StringVar(&filter.CustomerEmail, "customer-email", "", "only licenses of this customer e-mail (any case)")
 	lf.StringArrayVar(&metaFilter, "metadata", nil, "only licenses with this metadata entry, as key=value (repeatable: all must match)")
+	lf.StringVar(&filter.Mode, "mode", "", "only live or only test licenses: live or test")
 	_ = listCmd.RegisterFlagCompletionFunc("status", fixedCompletion(client.LicenseActive, client.LicenseRevoked, client.LicenseSuspended))
+	_ = listCmd.RegisterFlagCompletionFunc("mode", fixedCompletion(client.ModeLive, client.ModeTest))
 
 	oneLicense := func(use, short, example string, run func(cmd *cobra.Command, cl *client.Client, id int64) (any, error)) *cobra.Command {
 		return c.oneCmd("license", &project, use, short, example, c.printing(run))

@@ -31,6 +31,9 @@ func (a *Actor) Can(scope Scope) bool { return a.Scopes.HasScope(scope) }
 
 // Require returns a 403 naming scope when the actor lacks it.
 func (a *Actor) Require(scope Scope) error {
+	if err := a.testModeGuard(scope); err != nil {
+		return err
+	}
 	if a.Can(scope) {
 		return nil
 	}

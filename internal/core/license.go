@@ -90,6 +90,9 @@ type LicenseFilter struct {
 	Statuses []string
 	LiveAt   time.Time
 	Expiring bool
+	// Mode, ModeLive or ModeTest, keeps live or test licenses only; ""
+	// keeps both (issue 15).
+	Mode     string
 	BeforeID int64
 	Limit    int
 }

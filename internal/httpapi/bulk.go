@@ -128,10 +128,10 @@ func bulkLicenseInput(b *body) service.BulkLicenseInput {
 	var in service.BulkLicenseInput
 	strict(b.problems(), b.fields, "", "filter", "action", "dry_run", "duration", "from", "metadata")
 	if fb := filterBody(b, "license of the project"); fb != nil {
-		strict(fb.problems(), fb.fields, "", "status", "search", "q", "external_id", "customer_email", "metadata", "ids")
+		strict(fb.problems(), fb.fields, "", "status", "search", "q", "external_id", "customer_email", "metadata", "ids", "mode")
 		f := &in.Filter
 		for name, dst := range map[string]*string{"status": &f.Status, "search": &f.Search, "q": &f.Query,
-			"external_id": &f.ExternalID, "customer_email": &f.CustomerEmail} {
+			"external_id": &f.ExternalID, "customer_email": &f.CustomerEmail, "mode": &f.Mode} {
 			*dst, _ = fb.str(name)
 		}
 		if m, sent := stringMap(fb, "metadata", false); sent && m != nil {

@@ -19,7 +19,7 @@ import (
 // Only 200 answers are kept, and an entry is keyed by everything the
 // service's decision to answer 200 used: the organization, the project the
 // key is bound to (0: none), the key's effective scopes (its own ∩ its
-// owner's current role), the path and the query. A request that presents
+// owner's current role), whether it is a test key, the path and the query. A request that presents
 // the same of these gets the answer the service would give it, so keys of
 // one owner share entries, and the service stays the one place that
 // decides: a miss runs the handler, and a hit is a request whose decision
@@ -31,7 +31,10 @@ type respCache struct {
 type respKey struct {
 	org, binding int64
 	scopes       core.ScopeSet
-	path, query  string
+	// testMode: a test key sees only test licenses (issue 15), so it
+	// never shares an entry with a live key of the same owner and scopes.
+	testMode    bool
+	path, query string
 }
 
 // maxRespBytes bounds the rendered bodies kept: clients choose query
@@ -70,7 +73,7 @@ func (h *api) cached(scope core.Scope, f handlerFunc) handlerFunc {
 		if err != nil || a == nil || !a.Can(scope) {
 			return f(w, r)
 		}
-		k := respKey{org: a.OrgID, binding: a.ProjectID, scopes: a.Scopes, path: r.URL.Path, query: r.URL.RawQuery}
+		k := respKey{org: a.OrgID, binding: a.ProjectID, scopes: a.Scopes, testMode: a.TestMode, path: r.URL.Path, query: r.URL.RawQuery}
 		if body, ok := h.cache.c.Get(k); ok {
 			writeBody(w, http.StatusOK, body)
 			return nil

@@ -141,7 +141,7 @@ func (b *body) metadata(name string) service.MetadataPatch {
 func licenseFilter(q url.Values, scope string) (core.LicenseFilter, string, error) {
 	f := core.LicenseFilter{Status: q.Get("status"), Search: strings.TrimSpace(q.Get("search")),
 		Query: strings.TrimSpace(q.Get("q")), ExternalID: strings.TrimSpace(q.Get("external_id")),
-		CustomerEmail: strings.TrimSpace(q.Get("customer_email"))}
+		CustomerEmail: strings.TrimSpace(q.Get("customer_email")), Mode: strings.TrimSpace(q.Get("mode"))}
 	switch f.Status {
 	case "", core.LicenseActive, core.LicenseRevoked, core.LicenseSuspended:
 	default:
@@ -165,6 +165,9 @@ func licenseFilter(q url.Values, scope string) (core.LicenseFilter, string, erro
 		f.Metadata[key] = vs[len(vs)-1]
 	}
 	list := "licenses/" + scope + "/" + f.Status + "/" + f.Search
+	if f.Mode != "" {
+		list += "/mode=" + f.Mode // issue 15: a cursor continues one mode's list
+	}
 	if f.Query != "" || f.ExternalID != "" || f.CustomerEmail != "" || f.Metadata != nil {
 		// Marshalling sorts the map's keys: one text per filter.
 		extra, _ := json.Marshal([]any{f.Query, f.ExternalID, f.CustomerEmail, f.Metadata})

@@ -214,6 +214,7 @@ func (s *Service) ListLicenses(ctx context.Context, actor *core.Actor, projectID
 	if err := checkLicenseFilter(&f, "").Err(); err != nil {
 		return nil, err
 	}
+	scopeLicenses(actor, &f)
 	f.ProjectID, f.OrgID = p.ID, 0
 	return s.listLicenses(ctx, f)
 }
@@ -247,6 +248,7 @@ func (s *Service) ListAllLicenses(ctx context.Context, actor *core.Actor, projec
 	if err := checkLicenseFilter(&f, "").Err(); err != nil {
 		return nil, err
 	}
+	scopeLicenses(actor, &f)
 	return s.listLicenses(ctx, f)
 }
 
@@ -271,6 +273,9 @@ func (s *Service) License(ctx context.Context, actor *core.Actor, projectID, id 
 	if err != nil {
 		return nil, err
 	}
+	if err := hideLicense(actor, l); err != nil {
+		return nil, err
+	}
 	if l.ProjectID != projectID {
 		return nil, core.NotFound("License")
 	}
@@ -287,6 +292,7 @@ func (s *Service) CreateLicense(ctx context.Context, actor *core.Actor, projectI
 	// after the access checks, as DevPayr orders them).
 	s.applyLicenseDefaults(ctx, projectID, &in)
 	checked := s.validateLicense(&in, true)
+	forceTestLicense(actor, &in, true, checked)
 	var metadata map[string]string
 	if in.Metadata.Set && !checked.Has("metadata") {
 		m, err := applyMetadata("metadata", nil, in.Metadata.V)
@@ -375,6 +381,7 @@ var errLicenseNotInProject = &core.Error{Code: core.EForbidden, Reason: core.Rea
 func (s *Service) UpdateLicense(ctx context.Context, actor *core.Actor, projectID, id int64, in LicenseInput) (*core.License, error) {
 	var out *core.License
 	checked := s.validateLicense(&in, false)
+	forceTestLicense(actor, &in, false, checked)
 	err := s.write(ctx, func(st core.Store, changed func(core.Change)) error {
 		p, l, err := recordAccess(ctx, s, st, actor, projectID, core.ScopeLicensesWrite, licenseRecord, id, core.NotFound("License"))
 		if err != nil {

@@ -194,6 +194,7 @@ func (s *Service) BulkLicenses(ctx context.Context, actor *core.Actor, projectID
 	}
 	base := in.Filter
 	base.ProjectID, base.OrgID, base.BeforeID, base.Limit = projectID, 0, 0, 0
+	scopeLicenses(actor, &base)
 	res := &BulkLicenseResult{Action: in.Action, DryRun: in.DryRun}
 	if in.DryRun {
 		f := base

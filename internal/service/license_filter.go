@@ -100,6 +100,7 @@ func checkLicenseFilter(f *core.LicenseFilter, prefix string) core.Problems {
 	default:
 		p.Add(prefix+"status", "The selected "+prefix+"status is invalid: use active, revoked or suspended.")
 	}
+	checkMode(p, prefix+"mode", f.Mode)
 	f.ExternalID = strings.TrimSpace(f.ExternalID)
 	f.CustomerEmail = strings.TrimSpace(f.CustomerEmail)
 	f.Query = strings.TrimSpace(f.Query)

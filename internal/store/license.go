@@ -192,6 +192,9 @@ func licenseWhere(f core.LicenseFilter, args *argList) string {
 	if f.Expiring {
 		q += ` AND expires_at IS NOT NULL`
 	}
+	if f.Mode != "" {
+		q += ` AND is_test_license = ` + args.add(f.Mode == core.ModeTest)
+	}
 	if f.IDs != nil {
 		if len(f.IDs) == 0 {
 			q += ` AND 1 = 0`

@@ -25,6 +25,9 @@ type licenseListData struct {
 	NextURL  string
 	Projects []core.Project
 	Statuses []string
+	// Mode and ModeLinks are the "Test data" toggle (issue 15).
+	Mode      string
+	ModeLinks []modeLink
 }
 
 // licensePicker is the sidebar's "Licenses": the licenses of the project
@@ -67,8 +70,9 @@ func (d *dashboard) licenseList(w http.ResponseWriter, r *http.Request) error {
 	default:
 		data.Status = ""
 	}
+	data.Mode, data.ModeLinks = testDataToggle(r.URL.Path, q, data.Search, data.Status)
 	ls, err := d.svc.ListLicenses(r.Context(), actor, p.ID, core.LicenseFilter{Status: data.Status, Query: data.Search,
-		BeforeID: queryID(r, "before"), Limit: licensesPerPage + 1})
+		Mode: data.Mode, BeforeID: queryID(r, "before"), Limit: licensesPerPage + 1})
 	if err != nil {
 		return err
 	}
@@ -80,6 +84,9 @@ func (d *dashboard) licenseList(w http.ResponseWriter, r *http.Request) error {
 		}
 		if data.Status != "" {
 			next.Set("status", data.Status)
+		}
+		if data.Mode != "" {
+			next.Set("mode", data.Mode)
 		}
 		data.NextURL = r.URL.Path + "?" + next.Encode()
 	}

@@ -71,6 +71,7 @@ func Run(t *testing.T, b Backend) {
 		{"Licenses", testLicenses},
 		{"LicenseCustomer", testLicenseCustomer},
 		{"LicenseFilters", testLicenseFilters},
+		{"LicenseModes", testLicenseModes},
 		{"ValidationWrites", testValidationWrites},
 		{"Injectables", testInjectables},
 		{"CapUnderConcurrency", testCapUnderConcurrency},
