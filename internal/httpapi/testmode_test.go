@@ -407,3 +407,33 @@ func TestTestModeWrites(t *testing.T) {
 		wantStatus(t, n.Do(t, "PUT", pp, map[string]any{"name": "Renamed"}, apptest.Key(f.live)...), 200)
 	})
 }
+
+// A test key holding api_keys:write mints test keys only: a live key (new,
+// or as a rotation's successor) would carry its holder to every live
+// license.
+func TestTestModeKeysMintTestKeysOnly(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b storetest.Backend) {
+		f := newTestModeFixture(t, b)
+		n := f.rt.n
+		const refused = "Test API keys can only create and rotate test keys: use a live key."
+		r := n.Do(t, "POST", "/api/v1/api-keys", map[string]any{"name": "child", "env": "live"}, apptest.Key(f.test)...)
+		wantStatus(t, r, 403, refused)
+		if r.Env.Code != core.ReasonTestModeReadOnly {
+			t.Fatalf("code %q", r.Env.Code)
+		}
+		// Without an env, a test key's key is a test key.
+		r = n.Do(t, "POST", "/api/v1/api-keys", map[string]any{"name": "child"}, apptest.Key(f.test)...)
+		wantStatus(t, r, 201, `"sk_test_`)
+		wantStatus(t, n.Do(t, "POST", "/api/v1/api-keys", map[string]any{"name": "child", "env": "test"}, apptest.Key(f.test)...), 201)
+		// Rotating a live key would mint its live successor.
+		live, _ := n.CreateKey(t, f.rt.owner, service.KeyInput{Name: "another live"})
+		wantStatus(t, n.Do(t, "POST", "/api/v1/api-keys/"+id(live.ID)+"/rotate", nil, apptest.Key(f.test)...), 403, refused)
+		after := n.Do(t, "GET", "/api/v1/api-keys/"+id(live.ID), nil, apptest.Key(f.live)...)
+		wantStatus(t, after, 200, `"status":"active"`)
+		if strings.Contains(string(after.Body), `"rotated_to"`) && !strings.Contains(string(after.Body), `"rotated_to":null`) {
+			t.Fatalf("the refused rotation retired the key: %s", after.Body)
+		}
+		// A live key may mint live keys.
+		wantStatus(t, n.Do(t, "POST", "/api/v1/api-keys", map[string]any{"name": "child", "env": "live"}, apptest.Key(f.live)...), 201, `"sk_live_`)
+	})
+}

@@ -186,6 +186,10 @@ func (s *Service) CreateAPIKey(ctx context.Context, actor *core.Actor, ownerID i
 	if env == "" {
 		env = core.EnvLive
 	}
+	env, err = testModeKeyEnv(actor, in.Env, env)
+	if err != nil {
+		return nil, "", err
+	}
 	if env != core.EnvLive && env != core.EnvTest {
 		p.Add("env", "The env field must be one of live, test.")
 	}
@@ -504,6 +508,9 @@ func (s *Service) RotateAPIKey(ctx context.Context, actor *core.Actor, id int64,
 		k, err := s.visibleKey(ctx, st, actor, id)
 		if err != nil {
 			return err
+		}
+		if actor.TestMode && k.Env != core.EnvTest {
+			return errTestModeLiveKey
 		}
 		now := s.now()
 		switch {

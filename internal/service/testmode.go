@@ -74,3 +74,23 @@ func forceTestLicense(actor *core.Actor, in *LicenseInput, create bool, p core.P
 		p.Add("is_test_license", "The is test license field cannot be false with a test API key: use a live key to make a license live.")
 	}
 }
+
+// errTestModeLiveKey refuses a test key minting a live key, new or as a
+// rotation's successor: its secret would reach every live license.
+var errTestModeLiveKey = &core.Error{Code: core.EForbidden, Reason: core.ReasonTestModeReadOnly,
+	Message: "Test API keys can only create and rotate test keys: use a live key."}
+
+// testModeKeyEnv returns the environment of a key created by actor: a
+// test key's keys are test keys (the default when none is sent); asking
+// for a live one is refused.
+func testModeKeyEnv(actor *core.Actor, sent, env string) (string, error) {
+	switch {
+	case !actor.TestMode:
+		return env, nil
+	case sent == "":
+		return core.EnvTest, nil
+	case env == core.EnvLive:
+		return "", errTestModeLiveKey
+	}
+	return env, nil
+}
