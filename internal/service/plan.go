@@ -219,8 +219,7 @@ func (r *orgRules) Forbid(allowed func(core.Switches) bool, what string) error {
 		return core.PlanLimit("Your plan (%s) does not allow %s.", r.Plan.Name, what)
 	}
 	if !allowed(r.Org.Policy.Switches) {
-		return &core.Error{Code: core.EForbidden, Reason: ReasonPolicyLimit,
-			Message: "Your organization's policy does not allow " + what + "."}
+		return policyLimit("Your organization's policy does not allow " + what + ".")
 	}
 	return nil
 }
