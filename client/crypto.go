@@ -2,6 +2,7 @@ package client
 
 import (
 	"bytes"
+	"context"
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/ed25519"
@@ -117,6 +118,14 @@ type Proof struct {
 	LicenseExpiresAt *time.Time
 	// Test reports whether it is a test license.
 	Test bool
+
+	// Claims only JWS proofs carry (zero for the deprecated lkp1 format).
+	Issuer       string
+	ID           string // jti
+	Result       string // the validation's result code: VALID
+	NotBefore    time.Time
+	Restrictions *Restrictions
+	Metadata     map[string]string
 }
 
 // proofClaims is the token's payload.
@@ -132,17 +141,24 @@ type proofClaims struct {
 	Test   bool   `json:"test"`
 }
 
-// VerifyProof checks an offline proof ("lkp1.<payload>.<signature>") with
-// the server's Ed25519 public key, at time now, without the network. It
-// returns ErrProofMalformed, ErrProofSignature, or ErrProofExpired (with
-// the decoded proof). The caller must still check that ProjectID and
-// Domain are its own.
+// VerifyProof checks an offline proof with one of the server's Ed25519
+// public keys, at time now, without the network: a compact JWS (no clock
+// skew allowed; use a Verifier for a key set, skew and claim checks) or
+// the deprecated "lkp1.<payload>.<signature>" format, accepted until the
+// release after next. It returns ErrProofMalformed, ErrProofSignature,
+// ErrUnknownKey (a JWS signed by another key), ErrAlgorithm, or
+// ErrProofExpired (with the decoded proof). The caller must still check
+// that ProjectID and Domain are its own.
 func VerifyProof(pub ed25519.PublicKey, token string, now time.Time) (*Proof, error) {
 	if len(pub) != ed25519.PublicKeySize {
 		return nil, fmt.Errorf("%w: the public key is %d bytes, want %d", ErrProofMalformed, len(pub), ed25519.PublicKeySize)
 	}
 	parts := strings.Split(strings.TrimSpace(token), ".")
-	if len(parts) != 3 || parts[0] != "lkp1" {
+	if len(parts) == 3 && parts[0] != "lkp1" {
+		v := &Verifier{Keys: &pinnedKeys{pub: pub}, Skew: -1, Now: func() time.Time { return now }}
+		return v.Proof(context.Background(), token)
+	}
+	if len(parts) != 3 {
 		return nil, ErrProofMalformed
 	}
 	sig, err := base64.RawURLEncoding.DecodeString(parts[2])

@@ -117,7 +117,7 @@ func NewStack(sc StackConfig) *Stack {
 					Logger: log, Service: svc, Keys: auth, Usage: usage, Limiter: limiter, Metrics: m,
 					KeyRateLimit: cfg.KeyRateLimit, MaxKeyRateLimit: cfg.MaxKeyRateLimit, IPRateLimit: cfg.IPRateLimit, MaxBodyBytes: cfg.MaxBodyBytes,
 					CursorKey: sc.Secret.Derive("cursor"), CacheTTL: cfg.CacheTTL, Now: sc.Now,
-					Validator: validator, Geo: sc.Geo, CountryHeader: cfg.CountryHeader, Signing: sc.Secret.SigningKey(),
+					Validator: validator, Geo: sc.Geo, CountryHeader: cfg.CountryHeader, Issuer: cfg.TokenIssuer(),
 				})
 			},
 			func(mux *http.ServeMux) {

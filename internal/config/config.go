@@ -16,6 +16,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/spf13/pflag"
 )
@@ -43,7 +45,10 @@ type Config struct {
 	PasswordCost     int
 	SecureCookies    string
 	PublicURL        string
-	DebugAddr        string
+	// Issuer is the iss claim of proofs and license files; empty means
+	// PublicURL, or "latchkey" when that is empty too.
+	Issuer    string
+	DebugAddr string
 	// AllowInsecureWebhooks lets webhook endpoints use http and reach
 	// loopback, private and link-local addresses.
 	AllowInsecureWebhooks bool
@@ -117,6 +122,7 @@ func (c *Config) AddServeFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&c.UsageFlush, "usage-flush", c.UsageFlush, "how often API-key usage counters are written to the store")
 	fs.StringVar(&c.SecureCookies, "secure-cookies", c.SecureCookies, "mark dashboard cookies Secure: auto (when served over TLS or behind a trusted proxy that says https), always, never")
 	fs.StringVar(&c.PublicURL, "public-url", c.PublicURL, "the URL people reach this server at, for links in the dashboard")
+	fs.StringVar(&c.Issuer, "issuer", c.Issuer, "the iss claim of offline proofs and license files (default: --public-url, else latchkey)")
 	fs.StringVar(&c.MemoryLimit, "memory-limit", c.MemoryLimit, "soft limit of the Go runtime's memory (e.g. 200MiB, 1GiB; 0: none); GOMEMLIMIT, when set, wins")
 	fs.BoolVar(&c.AllowInsecureWebhooks, "allow-insecure-webhooks", c.AllowInsecureWebhooks, "let webhook endpoints use http:// and deliver to loopback, private and link-local addresses (development, private networks)")
 	fs.DurationVar(&c.EventRetention, "event-retention", c.EventRetention, "how long events and their delivery logs are kept")
@@ -250,7 +256,21 @@ func (c *Config) Validate() error {
 			bad("public-url", "must be an http:// or https:// URL")
 		}
 	}
+	if c.Issuer != "" && (!utf8.ValidString(c.Issuer) || strings.ContainsFunc(c.Issuer, unicode.IsControl) || len(c.Issuer) > 512) {
+		bad("issuer", "must be printable text of at most 512 bytes")
+	}
 	return errors.Join(errs...)
+}
+
+// TokenIssuer is the iss claim of proofs and license files.
+func (c *Config) TokenIssuer() string {
+	switch {
+	case c.Issuer != "":
+		return c.Issuer
+	case c.PublicURL != "":
+		return strings.TrimRight(c.PublicURL, "/")
+	}
+	return "latchkey"
 }
 
 // Backend names the store backend and its location.

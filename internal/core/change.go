@@ -21,6 +21,7 @@ const (
 	ChangeInjectable ChangeKind = 'i' // ID: project
 	ChangeCatalog    ChangeKind = 'c' // ID: project: something under it changed (cached reads are stale)
 	ChangeWebhooks   ChangeKind = 'w' // ID: organization: its webhook endpoints changed
+	ChangeSigning    ChangeKind = 'g' // the instance's signing keys (no ID)
 )
 
 // Change names a record whose cached copies are stale. Writes publish
@@ -49,7 +50,7 @@ func ParseChange(s string) (Change, bool) {
 	}
 	c := Change{Kind: ChangeKind(parts[0][0])}
 	switch c.Kind {
-	case ChangeAll, ChangeAPIKey, ChangeUser, ChangeMembership, ChangeProject, ChangeLicense, ChangeDomain, ChangeInjectable, ChangeCatalog, ChangeWebhooks:
+	case ChangeAll, ChangeAPIKey, ChangeUser, ChangeMembership, ChangeProject, ChangeLicense, ChangeDomain, ChangeInjectable, ChangeCatalog, ChangeWebhooks, ChangeSigning:
 	default:
 		return Change{}, false
 	}

@@ -27,6 +27,7 @@ type Store interface {
 	SeatStore
 	ActivationStore
 	PlanStore
+	SigningKeyStore
 
 	// Publish tells other nodes sharing the database that c happened. Inside
 	// InTx it is delivered only if the transaction commits. A backend with

@@ -41,7 +41,7 @@ func TestNoStore(t *testing.T) {
 			{"stream", "GET", "/api/v1/injectable/stream", nil, []string{"X-LICENSE-KEY", rt.keys["test"]}, "no-store"},
 			{"unknown route", "GET", "/api/v1/nothing", nil, nil, "no-store"},
 			{"openapi", "GET", "/api/v1/openapi.json", nil, nil, "public, max-age=3600"},
-			{"signing key", "GET", "/api/v1/keys/license-signing", nil, nil, "public, max-age=3600"},
+			{"signing key", "GET", "/api/v1/keys/license-signing", nil, nil, "public, max-age=300"},
 		}
 		for _, tt := range tests {
 			r := rt.n.Do(t, tt.method, tt.path, tt.body, tt.headers...)

@@ -4,7 +4,6 @@
 package httpapi
 
 import (
-	"crypto/ed25519"
 	"log/slog"
 	"net/http"
 	"time"
@@ -35,9 +34,9 @@ type Deps struct {
 	// CountryHeader names the header a trusted proxy puts the caller's
 	// country in (Cloudflare's CF-IPCountry).
 	CountryHeader string
-	// Signing signs offline proofs.
-	Signing ed25519.PrivateKey
-	Now     func() time.Time
+	// Issuer is the iss claim of proofs and license files.
+	Issuer string
+	Now    func() time.Time
 
 	// MaxKeyRateLimit caps every key's own limit, also one stored before
 	// the ceiling was lowered; 0: no cap.
@@ -57,7 +56,7 @@ type api struct {
 	validator     *service.Validator
 	geo           *geoip.Resolver
 	countryHeader string
-	signing       ed25519.PrivateKey
+	issuer        string
 	onValidation  func(code string)
 }
 
@@ -79,7 +78,7 @@ func Register(mux *http.ServeMux, d Deps) []string {
 		cursors: cursors{key: d.CursorKey},
 		cache:   newRespCache(d.Service.Caches(), d.CacheTTL, d.Now),
 
-		validator: d.Validator, geo: d.Geo, countryHeader: d.CountryHeader, signing: d.Signing,
+		validator: d.Validator, geo: d.Geo, countryHeader: d.CountryHeader, issuer: d.Issuer,
 		maxBody: d.MaxBodyBytes,
 		now:     d.Now,
 		ip:      ip,
@@ -115,6 +114,9 @@ func Register(mux *http.ServeMux, d Deps) []string {
 	handle("OPTIONS /api/v1/licenses/heartbeat", runtime(nil))
 	handle("GET /api/v1/keys/license-signing", runtime(h.signingKey))
 	handle("OPTIONS /api/v1/keys/license-signing", runtime(nil))
+	// The JWK Set of every key that verifies (issue 16; signing.go).
+	handle("GET /.well-known/jwks.json", runtime(h.jwks))
+	handle("OPTIONS /.well-known/jwks.json", runtime(nil))
 
 	// Payment status by API key (DevPayr 3.4).
 	handle("GET /api/v1/project/{project}/has-paid", key(h.keyHasPaid))

@@ -1,8 +1,6 @@
 package httpapi
 
 import (
-	"crypto/ed25519"
-	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"strconv"
@@ -385,43 +383,12 @@ func (h *api) nativeValidate(w http.ResponseWriter, r *http.Request) error {
 			}
 		}
 		if wantProof {
-			out.Proof = h.proof(res, ttl)
+			if out.Proof, err = h.proof(r.Context(), res, ttl); err != nil {
+				return err
+			}
 		}
 	}
 	return ok(w, http.StatusOK, out.Message, out)
-}
-
-// proof signs an offline proof of a successful validation, valid for ttl
-// but never past the license's own expiry.
-func (h *api) proof(res *service.ValidateResult, ttl time.Duration) *proofJSON {
-	now := h.now()
-	exp := now.Add(ttl)
-	l := res.License
-	p := licensing.Proof{LicenseID: l.ID, ProjectID: l.ProjectID, Domain: res.Identifier, IssuedAt: now.Unix(), Test: l.IsTestLicense}
-	if l.ExpiresAt != nil {
-		lexp := l.ExpiresAt.Unix()
-		p.LicenseExpiresAt = &lexp
-		if l.ExpiresAt.Before(exp) {
-			exp = *l.ExpiresAt
-		}
-	}
-	p.ExpiresAt = exp.Unix()
-	return &proofJSON{Token: licensing.SignProof(h.signing, p), ExpiresAt: view.TimeV(time.Unix(p.ExpiresAt, 0)),
-		KeyID: licensing.KeyID(h.signing.Public().(ed25519.PublicKey))}
-}
-
-// signingKey publishes the public key that verifies offline proofs.
-func (h *api) signingKey(w http.ResponseWriter, r *http.Request) error {
-	pub := h.signing.Public().(ed25519.PublicKey)
-	b64 := base64.StdEncoding.EncodeToString(pub)
-	// SubjectPublicKeyInfo for Ed25519: a fixed 12-byte header, then the key.
-	spki := append([]byte{0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00}, pub...)
-	pem := "-----BEGIN PUBLIC KEY-----\n" + base64.StdEncoding.EncodeToString(spki) + "\n-----END PUBLIC KEY-----\n"
-	w.Header().Set("Cache-Control", "public, max-age=3600")
-	return ok(w, http.StatusOK, "", map[string]any{
-		"alg": "Ed25519", "kid": licensing.KeyID(pub), "public_key": b64, "pem": pem,
-		"jwk": map[string]string{"kty": "OKP", "crv": "Ed25519", "x": base64.RawURLEncoding.EncodeToString(pub), "kid": licensing.KeyID(pub)},
-	})
 }
 
 // stream is GET|POST /injectable/stream: the active injectables of the

@@ -5,6 +5,7 @@ package service
 
 import (
 	"context"
+	"crypto/ed25519"
 	"log/slog"
 	"sync/atomic"
 	"time"
@@ -52,13 +53,18 @@ type Service struct {
 	passwordCost int
 	licenseBox   *secret.Box
 	webhookBox   *secret.Box
-	dummyHash    []byte
-	listeners    []func(core.Change)
-	caches       *cache.Set
-	cacheTTL     time.Duration
-	projects     projectCache
-	licenses     licenseCache
-	endpoints    endpointCache
+	signingBox   *secret.Box
+	// initialSigning is the key derived from the instance secret: the
+	// first signing key, recorded when there is none.
+	initialSigning ed25519.PrivateKey
+	signingKeys    keyringCache
+	dummyHash      []byte
+	listeners      []func(core.Change)
+	caches         *cache.Set
+	cacheTTL       time.Duration
+	projects       projectCache
+	licenses       licenseCache
+	endpoints      endpointCache
 
 	// deliveriesDue is set when a write created deliveries; after its
 	// commit, wake tells this node's delivery workers (webhook.go).
@@ -75,12 +81,14 @@ type Service struct {
 // New returns a Service.
 func New(cfg Config) *Service {
 	s := &Service{
-		store:        cfg.Store,
-		log:          cfg.Logger,
-		now:          cfg.Now,
-		passwordCost: cfg.PasswordCost,
-		licenseBox:   cfg.Secret.Box(LicenseBoxPurpose),
-		webhookBox:   cfg.Secret.Box("webhook-secret"),
+		store:          cfg.Store,
+		log:            cfg.Logger,
+		now:            cfg.Now,
+		passwordCost:   cfg.PasswordCost,
+		licenseBox:     cfg.Secret.Box(LicenseBoxPurpose),
+		webhookBox:     cfg.Secret.Box("webhook-secret"),
+		signingBox:     cfg.Secret.Box(signingBoxPurpose),
+		initialSigning: cfg.Secret.SigningKey(),
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -99,6 +107,7 @@ func New(cfg Config) *Service {
 	s.projects = newProjectCache(s.caches, s.cacheTTL, s.now)
 	s.licenses = newLicenseCache(s.caches, s.cacheTTL, s.now)
 	s.endpoints = newEndpointCache(s.caches, s.cacheTTL, s.now)
+	s.signingKeys = newKeyringCache(s.caches, s.now)
 	s.wake = make(chan struct{}, 1)
 	s.allowInsecureWebhooks = cfg.AllowInsecureWebhooks
 	s.maxKeyRateLimit = cfg.MaxKeyRateLimit
