@@ -95,6 +95,7 @@ func Run(t *testing.T, b Backend) {
 		{"Plans", testPlans},
 		{"Usage", testUsage},
 		{"UsageUnderConcurrency", testUsageUnderConcurrency},
+		{"SigningKeys", testSigningKeys},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
