@@ -15,6 +15,7 @@ package core
 //	injectables of a project           ChangeInjectable(project), ChangeProject(project)
 //	rendered read under a project      ChangeCatalog(project), ChangeProject(project)
 //	enabled webhook endpoints of an org ChangeWebhooks(organization)
+//	the instance's signing keys         ChangeSigning (and a 30 s TTL: the admin command may write from another process)
 //
 // Unknown API keys and license keys are remembered without tags, for a
 // short TTL only: no write can make a random key exist.

@@ -63,7 +63,9 @@ func testSigningKeys(t *testing.T, st *store.Store, clock *Clock) {
 		t.Fatalf("after rotation: %+v", keys)
 	}
 	// A kid is never reused: rotating to a key already held fails whole.
-	wantCode(t, st.InTx(ctx, func(tx core.Store) error { return tx.RotateSigningKey(ctx, &core.SigningKey{KID: first.KID, PublicKey: first.PublicKey, PrivateEnc: first.PrivateEnc}) }), core.EConflict)
+	wantCode(t, st.InTx(ctx, func(tx core.Store) error {
+		return tx.RotateSigningKey(ctx, &core.SigningKey{KID: first.KID, PublicKey: first.PublicKey, PrivateEnc: first.PrivateEnc})
+	}), core.EConflict)
 	if keys, _ = st.SigningKeys(ctx); len(keys) != 2 || keys[0].KID != second.KID {
 		t.Fatalf("a refused rotation changed the keys: %+v", keys)
 	}
