@@ -255,7 +255,7 @@ func TestSigningKeyRotation(t *testing.T) {
 		_, key := f.license(t, map[string]any{"title": "Pro"})
 		svc := n.Service()
 
-		ks, kids := keySet(t, n)
+		_, kids := keySet(t, n)
 		first := kids[0]
 		if len(kids) != 1 || first != client.KeyID(testSecret(t).SigningKey().Public().(ed25519.PublicKey)) {
 			t.Fatalf("a new instance publishes %q", kids)
@@ -268,7 +268,7 @@ func TestSigningKeyRotation(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		ks, kids = keySet(t, n)
+		ks, kids := keySet(t, n)
 		if len(kids) != 2 || kids[0] != rotated.KID || kids[1] != first {
 			t.Fatalf("after rotation the JWK Set is %q, want [%s %s]", kids, rotated.KID, first)
 		}
