@@ -463,3 +463,18 @@ func TestJoseVerifiesLicenseFiles(t *testing.T) {
 		t.Errorf("encrypted file as jose read it: %+v", r)
 	}
 }
+
+// TestJoseHarnessSelfTest runs acceptance/jose/selftest.mjs: verify.mjs
+// against a Node stub that signs as the contract says, so the harness's
+// response and license-file checks are held to the scheme even before
+// the server's side is in the build.
+func TestJoseHarnessSelfTest(t *testing.T) {
+	dir := joseHarness(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "node", "selftest.mjs")
+	cmd.Dir = dir
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("selftest.mjs: %v\n%s", err, out)
+	}
+}
