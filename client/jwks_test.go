@@ -7,6 +7,8 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -350,4 +352,33 @@ func TestClientKeySetURL(t *testing.T) {
 			t.Errorf("New(%q).KeySet().URL = %q, want %q", base, got, want)
 		}
 	}
+}
+
+// A copy checks its proof against the server's JWK Set (fetched, cached,
+// and fetched again when a proof names a key rotated in since), making
+// every claim check: its project and its domain.
+func ExampleVerifier() {
+	ctx := context.Background()
+	vendor, _ := client.New(baseURL, apiKey)
+	p, _ := vendor.Projects.Create(ctx, client.ProjectCreate{Name: "JWKS demo", HasPaid: client.Ptr(true)})
+	l, _ := vendor.Licenses.Create(ctx, p.ID, client.LicenseCreate{Title: "Shop"})
+
+	copyOfApp, _ := client.New(baseURL, "")
+	v, err := copyOfApp.Validate.License(ctx, client.ValidateRequest{License: l.UUID, Domain: "shop.example.com", Proof: true})
+	if err != nil {
+		log.Fatal(err)
+	}
+	verifier := &client.Verifier{Keys: copyOfApp.KeySet(), ProjectID: p.ID, Identifier: "shop.example.com"}
+	proof, err := verifier.Proof(ctx, v.Proof.Token)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(proof.LicenseID == l.ID, proof.Result, proof.KeyID == v.Proof.KeyID)
+
+	elsewhere := &client.Verifier{Keys: copyOfApp.KeySet(), ProjectID: p.ID, Identifier: "pirate.example.net"}
+	_, err = elsewhere.Proof(ctx, v.Proof.Token)
+	fmt.Println(errors.Is(err, client.ErrClaims))
+	// Output:
+	// true VALID true
+	// true
 }
