@@ -141,9 +141,9 @@ func (r *RemoteKeySet) refresh(ctx context.Context, need func(now time.Time) boo
 	r.mu.Lock()
 	now := r.now()
 	if !need(now) {
-		set, err := r.set, r.err
+		set, err, stale := r.set, r.err, !now.Before(r.expires)
 		r.mu.Unlock()
-		if set == nil || (err != nil && !now.Before(r.expires)) {
+		if set == nil || (err != nil && stale) {
 			if err == nil {
 				err = errors.New("latchkey: no JWK Set")
 			}
