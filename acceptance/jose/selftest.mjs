@@ -38,8 +38,10 @@ const server = http.createServer((req, res) => {
     }
     const out = Buffer.from(JSON.stringify({ status: 'success', data: { valid: true, code: 'VALID' } }));
     const headers = { 'Content-Type': 'application/json' };
-    const nonce = req.headers['latchkey-nonce'];
-    if (req.headers['latchkey-signature-request'] === 'v1' && !req.url.includes('unsigned')) {
+    const q = new URL(req.url, 'http://stub').searchParams;
+    const nonce = req.headers['latchkey-nonce'] ?? q.get('nonce');
+    const optedIn = req.headers['latchkey-signature-request'] === 'v1' || q.get('signed') === '1';
+    if (optedIn && !req.url.includes('unsigned')) {
       const date = new Date().toUTCString();
       const digest = 'SHA-256=' + crypto.createHash('sha256').update(out).digest('base64');
       const signing = [`(request-target): ${req.method.toLowerCase()} ${req.url}`, `date: ${date}`, `digest: ${digest}`, `nonce: ${nonce}`].join('\n');
@@ -69,6 +71,8 @@ const cases = [
   [{ name: 'proof as file', kind: 'licenseFile', file: armour(proof), issuer }, 'ERR_JWT_CLAIM_VALIDATION_FAILED'],
   [{ name: 'response', ...resp }, 'ok'],
   [{ name: 'response, GET', ...resp, method: 'GET', body: undefined, url: `${base}/api/v1/injectable/stream?license=k&signed=1` }, 'ok'],
+  [{ name: 'response, query opt-in', ...resp, optIn: 'query' }, 'ok'],
+  [{ name: 'response, query opt-in, other nonce', ...resp, optIn: 'query', verifyNonce: 'n2' }, 'ERR_SIGNATURE'],
   [{ name: 'response, body byte', ...resp, tamperBody: true }, 'ERR_DIGEST'],
   [{ name: 'response, other nonce', ...resp, nonce: 'n1', verifyNonce: 'n2' }, 'ERR_SIGNATURE'],
   [{ name: 'response, other path', ...resp, requestTarget: '/api/v1/licenses/validate' }, 'ERR_SIGNATURE'],

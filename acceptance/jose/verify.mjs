@@ -121,7 +121,14 @@ function parseSignature(value) {
 async function checkResponse(opts, check) {
   const nonce = check.nonce ?? crypto.randomBytes(16).toString('hex');
   const url = new URL(check.url);
-  const headers = { 'Latchkey-Signature-Request': 'v1', 'Latchkey-Nonce': nonce, ...(check.headers ?? {}) };
+  // The opt-in as headers, or (optIn "query") as signed=1&nonce=… for
+  // clients that cannot set headers.
+  const headers = check.optIn === 'query' ? { ...(check.headers ?? {}) }
+    : { 'Latchkey-Signature-Request': 'v1', 'Latchkey-Nonce': nonce, ...(check.headers ?? {}) };
+  if (check.optIn === 'query') {
+    url.searchParams.set('signed', '1');
+    url.searchParams.set('nonce', nonce);
+  }
   const init = { method: check.method ?? 'POST', headers };
   if (check.body !== undefined) {
     init.body = typeof check.body === 'string' ? check.body : JSON.stringify(check.body);

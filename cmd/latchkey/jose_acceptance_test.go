@@ -355,6 +355,8 @@ func TestJoseVerifiesSignedResponses(t *testing.T) {
 	got := runJose(t, dir, l.jwksURL(), []map[string]any{
 		with(validate, "validate"),
 		with(hasPaid, "has-paid"),
+		with(validate, "query opt-in", "optIn", "query"),
+		with(hasPaid, "has-paid, query opt-in, replayed", "optIn", "query", "verifyNonce", "nonce-of-an-earlier-request"),
 		with(validate, "one body byte changed", "tamperBody", true),
 		with(validate, "another nonce", "nonce", "nonce-the-client-sent", "verifyNonce", "nonce-of-an-earlier-request"),
 		with(validate, "another path", "requestTarget", "/api/v1/project/has-paid"),
@@ -363,11 +365,13 @@ func TestJoseVerifiesSignedResponses(t *testing.T) {
 		notMerged(t, "signed responses")
 	}
 	expect(t, got, map[string]string{
-		"validate":              "ok",
-		"has-paid":              "ok",
-		"one body byte changed": "ERR_DIGEST",
-		"another nonce":         "ERR_SIGNATURE",
-		"another path":          "ERR_SIGNATURE",
+		"validate":                         "ok",
+		"has-paid":                         "ok",
+		"query opt-in":                     "ok",
+		"has-paid, query opt-in, replayed": "ERR_SIGNATURE",
+		"one body byte changed":            "ERR_DIGEST",
+		"another nonce":                    "ERR_SIGNATURE",
+		"another path":                     "ERR_SIGNATURE",
 	})
 	set, _ := l.jwks()
 	if got["validate"].KID != set.Keys[0].KID || got["validate"].Status != 200 {
