@@ -85,6 +85,8 @@ type Client struct {
 	// Validate validates licenses (with the license key, not the API key)
 	// and verifies offline proofs.
 	Validate *ValidateService
+	// keys is the server's JWK Set (KeySet; jwks.go).
+	keys *RemoteKeySet
 }
 
 // Option configures a Client.
@@ -180,6 +182,7 @@ func New(baseURL, apiKey string, opts ...Option) (*Client, error) {
 	c.Events = &EventService{c}
 	c.Organization = &OrganizationService{c}
 	c.Validate = &ValidateService{c: c}
+	c.keys = &RemoteKeySet{URL: jwksURL(c.base), HTTPClient: c.hc, UserAgent: c.userAgent}
 	c.LicenseDefaults = &LicenseDefaultsService{c}
 	return c, nil
 }

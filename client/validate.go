@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"sync"
 	"time"
 )
 
@@ -139,9 +138,6 @@ type SigningKey struct {
 // offline proofs.
 type ValidateService struct {
 	c *Client
-
-	mu  sync.Mutex
-	key *SigningKey
 }
 
 // License runs the native validation (POST /licenses/validate). Every
@@ -227,24 +223,15 @@ func (s *ValidateService) SigningKey(ctx context.Context) (*SigningKey, error) {
 	return &SigningKey{Alg: out.Alg, KeyID: out.KeyID, PublicKey: pub, PEM: out.PEM}, nil
 }
 
-// VerifyProof verifies an offline proof with the server's key, fetched on
-// the first call and kept for the client's lifetime. Applications that
-// must work offline should ship the key and call the package-level
-// VerifyProof instead.
+// VerifyProof verifies an offline proof against the server's JWK Set
+// (Client.KeySet: fetched, cached, and fetched again when a proof names a
+// key rotated in since), with DefaultSkew and no claim checks: the caller
+// still checks that ProjectID and Domain are its own, or uses a Verifier
+// with ProjectID and Identifier set. Applications that must work offline
+// ship the JWK Set (ParseKeySet) and use a Verifier instead.
 func (s *ValidateService) VerifyProof(ctx context.Context, token string) (*Proof, error) {
-	s.mu.Lock()
-	k := s.key
-	s.mu.Unlock()
-	if k == nil {
-		var err error
-		if k, err = s.SigningKey(ctx); err != nil {
-			return nil, err
-		}
-		s.mu.Lock()
-		s.key = k
-		s.mu.Unlock()
-	}
-	return VerifyProof(k.PublicKey, token, time.Now())
+	v := &Verifier{Keys: s.c.KeySet()}
+	return v.Proof(ctx, token)
 }
 
 // PaymentQuery is the query of Payments.Status.

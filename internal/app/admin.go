@@ -49,11 +49,11 @@ so running this first is optional; it is there for deployments that migrate in a
 func newAdminCmd(env Env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "admin",
-		Short: "Manage users, keys, plans and organizations directly in the store",
+		Short: "Manage users, keys, plans, organizations and signing keys directly in the store",
 		Long: `Admin commands work directly on the configured store (--data-dir or --database-url), without
 a running server. Use them to create the first user and key, and to give organizations plans.`,
 	}
-	cmd.AddCommand(newCreateUserCmd(env), newCreateKeyCmd(env), newAdminPlansCmd(env), newAdminOrgsCmd(env))
+	cmd.AddCommand(newCreateUserCmd(env), newCreateKeyCmd(env), newAdminPlansCmd(env), newAdminOrgsCmd(env), newAdminSigningCmd(env))
 	requireVerb(cmd)
 	return cmd
 }

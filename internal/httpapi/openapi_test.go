@@ -54,22 +54,31 @@ var restWildcard = regexp.MustCompile(`\{(\w+)\.\.\.\}`)
 
 // operationOf turns a ServeMux pattern into the document's method and path
 // ("GET /api/v1/project/{project}" → "GET", "/project/{project}"). ok is
-// false for patterns without a method (the /api/ catch-all) and for
-// patterns outside /api/v1.
-func operationOf(pattern string) (method, path string, ok bool) {
+// false for patterns without a method (the /api/ catch-all). A pattern
+// outside /api/v1 ("GET /.well-known/jwks.json") keeps its whole path and
+// has root set: the document holds it only in a path item whose own
+// servers are the site root (rootServed).
+func operationOf(pattern string) (method, path string, root, ok bool) {
 	method, path, ok = strings.Cut(pattern, " ")
 	if !ok {
-		return "", "", false
+		return "", "", false, false
 	}
-	path, ok = strings.CutPrefix(path, "/api/v1")
-	if !ok {
-		return "", "", false
+	if rest, under := strings.CutPrefix(path, "/api/v1"); under {
+		path = rest
+	} else {
+		root = true
 	}
 	path = restWildcard.ReplaceAllString(strings.TrimSuffix(path, "{$}"), "{$1}")
 	if path == "" {
 		path = "/"
 	}
-	return method, path, true
+	return method, path, root, true
+}
+
+// rootServed reports whether a path item is served at the site root
+// rather than under the document's /api/v1: its own servers say "/".
+func rootServed(item *openapi3.PathItem) bool {
+	return len(item.Servers) == 1 && item.Servers[0].URL == "/"
 }
 
 // undocumented returns the registered patterns the document lacks.
@@ -79,12 +88,12 @@ func undocumented(doc *openapi3.T, patterns []string) []string {
 		if !strings.Contains(p, " ") {
 			continue // "/api/": the catch-all 404
 		}
-		method, path, ok := operationOf(p)
-		if !ok {
+		method, path, root, _ := operationOf(p)
+		item := doc.Paths.Value(path)
+		switch {
+		case root && (item == nil || !rootServed(item) || item.GetOperation(method) == nil):
 			out = append(out, p+" (not under /api/v1)")
-			continue
-		}
-		if item := doc.Paths.Value(path); item == nil || item.GetOperation(method) == nil {
+		case !root && (item == nil || rootServed(item) || item.GetOperation(method) == nil):
 			out = append(out, p)
 		}
 	}
@@ -95,14 +104,14 @@ func undocumented(doc *openapi3.T, patterns []string) []string {
 func unregistered(doc *openapi3.T, patterns []string) []string {
 	served := map[string]bool{}
 	for _, p := range patterns {
-		if method, path, ok := operationOf(p); ok {
-			served[method+" "+path] = true
+		if method, path, root, ok := operationOf(p); ok {
+			served[fmt.Sprint(method, " ", path, " ", root)] = true
 		}
 	}
 	var out []string
 	for path, item := range doc.Paths.Map() {
 		for method := range item.Operations() {
-			if !served[method+" "+path] {
+			if !served[fmt.Sprint(method, " ", path, " ", rootServed(item))] {
 				out = append(out, method+" "+path)
 			}
 		}
@@ -140,20 +149,22 @@ func TestConformanceCheckFailsOnGaps(t *testing.T) {
 
 	added := []string{
 		"POST /api/v1/project/{project}/licenses/{license}/transfer", // a new path
-		"DELETE /api/v1/audit",          // a new method on a documented path
-		"GET /api/v1/exports/{file...}", // a rest wildcard
-		"GET /v2/projects",              // outside /api/v1
+		"DELETE /api/v1/audit",              // a new method on a documented path
+		"GET /api/v1/exports/{file...}",     // a rest wildcard
+		"GET /v2/projects",                  // outside /api/v1
+		"DELETE /.well-known/jwks.json",     // a new method on a documented root path
+		"GET /api/v1/.well-known/jwks.json", // a root path's twin under /api/v1
 	}
 	got := undocumented(doc, append(slices.Clone(routes), added...))
-	want := []string{added[0], added[1], added[2], added[3] + " (not under /api/v1)"}
+	want := []string{added[0], added[1], added[2], added[3] + " (not under /api/v1)", added[4] + " (not under /api/v1)", added[5]}
 	if !slices.Equal(got, want) {
 		t.Errorf("undocumented routes reported as %q, want %q", got, want)
 	}
 
 	removed := slices.DeleteFunc(slices.Clone(routes), func(p string) bool {
-		return p == "GET /api/v1/audit" || p == "POST /api/v1/api-keys/{id}/rotate"
+		return p == "GET /api/v1/audit" || p == "POST /api/v1/api-keys/{id}/rotate" || p == "GET /.well-known/jwks.json"
 	})
-	if got, want := unregistered(doc, removed), []string{"GET /audit", "POST /api-keys/{id}/rotate"}; !slices.Equal(got, want) {
+	if got, want := unregistered(doc, removed), []string{"GET /.well-known/jwks.json", "GET /audit", "POST /api-keys/{id}/rotate"}; !slices.Equal(got, want) {
 		t.Errorf("documented routes without a handler reported as %q, want %q", got, want)
 	}
 	for pattern, want := range map[string]string{
@@ -162,10 +173,15 @@ func TestConformanceCheckFailsOnGaps(t *testing.T) {
 		"OPTIONS /api/v1/licenses/validate":               "OPTIONS /licenses/validate",
 		"GET /api/v1/injectable/{path...}":                "GET /injectable/{path}",
 		"PATCH /api/v1/project/{project}/domain/{domain}": "PATCH /project/{project}/domain/{domain}",
+		"GET /.well-known/jwks.json":                      "GET /.well-known/jwks.json (root)",
 	} {
-		m, p, ok := operationOf(pattern)
-		if !ok || m+" "+p != want {
-			t.Errorf("operationOf(%q) = %q %q %v, want %q", pattern, m, p, ok, want)
+		m, p, root, ok := operationOf(pattern)
+		got := m + " " + p
+		if root {
+			got += " (root)"
+		}
+		if !ok || got != want {
+			t.Errorf("operationOf(%q) = %q %v, want %q", pattern, got, ok, want)
 		}
 	}
 }
@@ -560,6 +576,14 @@ func TestResponsesMatchDocument(t *testing.T) {
 		want(st, 200)
 		_, err = anon.Validate.SigningKey(ctx)
 		must(err)
+		// The JWK Set, at the site root (a path item with its own server).
+		st, _ = raw(ctx, "OPTIONS", "/.well-known/jwks.json", nil, "Origin", "https://shop.example.com", "Access-Control-Request-Method", "GET")
+		want(st, 204)
+		ks, err := anon.KeySet().Refresh(ctx)
+		must(err)
+		if len(ks.KIDs()) != 1 || ks.KIDs()[0] != v.Proof.KeyID {
+			t.Fatalf("JWK Set %v, want the proof's kid %s", ks.KIDs(), v.Proof.KeyID)
+		}
 
 		// Seats: heartbeats (SDK and raw), release, the vendor's list and delete.
 		sl, err := c.Licenses.Create(ctx, p.ID, client.LicenseCreate{Title: "Seated"})
