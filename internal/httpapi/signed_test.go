@@ -151,6 +151,14 @@ func TestSignedResponses(t *testing.T) {
 		}
 		n.Clock.Advance(time.Minute) // a new IP window
 
+		// A browser page may send the opt-in: preflights allow both headers.
+		pre := n.Do(t, "OPTIONS", "/api/v1/licenses/validate", nil, "Origin", "https://shop.example.com",
+			"Access-Control-Request-Headers", "latchkey-signature-request, latchkey-nonce")
+		if allow := pre.Header.Get("Access-Control-Allow-Headers"); pre.Status != 204 ||
+			!strings.Contains(allow, "Latchkey-Signature-Request") || !strings.Contains(allow, "Latchkey-Nonce") {
+			t.Fatalf("preflight: %d %q", pre.Status, allow)
+		}
+
 		// The query form, for clients that cannot set headers.
 		nonce := newNonce(t)
 		a := sendRaw(t, hc, n, "POST", "/api/v1/project/has-paid?signed=1&nonce="+nonce+"&domain=shop.example.com", "", "X-LICENSE-KEY", basic)
