@@ -56,6 +56,9 @@ type Client struct {
 	backoffMax    time.Duration
 	maxRetryAfter time.Duration
 	sleep         func(ctx context.Context, d time.Duration) error
+	// verifier, when set, verifies the signed answers of runtime calls
+	// (WithSignedResponses; signature.go).
+	verifier *Verifier
 
 	// LicenseDefaults reads and changes the defaults of new licenses.
 	LicenseDefaults *LicenseDefaultsService
@@ -216,6 +219,7 @@ type request struct {
 	ctype  string // of raw
 	header http.Header
 	noAuth bool // runtime routes take a license key, not the API key
+	signed bool // a runtime license check, signed with WithSignedResponses
 }
 
 // response is a successful answer.
@@ -285,6 +289,10 @@ func (c *Client) send(ctx context.Context, r *request) (*response, error) {
 		for k, v := range r.header {
 			req.Header[k] = v
 		}
+		nonce, err := c.signRequest(r, req)
+		if err != nil {
+			return nil, err
+		}
 		hr, err := c.hc.Do(req)
 		if err != nil {
 			if ctx.Err() != nil {
@@ -311,6 +319,12 @@ func (c *Client) send(ctx context.Context, r *request) (*response, error) {
 				continue
 			}
 			return nil, fmt.Errorf("latchkey: %s %s: read answer: %w", r.method, c.base+r.path, err)
+		}
+		if nonce != "" {
+			// Before the status is believed: a forged 4xx or 429 fails too.
+			if err := c.verifier.Response(ctx, hr, body, nonce); err != nil {
+				return nil, fmt.Errorf("latchkey: %s %s: %w", r.method, c.base+r.path, err)
+			}
 		}
 		if hr.StatusCode < 300 {
 			return &response{status: hr.StatusCode, header: hr.Header, body: body}, nil

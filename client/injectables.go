@@ -204,7 +204,7 @@ func (s *InjectableService) Stream(ctx context.Context, rr RuntimeRequest) iter.
 				Injectables []Delivery `json:"injectables"`
 				NextCursor  *string    `json:"next_cursor"`
 			}
-			if _, err := s.c.do(ctx, &request{method: http.MethodGet, path: "injectable/stream", query: q, header: h, noAuth: true}, &out); err != nil {
+			if _, err := s.c.do(ctx, &request{method: http.MethodGet, path: "injectable/stream", query: q, header: h, noAuth: true, signed: true}, &out); err != nil {
 				yield(Delivery{}, err)
 				return
 			}

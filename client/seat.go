@@ -73,7 +73,7 @@ func (r HeartbeatRequest) call(ctx context.Context, c *Client, method string, re
 		body["release"] = true
 	}
 	var out Heartbeat
-	if _, err := c.do(ctx, &request{method: method, path: "licenses/heartbeat", body: body, header: h, noAuth: true}, &out); err != nil {
+	if _, err := c.do(ctx, &request{method: method, path: "licenses/heartbeat", body: body, header: h, noAuth: true, signed: true}, &out); err != nil {
 		return nil, err
 	}
 	return &out, nil

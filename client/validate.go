@@ -171,7 +171,7 @@ func (s *ValidateService) License(ctx context.Context, in ValidateRequest) (*Val
 		body["explain"] = true
 	}
 	var v Validation
-	if _, err := s.c.do(ctx, &request{method: http.MethodPost, path: "licenses/validate", body: body, header: h, noAuth: true}, &v); err != nil {
+	if _, err := s.c.do(ctx, &request{method: http.MethodPost, path: "licenses/validate", body: body, header: h, noAuth: true, signed: true}, &v); err != nil {
 		return nil, err
 	}
 	return &v, nil
@@ -194,7 +194,7 @@ func (s *ValidateService) HasPaid(ctx context.Context, rr RuntimeRequest, includ
 		q.Set("include", "injectables")
 	}
 	var ps PaymentStatus
-	if _, err := s.c.do(ctx, &request{method: http.MethodPost, path: "project/has-paid", query: q, header: h, noAuth: true}, &ps); err != nil {
+	if _, err := s.c.do(ctx, &request{method: http.MethodPost, path: "project/has-paid", query: q, header: h, noAuth: true, signed: true}, &ps); err != nil {
 		return nil, err
 	}
 	return &ps, nil

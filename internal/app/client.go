@@ -105,7 +105,7 @@ func addConnFlags(cmd *cobra.Command, env Env) *conn {
 
 // client returns an SDK client for the flags and environment. needKey
 // says whether the command needs an API key (validation does not).
-func (c *conn) client(needKey bool) (*client.Client, error) {
+func (c *conn) client(needKey bool, opts ...client.Option) (*client.Client, error) {
 	if c.output != "table" && c.output != "json" {
 		return nil, fmt.Errorf("--output: %q is not table or json", c.output)
 	}
@@ -123,7 +123,7 @@ func (c *conn) client(needKey bool) (*client.Client, error) {
 	if needKey && key == "" {
 		return nil, errors.New("no API key: set LATCHKEY_API_KEY (or pass --api-key); \"latchkey admin create-key\" mints the first one")
 	}
-	return client.New(url, key, client.WithUserAgent("latchkey-cli/"+version.String()))
+	return client.New(url, key, append([]client.Option{client.WithUserAgent("latchkey-cli/" + version.String())}, opts...)...)
 }
 
 func firstOf(vals ...string) string {

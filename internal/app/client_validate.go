@@ -3,6 +3,7 @@ package app
 import (
 	"errors"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -27,18 +28,32 @@ func newValidateCmd(env Env) *cobra.Command {
 key alone: no API key is needed or sent. Prints the verdict; exits with status 0 when the license
 is valid and 1 otherwise, so scripts can test it. --proof adds a signed offline proof. --explain
 evaluates every rule instead of stopping at the first failure and prints each check; it counts no
-use and records no activation.` + connectionHelp,
+use and records no activation. --signed asks for a signed answer and verifies it with the keys of
+the JWK Set in --jwks (docs/signed-responses.md); an answer that does not verify fails the command.` + connectionHelp,
 		Example: `  latchkey validate --license 019ae9f4-18b2-706b-b728-3f77c6bd9217 --domain shop.example.com
   latchkey validate --license "$KEY" --check-project --proof --output json
-  latchkey validate --license "$KEY" --domain shop.example.com --explain`,
+  latchkey validate --license "$KEY" --domain shop.example.com --explain
+  latchkey validate --license "$KEY" --domain shop.example.com --signed --jwks jwks.json`,
 		Args: cobra.NoArgs,
 	}
 	c := addConnFlags(cmd, env)
+	var signed bool
+	var jwks string
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		if in.License == "" {
 			return errors.New("--license: give the license key (its uuid)")
 		}
-		cl, err := c.client(false)
+		var opts []client.Option
+		if signed {
+			v, err := fileVerifier(jwks)
+			if err != nil {
+				return err
+			}
+			opts = append(opts, client.WithSignedResponses(v))
+		} else if jwks != "" {
+			return errors.New("--jwks: only with --signed")
+		}
+		cl, err := c.client(false, opts...)
 		if err != nil {
 			return err
 		}
@@ -63,7 +78,27 @@ use and records no activation.` + connectionHelp,
 	fs.BoolVar(&in.Proof, "proof", false, "ask for a signed offline proof")
 	fs.DurationVar(&in.ProofTTL, "proof-ttl", 24*time.Hour, "how long the proof may be trusted (1m to 720h)")
 	fs.BoolVar(&in.Explain, "explain", false, "evaluate every rule and print each check, counting nothing and recording nothing")
+	fs.BoolVar(&signed, "signed", false, "ask for a signed answer and verify it (needs --jwks)")
+	fs.StringVar(&jwks, "jwks", "", "the JWK Set file to verify a signed answer with (saved from /.well-known/jwks.json)")
 	return cmd
+}
+
+// fileVerifier verifies signed answers with the keys of a JWK Set file.
+// The keys come from a file the user trusts, not from the server being
+// checked: a fake server would serve its own keys.
+func fileVerifier(path string) (*client.Verifier, error) {
+	if path == "" {
+		return nil, errors.New("--jwks: give the JWK Set file to verify the signature with (save it from /.well-known/jwks.json)")
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("--jwks: %w", err)
+	}
+	ks, err := client.ParseKeySet(data)
+	if err != nil {
+		return nil, fmt.Errorf("--jwks: %w", err)
+	}
+	return &client.Verifier{Keys: ks}, nil
 }
 
 // printValidation prints a verdict; in a table, an explanation's checks

@@ -100,7 +100,9 @@ func Register(mux *http.ServeMux, d Deps) []string {
 	// Runtime (license key): called by customers' copies, from browsers too.
 	// The license checks are throttled per client IP before any work.
 	runtime := func(f handlerFunc) http.Handler { return cors(a.wrap(cleanQuery(f))) }
-	check := func(f handlerFunc) http.Handler { return cors(a.wrap(ip.gate(cleanQuery(f)))) }
+	// Every answer of a license check, errors and 429s included, is signed
+	// when the caller opts in (issue 16; signed.go).
+	check := func(f handlerFunc) http.Handler { return cors(h.signed(a, a.wrap(ip.gate(cleanQuery(f))))) }
 	handle("POST /api/v1/project/has-paid", check(h.runtimeHasPaid))
 	handle("OPTIONS /api/v1/project/has-paid", runtime(nil))
 	handle("GET /api/v1/injectable/stream", check(h.stream))

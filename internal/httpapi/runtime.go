@@ -27,7 +27,9 @@ func cors(next http.Handler) http.Handler {
 		h.Set("Access-Control-Expose-Headers", "X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset, Retry-After, X-Request-ID")
 		if r.Method == http.MethodOptions {
 			h.Set("Access-Control-Allow-Methods", "GET, POST, DELETE, OPTIONS")
-			h.Set("Access-Control-Allow-Headers", corsHeaders)
+			// The signed-response opt-in's two headers (signed.go) are
+			// allowed too: a preflight cannot know whether they will come.
+			h.Set("Access-Control-Allow-Headers", corsHeaders+", "+SignatureRequestHeader+", "+NonceHeader)
 			h.Set("Access-Control-Max-Age", "86400")
 			h.Add("Vary", "Origin")
 			w.WriteHeader(http.StatusNoContent)
