@@ -10,12 +10,20 @@ import (
 	"testing"
 	"time"
 
+	"github.com/getkin/kin-openapi/openapi3filter"
+
 	"github.com/latchkey/latchkey/client"
 	"github.com/latchkey/latchkey/internal/core"
 	"github.com/latchkey/latchkey/internal/licensing"
 	"github.com/latchkey/latchkey/internal/service"
 	"github.com/latchkey/latchkey/internal/store/storetest"
 )
+
+// The conformance check reads the license file answer as text, as it
+// reads JSON.
+func init() {
+	openapi3filter.RegisterBodyDecoder("application/x-pem-file", openapi3filter.FileBodyDecoder)
+}
 
 // fileFixture is the runtime fixture with an SDK client, an anonymous one
 // (runtime routes) and a verifier holding the node's JWK Set.
