@@ -192,3 +192,14 @@ func (h *api) runtimeLicenseFile(w http.ResponseWriter, r *http.Request) error {
 	}
 	return writeLicenseFile(w, r, res.License.ID, f)
 }
+
+// LicenseFileIssuer returns what makes license files for callers outside
+// the API (the dashboard's download, which may not import this package's
+// internals): the same files, claims and signing key the routes use.
+func LicenseFileIssuer(svc *service.Service, issuer string, now func() time.Time) func(ctx context.Context) (service.LicenseFileIssuer, error) {
+	if now == nil {
+		now = time.Now
+	}
+	h := &api{svc: svc, issuer: issuer, now: now}
+	return h.licenseFileIssuer
+}
