@@ -132,7 +132,7 @@ func TestVerifierLicenseFile(t *testing.T) {
 			if !errors.Is(err, tt.want) {
 				t.Fatalf("err = %v, want %v", err, tt.want)
 			}
-			if tt.want == client.ErrProofExpired && (f == nil || f.LicenseID != 42) {
+			if errors.Is(tt.want, client.ErrProofExpired) && (f == nil || f.LicenseID != 42) {
 				t.Fatalf("an expired file comes back decoded: %+v", f)
 			}
 		})
