@@ -249,6 +249,11 @@ func TestLicenseFileEncryption(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b storetest.Backend) {
 		f := newFileFixture(t, b)
 		ctx := context.Background()
+		// A runtime checkout first: the license's validation snapshot, with
+		// its project, is cached; the update below must reach it.
+		if rdl, err := f.anon.Validate.LicenseFile(ctx, client.LicenseFileRequest{License: f.keys["pinned"], Domain: "shop.example.com"}); err != nil || rdl.Encrypted {
+			t.Fatalf("before: %+v, %v", rdl, err)
+		}
 		p, err := f.c.Projects.Update(ctx, f.paid, client.ProjectUpdate{LicenseFileEncryption: client.Ptr(true)})
 		if err != nil || !p.LicenseFileEncryption {
 			t.Fatalf("update: %+v, %v", p, err)
