@@ -52,7 +52,9 @@ func TestCheckoutLicenseFile(t *testing.T) {
 
 			boom := errors.New("boom")
 			_, err = svc.CheckoutLicenseFile(ctx, a, p.ID, l.ID, service.LicenseFileInput{},
-				func(*core.License, *core.Project, string, service.LicenseFileInput) (*service.IssuedLicenseFile, error) { return nil, boom })
+				func(*core.License, *core.Project, string, service.LicenseFileInput) (*service.IssuedLicenseFile, error) {
+					return nil, boom
+				})
 			if !errors.Is(err, boom) || recorded() != 0 {
 				t.Fatalf("a failed issue: %v, %d recorded", err, recorded())
 			}
