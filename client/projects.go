@@ -26,6 +26,9 @@ type Project struct {
 	UpdatedAt          time.Time       `json:"updated_at"`
 	// LicenseDefaults are the project's own defaults for new licenses.
 	LicenseDefaults LicenseDefaults `json:"license_defaults"`
+	// LicenseFileEncryption: the project's license files are encrypted
+	// under each license's key (docs/license-files.md).
+	LicenseFileEncryption bool `json:"license_file_encryption"`
 }
 
 // ProjectCreate is the body of Projects.Create. Only Name is required.
@@ -45,6 +48,9 @@ type ProjectCreate struct {
 	IsActive *bool `json:"is_active,omitempty"`
 	// LicenseDefaults are the defaults of the project's new licenses.
 	LicenseDefaults *LicenseDefaults `json:"license_defaults,omitempty"`
+	// LicenseFileEncryption encrypts the project's license files under
+	// each license's key.
+	LicenseFileEncryption *bool `json:"license_file_encryption,omitempty"`
 }
 
 // ProjectUpdate is the body of Projects.Update: nil fields are left as
@@ -62,6 +68,9 @@ type ProjectUpdate struct {
 	IsActive           *bool           `json:"is_active,omitempty"`
 	// LicenseDefaults is a merge patch of the project's license defaults.
 	LicenseDefaults *LicenseDefaultsPatch `json:"license_defaults,omitempty"`
+	// LicenseFileEncryption turns the encryption of license files on or
+	// off.
+	LicenseFileEncryption *bool `json:"license_file_encryption,omitempty"`
 }
 
 // ProjectService manages projects (scopes projects:read and

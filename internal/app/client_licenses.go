@@ -14,7 +14,7 @@ import (
 func newLicensesCmd(env Env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "licenses",
-		Short: "List, show, create, update, renew, suspend, revoke, reactivate and delete licenses",
+		Short: "List, show, create, update, renew, suspend, revoke, reactivate and delete licenses; check out license files",
 		Long: `Manage a project's licenses (--project ID). A license's key, the one you hand to the customer,
 is its uuid. "licenses list" without --project lists the licenses of every project the key can see.` + connectionHelp,
 	}
@@ -154,6 +154,7 @@ is its uuid. "licenses list" without --project lists the licenses of every proje
 	cmd.AddCommand(newLicensesBulkCmd(c, &project))
 	cmd.AddCommand(newLicenseSeatsCmd(c, &project))
 	cmd.AddCommand(newActivationsCmd(c, &project))
+	cmd.AddCommand(newLicenseFileCmd(c, &project))
 	return cmd
 }
 

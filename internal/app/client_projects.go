@@ -75,7 +75,7 @@ func newProjectsCmd(env Env) *cobra.Command {
 			p, err := cl.Projects.Create(cmd.Context(), client.ProjectCreate{
 				Name: *in.Name, Slug: deref(in.Slug), Description: deref(in.Description), DefaultRedirectURL: deref(in.DefaultRedirectURL),
 				LogoURL: deref(in.LogoURL), WebhookURL: deref(in.WebhookURL), WebhookSecret: deref(in.WebhookSecret), Meta: in.Meta,
-				HasPaid: in.HasPaid, IsActive: in.IsActive,
+				HasPaid: in.HasPaid, IsActive: in.IsActive, LicenseFileEncryption: in.LicenseFileEncryption,
 			})
 			if err != nil {
 				return err
@@ -142,7 +142,7 @@ func newProjectsCmd(env Env) *cobra.Command {
 // projectFlags are the fields of create and update.
 type projectFlags struct {
 	name, slug, description, redirectURL, logoURL, webhookURL, webhookSecret, meta string
-	hasPaid, active                                                                bool
+	hasPaid, active, encryptFiles                                                  bool
 }
 
 func (f *projectFlags) add(cmd *cobra.Command) {
@@ -157,6 +157,8 @@ func (f *projectFlags) add(cmd *cobra.Command) {
 	fs.StringVar(&f.meta, "meta", "", "a JSON object of your own")
 	fs.BoolVar(&f.hasPaid, "has-paid", false, "the project is paid for (needs payments:write)")
 	fs.BoolVar(&f.active, "active", true, "the project is active")
+	fs.BoolVar(&f.encryptFiles, "license-file-encryption", false,
+		"encrypt the project's offline license files to each license's key (docs/license-files.md)")
 }
 
 // update returns the fields whose flags were given.
@@ -181,6 +183,9 @@ func (f *projectFlags) update(cmd *cobra.Command) (client.ProjectUpdate, error) 
 	}
 	if changed("active") {
 		in.IsActive = &f.active
+	}
+	if changed("license-file-encryption") {
+		in.LicenseFileEncryption = &f.encryptFiles
 	}
 	return in, nil
 }

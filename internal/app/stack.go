@@ -122,7 +122,8 @@ func NewStack(sc StackConfig) *Stack {
 			},
 			func(mux *http.ServeMux) {
 				web.Register(mux, web.Deps{Logger: log, Service: svc, Validator: validator, Usage: usage, Limiter: limiter,
-					SecureCookies: cfg.SecureCookies, PublicURL: cfg.PublicURL, Now: sc.Now, Reveal: sc.Secret.Box("dashboard reveal")})
+					SecureCookies: cfg.SecureCookies, PublicURL: cfg.PublicURL, Now: sc.Now, Reveal: sc.Secret.Box("dashboard reveal"),
+					LicenseFiles: httpapi.LicenseFileIssuer(svc, cfg.TokenIssuer(), sc.Now)})
 			},
 		},
 	})

@@ -10,6 +10,9 @@ const (
 	ActorUser   = "user"
 	ActorAPIKey = "api_key"
 	ActorSystem = "system"
+	// ActorLicense is the holder of a license key, on the runtime routes
+	// that record what they did (a license file checkout).
+	ActorLicense = "license"
 )
 
 // AuditEvent records who did what to which resource, when and from where.

@@ -27,6 +27,9 @@ type Project struct {
 	// LicenseDefaults fill the fields a license create leaves out, before
 	// the organization's (issue 15).
 	LicenseDefaults LicenseDefaults
+	// LicenseFileEncryption encrypts the project's offline license files
+	// under each license's key (issue 16; docs/license-files.md).
+	LicenseFileEncryption bool
 }
 
 // ProjectFilter selects projects of an organization, oldest first (as
@@ -40,17 +43,18 @@ type ProjectFilter struct {
 
 // ProjectUpdate changes the fields that are set.
 type ProjectUpdate struct {
-	Name               *string
-	Slug               *string
-	Description        **string
-	DefaultRedirectURL **string
-	LogoURL            **string
-	WebhookURL         **string
-	WebhookSecretEnc   *[]byte
-	Meta               *json.RawMessage
-	IsActive           *bool
-	HasPaid            *bool
-	LicenseDefaults    *LicenseDefaults
+	Name                  *string
+	Slug                  *string
+	Description           **string
+	DefaultRedirectURL    **string
+	LogoURL               **string
+	WebhookURL            **string
+	WebhookSecretEnc      *[]byte
+	Meta                  *json.RawMessage
+	IsActive              *bool
+	HasPaid               *bool
+	LicenseDefaults       *LicenseDefaults
+	LicenseFileEncryption *bool
 }
 
 // Domain environments.

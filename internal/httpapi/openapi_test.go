@@ -641,6 +641,23 @@ func TestResponsesMatchDocument(t *testing.T) {
 		wantErr(err, client.ErrNotFound)
 		st, _ = raw(lenient(ctx), "GET", "/api/v1/project/"+pid+"/licenses/"+id(l.ID)+"/activations?cursor=nonsense", nil, withKey...)
 		want(st, 422)
+		// License files (issue 16): the checkout (JSON and the file itself),
+		// the runtime route, refusals.
+		_, err = c.Licenses.File(ctx, p.ID, l.ID, &client.LicenseFileOptions{Identifier: "shop.example.com", TTL: time.Hour})
+		must(err)
+		st, _ = raw(ctx, "GET", lpath+"/file?ttl=3600", nil, withKey...)
+		want(st, 200)
+		st, _ = raw(ctx, "GET", lpath+"/file?ttl=1", nil, withKey...)
+		want(st, 422)
+		_, err = anon.Validate.LicenseFile(ctx, client.LicenseFileRequest{License: l.UUID, Domain: "shop.example.com"})
+		must(err)
+		st, _ = raw(ctx, "GET", "/api/v1/licenses/file?ttl=600", nil, "X-LICENSE-KEY", l.UUID, "X-Devpayr-Domain", "shop.example.com",
+			"Accept", "application/json")
+		want(st, 200)
+		_, err = anon.Validate.LicenseFile(ctx, client.LicenseFileRequest{License: l.UUID, Domain: "pirate.example.net"})
+		wantErr(err, client.ErrForbidden)
+		st, _ = raw(ctx, "OPTIONS", "/api/v1/licenses/file", nil, "Origin", "https://shop.example.com", "Access-Control-Request-Method", "POST")
+		want(st, 204)
 
 		// API keys.
 		k, err := c.APIKeys.Create(ctx, client.APIKeyCreate{Name: "deploy", ProjectID: p.ID, Scopes: []string{"licenses:read"},

@@ -42,6 +42,10 @@ func projectInput(b *body) service.ProjectInput {
 		v, _ := b.boolean("has_paid")
 		in.HasPaid = service.Some(v)
 	}
+	if b.has("license_file_encryption") {
+		v, _ := b.boolean("license_file_encryption")
+		in.LicenseFileEncryption = service.Some(v)
+	}
 	if b.has("license_defaults") {
 		in.LicenseDefaults = service.Some(licenseDefaultsPatch(b, "license_defaults"))
 	}

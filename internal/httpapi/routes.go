@@ -119,6 +119,11 @@ func Register(mux *http.ServeMux, d Deps) []string {
 	// The JWK Set of every key that verifies (issue 16; signing.go).
 	handle("GET /.well-known/jwks.json", runtime(h.jwks))
 	handle("OPTIONS /.well-known/jwks.json", runtime(nil))
+	// Offline license files for the copy holding the key (issue 16;
+	// license_file.go): a validation that answers with a signed file.
+	handle("GET /api/v1/licenses/file", check(h.runtimeLicenseFile))
+	handle("POST /api/v1/licenses/file", check(h.runtimeLicenseFile))
+	handle("OPTIONS /api/v1/licenses/file", runtime(nil))
 
 	// Payment status by API key (DevPayr 3.4).
 	handle("GET /api/v1/project/{project}/has-paid", key(h.keyHasPaid))
@@ -170,6 +175,8 @@ func Register(mux *http.ServeMux, d Deps) []string {
 	// Activations of a license (issue 14).
 	handle("GET /api/v1/project/{project}/licenses/{license}/activations", key(h.listActivations))
 	handle("DELETE /api/v1/project/{project}/licenses/{license}/activations/{activation}", key(h.deleteActivation))
+	// Offline license file checkout by API key (issue 16; license_file.go).
+	handle("GET /api/v1/project/{project}/licenses/{license}/file", key(h.licenseFile))
 
 	// Injectables (DevPayr 3.5): JSON or multipart.
 	handle("GET /api/v1/project/{project}/injectables", key(h.listInjectables))

@@ -34,6 +34,7 @@ const (
 	EventLicenseExpired      = "license.expired"
 	EventLicenseExpiringSoon = "license.expiring_soon"
 	EventLicenseUsageCapped  = "license.usage_cap_reached"
+	EventLicenseCheckedOut   = "license.checked_out"
 	EventActivationCreated   = "activation.created"
 	EventActivationDeleted   = "activation.deleted"
 	EventInjectableCreated   = "injectable.created"
@@ -61,6 +62,7 @@ var EventTypes = []string{
 	EventDomainCreated, EventDomainUpdated, EventDomainDeleted,
 	EventLicenseCreated, EventLicenseUpdated, EventLicenseSuspended, EventLicenseReactivated, EventLicenseRevoked,
 	EventLicenseDeleted, EventLicenseRenewed, EventLicenseExpired, EventLicenseExpiringSoon, EventLicenseUsageCapped,
+	EventLicenseCheckedOut,
 	EventActivationCreated, EventActivationDeleted,
 	EventInjectableCreated, EventInjectableUpdated, EventInjectableDeleted,
 	EventAPIKeyCreated, EventAPIKeyUpdated, EventAPIKeyRotated, EventAPIKeyRevoked, EventAPIKeyExpiringSoon, EventAPIKeyExpired,

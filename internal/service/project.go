@@ -32,6 +32,9 @@ type ProjectInput struct {
 	// LicenseDefaults is a merge patch of the project's license defaults
 	// (issue 15; license_defaults.go).
 	LicenseDefaults Opt[LicenseDefaultsPatch]
+	// LicenseFileEncryption encrypts the project's license files under
+	// each license's key (issue 16; license_file.go).
+	LicenseFileEncryption Opt[bool]
 }
 
 // ListProjects returns the projects the actor may see, oldest first after
@@ -142,7 +145,7 @@ func (s *Service) CreateProject(ctx context.Context, actor *core.Actor, in Proje
 	p := &core.Project{OrgID: actor.OrgID, Name: in.Name.V, Description: in.Description.V,
 		DefaultRedirectURL: in.DefaultRedirectURL.V, LogoURL: in.LogoURL.V, WebhookURL: in.WebhookURL.V,
 		Meta: in.Meta.V, IsActive: true, HasPaid: in.HasPaid.V, CreatedBy: actor.UserID,
-		LicenseDefaults: in.LicenseDefaults.V.apply(core.LicenseDefaults{})}
+		LicenseDefaults: in.LicenseDefaults.V.apply(core.LicenseDefaults{}), LicenseFileEncryption: in.LicenseFileEncryption.V}
 	if in.IsActive.Set {
 		p.IsActive = in.IsActive.V
 	}
@@ -241,6 +244,9 @@ func (s *Service) UpdateProject(ctx context.Context, actor *core.Actor, id int64
 		if in.LicenseDefaults.Set {
 			upd.LicenseDefaults = new(in.LicenseDefaults.V.apply(p.LicenseDefaults))
 		}
+		if in.LicenseFileEncryption.Set {
+			upd.LicenseFileEncryption = &in.LicenseFileEncryption.V
+		}
 		out, err = st.UpdateProject(ctx, p.ID, upd)
 		if core.IsCode(err, core.EConflict) {
 			return core.Invalid("slug", "The slug has already been taken.")
@@ -298,6 +304,9 @@ func projectChanges(in ProjectInput) map[string]any {
 	}
 	if in.LicenseDefaults.Set {
 		d["license_defaults"] = "(changed)"
+	}
+	if in.LicenseFileEncryption.Set {
+		d["license_file_encryption"] = in.LicenseFileEncryption.V
 	}
 	return d
 }

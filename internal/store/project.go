@@ -12,11 +12,12 @@ func (s *Store) CreateProject(ctx context.Context, p *core.Project) error {
 	now := s.clock()
 	err := s.w().QueryRowContext(ctx,
 		`INSERT INTO projects (org_id, name, slug, description, default_redirect_url, logo_url, webhook_url,
-		                       webhook_secret_enc, meta, is_active, has_paid, created_by, created_at, updated_at, license_defaults)
-		 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14) RETURNING id`,
+		                       webhook_secret_enc, meta, is_active, has_paid, created_by, created_at, updated_at, license_defaults,
+		                       license_file_encryption)
+		 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14, $15) RETURNING id`,
 		p.OrgID, p.Name, p.Slug, optStringArg(p.Description), optStringArg(p.DefaultRedirectURL), optStringArg(p.LogoURL),
 		optStringArg(p.WebhookURL), p.WebhookSecretEnc, jsonArg(p.Meta, "{}"), p.IsActive, p.HasPaid,
-		nullID(p.CreatedBy), now, rulesArg(p.LicenseDefaults)).Scan(&p.ID)
+		nullID(p.CreatedBy), now, rulesArg(p.LicenseDefaults), p.LicenseFileEncryption).Scan(&p.ID)
 	if err != nil {
 		return s.conflict(err, "create project", "The slug has already been taken.")
 	}
@@ -25,7 +26,8 @@ func (s *Store) CreateProject(ctx context.Context, p *core.Project) error {
 }
 
 const projectColumns = `id, org_id, name, slug, description, default_redirect_url, logo_url, webhook_url,
-	webhook_secret_enc, meta, is_active, has_paid, locked_at, created_by, created_at, updated_at, deleted_at, license_defaults`
+	webhook_secret_enc, meta, is_active, has_paid, locked_at, created_by, created_at, updated_at, deleted_at, license_defaults,
+	license_file_encryption`
 
 func scanProject(row interface{ Scan(...any) error }) (*core.Project, error) {
 	var p core.Project
@@ -33,7 +35,7 @@ func scanProject(row interface{ Scan(...any) error }) (*core.Project, error) {
 	err := row.Scan(&p.ID, &p.OrgID, &p.Name, &p.Slug, optString{&p.Description}, optString{&p.DefaultRedirectURL},
 		optString{&p.LogoURL}, optString{&p.WebhookURL}, &p.WebhookSecretEnc, &meta, &p.IsActive, &p.HasPaid,
 		nullTime{&p.LockedAt}, zeroInt{&p.CreatedBy}, utc{&p.CreatedAt}, utc{&p.UpdatedAt}, nullTime{&p.DeletedAt},
-		rulesScan{&p.LicenseDefaults})
+		rulesScan{&p.LicenseDefaults}, &p.LicenseFileEncryption)
 	p.Meta = meta
 	return &p, err
 }
@@ -116,6 +118,9 @@ func (s *Store) UpdateProject(ctx context.Context, id int64, upd core.ProjectUpd
 		}
 		if upd.LicenseDefaults != nil {
 			set.add("license_defaults", rulesArg(*upd.LicenseDefaults))
+		}
+		if upd.LicenseFileEncryption != nil {
+			set.add("license_file_encryption", *upd.LicenseFileEncryption)
 		}
 		set.add("updated_at", s.clock())
 		res, err := q.ExecContext(ctx, `UPDATE projects SET `+set.clause()+` WHERE deleted_at IS NULL AND id = `+set.next(),

@@ -113,6 +113,9 @@ type Project struct {
 	// LicenseDefaults are the project's own defaults for new licenses
 	// (issue 15): the fields without one are left out.
 	LicenseDefaults core.LicenseDefaults `json:"license_defaults"`
+	// LicenseFileEncryption: the project's license files are JWEs opened
+	// with the license key (issue 16).
+	LicenseFileEncryption bool `json:"license_file_encryption"`
 }
 
 // ProjectOf renders p.
@@ -126,6 +129,7 @@ func ProjectOf(p *core.Project) Project {
 		LogoURL: p.LogoURL, WebhookURL: p.WebhookURL, HasWebhookSecret: len(p.WebhookSecretEnc) > 0, Meta: meta,
 		IsActive: p.IsActive, HasPaid: p.HasPaid, LockedAt: Time(p.LockedAt),
 		CreatedAt: TimeV(p.CreatedAt), UpdatedAt: TimeV(p.UpdatedAt), LicenseDefaults: p.LicenseDefaults,
+		LicenseFileEncryption: p.LicenseFileEncryption,
 	}
 }
 

@@ -55,7 +55,7 @@ func (d *dashboard) auditList(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	data := auditData{Events: events, Projects: map[int64]string{}, Actions: auditActions,
-		ActorTypes:  []string{core.ActorUser, core.ActorAPIKey, core.ActorSystem},
+		ActorTypes:  []string{core.ActorUser, core.ActorAPIKey, core.ActorSystem, core.ActorLicense},
 		TargetTypes: []string{"project", "license", "domain", "injectable", "api_key", "user"}}
 	if len(events) > auditPerPage {
 		data.Events = events[:auditPerPage]

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"html/template"
 	"log/slog"
@@ -33,6 +34,8 @@ type dashboard struct {
 	publicTLS bool   // the public URL is https: cookies are always Secure
 	reveal    Sealer
 	once      *submissions // key creation's one-time form tokens
+	// licenseFiles makes offline license files; nil: no download.
+	licenseFiles func(ctx context.Context) (service.LicenseFileIssuer, error)
 
 	// setupMu serialises first-run posts on this node, so two browsers
 	// racing on a fresh instance cannot both become its first owner. (Nodes
@@ -47,7 +50,7 @@ type dashboard struct {
 func newDashboard(deps Deps) *dashboard {
 	d := &dashboard{
 		svc: deps.Service, validator: deps.Validator, usage: deps.Usage, limiter: deps.Limiter,
-		log: deps.Logger, now: deps.Now, secure: deps.SecureCookies, reveal: deps.Reveal,
+		log: deps.Logger, now: deps.Now, secure: deps.SecureCookies, reveal: deps.Reveal, licenseFiles: deps.LicenseFiles,
 	}
 	if d.reveal == nil {
 		d.reveal = newProcessSealer()

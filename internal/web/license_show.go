@@ -34,13 +34,15 @@ func (d *dashboard) license(r *http.Request) (*core.Project, *core.License, erro
 }
 
 type licenseShowData struct {
-	License     *core.License
-	State       string
-	Domain      string // the pinned domain's name
-	Activations []core.Activation
-	Usage       []core.DayCount
-	Seats       licenseSeatsData
-	Test        *licenseTest // the "Test this license" form (license_activation.go)
+	License *core.License
+	// LicenseFiles shows the offline license file download.
+	LicenseFiles bool
+	State        string
+	Domain       string // the pinned domain's name
+	Activations  []core.Activation
+	Usage        []core.DayCount
+	Seats        licenseSeatsData
+	Test         *licenseTest // the "Test this license" form (license_activation.go)
 }
 
 func (d *dashboard) licenseShow(w http.ResponseWriter, r *http.Request) error {
@@ -49,7 +51,7 @@ func (d *dashboard) licenseShow(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	ctx, actor := r.Context(), actorOf(r)
-	data := licenseShowData{License: l, State: stateOf(l, d.now())}
+	data := licenseShowData{License: l, State: stateOf(l, d.now()), LicenseFiles: d.licenseFiles != nil}
 	if l.DomainID != 0 {
 		if dom, err := d.svc.Domain(ctx, actor, p.ID, l.DomainID); err == nil {
 			data.Domain = dom.Domain

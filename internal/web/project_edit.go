@@ -20,6 +20,8 @@ func projectInput(f *form, edit bool) service.ProjectInput {
 		WebhookURL:         service.Some(f.optStr("webhook_url")),
 		HasPaid:            service.Some(f.bool("has_paid")),
 		IsActive:           service.Some(f.bool("is_active")),
+		// Offline license files encrypted to each license's key (issue 16).
+		LicenseFileEncryption: service.Some(f.bool("license_file_encryption")),
 	}
 	if s := f.str("slug"); s != "" || edit {
 		in.Slug = service.Some(s)
@@ -90,6 +92,7 @@ func projectEditForm(p *core.Project) *form {
 	f.set("webhook_url", deref(p.WebhookURL))
 	f.setBool("has_paid", p.HasPaid)
 	f.setBool("is_active", p.IsActive)
+	f.setBool("license_file_encryption", p.LicenseFileEncryption)
 	return f
 }
 

@@ -4,6 +4,7 @@
 package web
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"time"
@@ -33,7 +34,10 @@ type Deps struct {
 	// it once; it must be the same on every node (a box of the instance
 	// secret). Nil means a key of this process, for one node.
 	Reveal Sealer
-	Now    func() time.Time
+	// LicenseFiles makes offline license files (httpapi.LicenseFileIssuer);
+	// nil hides the license page's download.
+	LicenseFiles func(ctx context.Context) (service.LicenseFileIssuer, error)
+	Now          func() time.Time
 }
 
 // Register adds the dashboard's routes to mux. This function is the map of
@@ -76,6 +80,7 @@ func Register(mux *http.ServeMux, deps Deps) {
 	user("POST /projects/{p}/licenses/{l}/delete", d.licenseDelete)
 	user("POST /projects/{p}/licenses/{l}/seats/{s}/release", d.licenseSeatRelease)
 	user("POST /projects/{p}/licenses/{l}/activations/{a}/delete", d.activationDelete)
+	user("POST /projects/{p}/licenses/{l}/file", d.licenseFileDownload)
 
 	user("GET /projects/{p}/domains", d.domainList)
 	user("GET /projects/{p}/domains/new", d.domainNew)
