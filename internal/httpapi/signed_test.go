@@ -119,6 +119,8 @@ func TestSignedResponses(t *testing.T) {
 			{"validate", "POST", "/api/v1/licenses/validate", `{"license":"` + basic + `"}`, nil, 200, `"valid":true`},
 			{"validate via /v1", "POST", "/v1/licenses/validate", `{"license":"` + basic + `"}`, nil, 200, `"valid":true`},
 			{"validate without a key (422)", "POST", "/api/v1/licenses/validate", `{}`, nil, 422, `"license"`},
+			{"license file", "GET", "/api/v1/licenses/file?license=" + basic, "", nil, 200, "BEGIN LATCHKEY LICENSE FILE"},
+			{"license file as JSON", "POST", "/api/v1/licenses/file", `{"license":"` + basic + `","ttl":3600}`, []string{"Accept", "application/json"}, 200, `"encrypted":false`},
 			{"heartbeat", "POST", "/api/v1/licenses/heartbeat", `{"instance":"a"}`, []string{"X-LICENSE-KEY", seats.UUID}, 200, `"held":1`},
 			{"heartbeat release", "DELETE", "/api/v1/licenses/heartbeat?instance=a", "", []string{"X-LICENSE-KEY", seats.UUID}, 200, `"released":true`},
 			{"unknown key (404)", "POST", "/api/v1/project/has-paid", "", []string{"X-LICENSE-KEY", rt.keys["unknown"]}, 404, `"NOT_FOUND"`},
