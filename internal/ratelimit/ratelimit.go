@@ -137,10 +137,12 @@ func (l *Limiter) spent(key Key, start time.Time, limit int) {
 	}
 	w := sh.windows[key]
 	if w == nil {
-		w = &window{}
+		w = &window{start: start}
 		sh.windows[key] = w
+	} else if !w.start.Equal(start) {
+		w.start, w.count = start, 0
 	}
-	w.start, w.count = start, max(w.count, limit)
+	w.count = max(w.count, limit)
 	sh.mu.Unlock()
 	l.markFull(start.Add(Window))
 }
