@@ -91,7 +91,7 @@ func NewStack(sc StackConfig) *Stack {
 	limiter := ratelimit.New()
 	var shared *ratelimit.Redis
 	if cfg.RedisURL != "" {
-		r, err := ratelimit.NewRedis(ratelimit.RedisConfig{URL: cfg.RedisURL, Prefix: cfg.RedisKeyPrefix, Logger: log})
+		r, err := ratelimit.NewRedis(ratelimit.RedisConfig{URL: cfg.RedisURL, Prefix: cfg.RedisKeyPrefix, Timeout: cfg.RedisTimeout, Logger: log})
 		if err != nil {
 			// Unreachable after config.Validate, which reads the URL the
 			// same way; limiting alone beats not starting.

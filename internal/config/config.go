@@ -63,6 +63,9 @@ type Config struct {
 	// that Redis (redis:// or rediss://); RedisKeyPrefix starts its keys.
 	RedisURL       string
 	RedisKeyPrefix string
+	// RedisTimeout bounds one rate-limit decision on Redis; past it the
+	// node decides alone until Redis answers a probe.
+	RedisTimeout time.Duration
 }
 
 // MaxRateLimit is the largest --max-key-rate-limit accepted: far above any
@@ -90,6 +93,7 @@ func Defaults() Config {
 		EventRetention:   30 * 24 * time.Hour,
 		WebhookWorkers:   4,
 		RedisKeyPrefix:   "latchkey:",
+		RedisTimeout:     100 * time.Millisecond,
 	}
 }
 
@@ -134,6 +138,7 @@ func (c *Config) AddServeFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&c.EventRetention, "event-retention", c.EventRetention, "how long events and their delivery logs are kept")
 	fs.IntVar(&c.WebhookWorkers, "webhook-workers", c.WebhookWorkers, "concurrent webhook delivery attempts per node")
 	fs.StringVar(&c.RedisURL, "redis-url", c.RedisURL, "redis://… or rediss://… to share every rate limit across the nodes (also LATCHKEY_REDIS_URL_FILE); empty: each node limits alone")
+	fs.DurationVar(&c.RedisTimeout, "redis-timeout", c.RedisTimeout, "longest wait for Redis on a rate-limit decision; past it the node limits alone (its share) until Redis answers again")
 	fs.StringVar(&c.RedisKeyPrefix, "redis-key-prefix", c.RedisKeyPrefix, "prefix of the rate-limit keys in Redis, to share one Redis between instances")
 	fs.StringVar(&c.DebugAddr, "debug-addr", c.DebugAddr, "serve Go's pprof profiles on this separate address (keep it on loopback); empty: off")
 }
@@ -217,6 +222,9 @@ func (c *Config) Validate() error {
 	}
 	if c.RedisKeyPrefix == "" || len(c.RedisKeyPrefix) > 64 || !utf8.ValidString(c.RedisKeyPrefix) || strings.ContainsFunc(c.RedisKeyPrefix, unicode.IsControl) {
 		bad("redis-key-prefix", "must be printable text of 1 to 64 bytes")
+	}
+	if c.RedisTimeout < time.Millisecond || c.RedisTimeout > 10*time.Second {
+		bad("redis-timeout", "must be between 1ms and 10s")
 	}
 	switch c.LogFormat {
 	case "text", "json":

@@ -202,4 +202,9 @@ func TestRedisURL(t *testing.T) {
 	if _, err := parse(t, []string{"--redis-key-prefix", ""}, nil); err == nil || !strings.Contains(err.Error(), "--redis-key-prefix") {
 		t.Fatalf("empty prefix: %v", err)
 	}
+	for _, d := range []string{"0s", "11s"} {
+		if _, err := parse(t, []string{"--redis-timeout", d}, nil); err == nil || !strings.Contains(err.Error(), "--redis-timeout") {
+			t.Fatalf("timeout %s: %v", d, err)
+		}
+	}
 }

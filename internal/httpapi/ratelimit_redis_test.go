@@ -19,6 +19,9 @@ import (
 func withRedis(url, prefix string) apptest.Option {
 	return func(c *config.Config) {
 		c.RedisURL, c.RedisKeyPrefix = url, prefix
+		// Generous: on a busy test machine 100 ms is sometimes exceeded,
+		// and these tests count on every decision reaching Redis.
+		c.RedisTimeout = 5 * time.Second
 		c.LicenseRateLimit, c.IPRateLimit = 3, 3
 	}
 }

@@ -104,6 +104,12 @@ func NewRedis(cfg RedisConfig) (*Redis, error) {
 	opt.ContextTimeoutEnabled = true
 	opt.PoolTimeout = timeout
 	opt.DisableIdentity = true
+	if opt.Protocol == 0 {
+		// RESP2 carries integer replies as well as RESP3, and spares every
+		// reply the client's check for RESP3 push notifications (a tenth
+		// of a decision's CPU in a profile).
+		opt.Protocol = 2
+	}
 	r := &Redis{client: redis.NewClient(opt), prefix: cfg.Prefix, timeout: timeout, interval: cfg.ProbeInterval,
 		log: cfg.Logger, closed: make(chan struct{}), queue: make(chan *call, 1024)}
 	if r.prefix == "" {

@@ -17,7 +17,9 @@ import (
 // node is one server's limiter on a shared Redis.
 func node(t *testing.T, url, prefix string, log *slog.Logger) (*Limiter, *Redis) {
 	t.Helper()
-	r, err := NewRedis(RedisConfig{URL: url, Prefix: prefix, Logger: log, ProbeInterval: 10 * time.Millisecond})
+	// A generous timeout: these tests count on decisions reaching a live
+	// Redis even on a busy machine (TestFallbackOnTimeout tests timeouts).
+	r, err := NewRedis(RedisConfig{URL: url, Prefix: prefix, Logger: log, ProbeInterval: 10 * time.Millisecond, Timeout: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
