@@ -197,4 +197,16 @@ func TestRateLimitsWhenRedisStops(t *testing.T) {
 	if v := metric(t, a.n, "latchkey_ratelimit_redis_up"); v != 1 {
 		t.Fatalf("redis_up after recovery = %v", v)
 	}
+
+	// A node stopping cleanly leaves the count of live nodes at once: the
+	// other's share grows without waiting for the heartbeat to age.
+	if err := b.n.Stack.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.n.Stack.Beat(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := a.n.Stack.Limiter.LiveNodes(); got != 1 {
+		t.Fatalf("live nodes after a clean stop = %d, want 1", got)
+	}
 }
