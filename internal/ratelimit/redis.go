@@ -44,8 +44,9 @@ type RedisConfig struct {
 // limit holds across the cluster. A decision is one Lua script call, at
 // most one round trip (concurrent decisions share one, see flush): it
 // reads the count, refuses at the limit (a refused request is not counted)
-// and otherwise increments it, setting the key's expiry on its first use. The window's start is part of the key, so a window never
-// has to be reset and nodes agree on it as far as their clocks agree.
+// and otherwise increments it, setting the key's expiry on its first use.
+// The window's start is part of the key, so a window never has to be
+// reset and nodes agree on it as far as their clocks agree.
 //
 // When Redis fails or times out, the Limiter decides locally instead (see
 // Limiter.Allow) and Redis stops being asked: a background probe pings it
@@ -176,11 +177,13 @@ func (r *Redis) allow(key Key, limit int, now, start time.Time) (count int, allo
 	select {
 	case r.queue <- c:
 	case <-t.C:
-		return r.failed(fmt.Errorf("no Redis connection free within %v", r.timeout))
+		return r.failed(fmt.Errorf("decisions queued for Redis did not move within %v", r.timeout))
 	}
 	select {
 	case <-c.done:
 	case <-t.C:
+		// Decided locally now; if Redis still runs the call, it counts one
+		// request this node also counts: over-counting, never under.
 		return r.failed(fmt.Errorf("no answer within %v", r.timeout))
 	}
 	if c.err != nil {
