@@ -49,6 +49,7 @@ type options struct {
 	floodN                       int
 	duration                     time.Duration
 	dbURL, only, out, profile    string
+	redisURL                     string
 	smoke                        bool
 }
 
@@ -62,6 +63,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&o.conc, "concurrency", 32, "concurrent keep-alive connections")
 	fs.DurationVar(&o.duration, "duration", 5*time.Second, "length of one run")
 	fs.StringVar(&o.dbURL, "database-url", "", "postgres://… to benchmark PostgreSQL (the database must be empty)")
+	fs.StringVar(&o.redisURL, "redis-url", "", "redis://… to run latchkey with its rate limits shared in Redis (compare with a run without)")
 	fs.StringVar(&o.only, "only", "", "comma-separated scenario names to run (default: all)")
 	fs.StringVar(&o.out, "out", "", "also write the markdown report to this file")
 	fs.StringVar(&o.profile, "profile", "", "save a CPU profile of latchkey during each scenario's last round into this directory")
@@ -132,6 +134,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	debugBase := "http://" + debugAddr
 	lkArgs := append(slices.Clone(limits), "--debug-addr", debugAddr, "--allow-insecure-webhooks")
+	if o.redisURL != "" {
+		// Every limit decided in Redis (still far above the load: no 429s),
+		// under a prefix of this run's own.
+		lkArgs = append(lkArgs, "--redis-url", o.redisURL, "--redis-key-prefix", "bench:"+filepath.Base(dir)+":")
+	}
 	if o.profile != "" {
 		if err := os.MkdirAll(o.profile, 0o755); err != nil {
 			return err
@@ -222,7 +229,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		if st, body, err := do(ctx, client, "GET", "http://"+lk.Addr+"/metrics", nil, nil); err == nil && st == 200 {
 			for line := range strings.SplitSeq(body, "\n") {
-				if strings.HasPrefix(line, "latchkey_cache_events_total") || strings.HasPrefix(line, "latchkey_cache_invalidations_total") {
+				if strings.HasPrefix(line, "latchkey_cache_events_total") || strings.HasPrefix(line, "latchkey_cache_invalidations_total") ||
+					strings.HasPrefix(line, "latchkey_ratelimit_decisions_total") {
 					logf(sc.Name, "metric", line)
 				}
 			}

@@ -290,8 +290,12 @@ func ms(d time.Duration) string { return fmt.Sprintf("%.2f", float64(d)/float64(
 func (rp *report) markdown() string {
 	var b strings.Builder
 	o := rp.opts
-	fmt.Fprintf(&b, "Machine: %s. Backend: %s. Data: %d licenses, %d API keys. Load: %d keep-alive connections, %d rounds of %s per server, alternating ceiling and latchkey.\n\n",
-		machine(), rp.backend, o.licenses, o.keys, o.conc, o.rounds, o.duration)
+	limits := "in memory"
+	if o.redisURL != "" {
+		limits = "shared in Redis"
+	}
+	fmt.Fprintf(&b, "Machine: %s. Backend: %s, rate limits %s. Data: %d licenses, %d API keys. Load: %d keep-alive connections, %d rounds of %s per server, alternating ceiling and latchkey.\n\n",
+		machine(), rp.backend, limits, o.licenses, o.keys, o.conc, o.rounds, o.duration)
 	b.WriteString("| scenario | latchkey req/s | ceiling req/s | latchkey ÷ ceiling (min–max) | p50 ms | p90 ms | p99 ms | max ms | ceiling p99 ms | requests | errors |\n")
 	b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, r := range rp.rows {

@@ -50,6 +50,10 @@ type Stack struct {
 	Validator *service.Validator
 	Metrics   *metrics.Metrics
 	Listener  *postgres.Listener // nil on SQLite
+	// Limiter counts every rate limit; Redis, with --redis-url, is where
+	// it shares them with the other nodes (nil without).
+	Limiter *ratelimit.Limiter
+	Redis   *ratelimit.Redis
 	// Node is this node's ID in change notifications.
 	Node string
 	// APIRoutes lists the API route patterns.
@@ -85,6 +89,22 @@ func NewStack(sc StackConfig) *Stack {
 	auth := keys.NewAuthenticator(sc.Store, caches, cfg.CacheTTL, sc.Now)
 	usage := keys.NewUsage()
 	limiter := ratelimit.New()
+	var shared *ratelimit.Redis
+	if cfg.RedisURL != "" {
+		r, err := ratelimit.NewRedis(ratelimit.RedisConfig{URL: cfg.RedisURL, Prefix: cfg.RedisKeyPrefix, Timeout: cfg.RedisTimeout, Logger: log})
+		if err != nil {
+			// Unreachable after config.Validate, which reads the URL the
+			// same way; limiting alone beats not starting.
+			log.Error("shared rate limits are off", "err", err)
+		} else {
+			shared = r
+			limiter.UseRedis(r)
+			m.WatchRateLimits(func() metrics.RateLimitStats {
+				st := r.Stats()
+				return metrics.RateLimitStats{RedisUp: st.Up, Shared: st.Shared, Fallback: st.Fallback, Outages: st.Outages, LiveNodes: limiter.LiveNodes()}
+			})
+		}
+	}
 	validator := svc.NewValidator(service.ValidatorConfig{TTL: cfg.CacheTTL, Limiter: limiter, LicenseLimit: cfg.LicenseRateLimit})
 	m.WatchEventDrops(validator.DroppedEvents)
 	proxies, _ := cfg.Proxies()
@@ -105,11 +125,21 @@ func NewStack(sc StackConfig) *Stack {
 	}
 	svc.OnChange(func(core.Change) { m.Invalidations.WithLabelValues("local").Inc() })
 
+	var redisState func() string
+	if shared != nil {
+		redisState = func() string {
+			if shared.Up() {
+				return "up"
+			}
+			return "down"
+		}
+	}
 	var routes []string
 	handler := server.Handler(server.Config{
 		Logger:         log,
 		Metrics:        m,
 		Ready:          sc.Store.Ping,
+		Redis:          redisState,
 		TrustedProxies: proxies,
 		Register: []func(*http.ServeMux){
 			func(mux *http.ServeMux) {
@@ -128,7 +158,7 @@ func NewStack(sc StackConfig) *Stack {
 		},
 	})
 	return &Stack{Handler: handler, Service: svc, Keys: auth, Usage: usage, Validator: validator, Metrics: m, Listener: listener, Node: node,
-		APIRoutes: routes, cfg: sc, sender: webhook.NewSender(cfg.AllowInsecureWebhooks, "Latchkey-Webhooks/"+version.String())}
+		Limiter: limiter, Redis: shared, APIRoutes: routes, cfg: sc, sender: webhook.NewSender(cfg.AllowInsecureWebhooks, "Latchkey-Webhooks/"+version.String())}
 }
 
 // Start runs the background work: usage flushing and, on PostgreSQL, the
@@ -152,8 +182,61 @@ func (s *Stack) Start() {
 		s.wg.Go(func() { s.Listener.Run(ctx) })
 	}
 	s.wg.Go(func() { s.Validator.RunEvents(ctx) })
+	if s.Redis != nil {
+		s.wg.Go(func() { s.runHeartbeat(ctx) })
+	}
 	s.wg.Go(func() { s.Service.RunDeliveries(ctx, s.DeliveryConfig()) })
 	s.wg.Go(func() { s.Service.RunScheduler(ctx, s.ScheduleConfig()) })
+}
+
+// Heartbeats: a node records itself every HeartbeatInterval and counts as
+// live the nodes seen within LiveWindow, several intervals, so that one
+// late beat does not shrink the count.
+const (
+	HeartbeatInterval = 5 * time.Second
+	LiveWindow        = 30 * time.Second
+)
+
+// runHeartbeat keeps this node's heartbeat and the limiter's count of live
+// nodes current until ctx ends. Only nodes sharing limits in Redis beat:
+// the count is the divisor of each limit while Redis is unreachable.
+func (s *Stack) runHeartbeat(ctx context.Context) {
+	t := time.NewTicker(HeartbeatInterval)
+	defer t.Stop()
+	failing := false
+	for {
+		err := s.Beat(ctx)
+		switch {
+		case err != nil && ctx.Err() == nil && !failing:
+			// Logged once per failing streak: the last count stays in use.
+			s.cfg.Logger.Warn("node heartbeat failed; the count of live nodes is kept as it was", "err", err)
+			failing = true
+		case err == nil && failing:
+			s.cfg.Logger.Info("node heartbeat recorded again")
+			failing = false
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// Beat records this node's heartbeat and updates the limiter's count of
+// live nodes (at least this one).
+func (s *Stack) Beat(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, HeartbeatInterval)
+	defer cancel()
+	if err := s.cfg.Store.Heartbeat(ctx, s.Node); err != nil {
+		return err
+	}
+	n, err := s.cfg.Store.LiveNodes(ctx, LiveWindow)
+	if err != nil {
+		return err
+	}
+	s.Limiter.SetLiveNodes(n)
+	return nil
 }
 
 // DeliveryConfig is how this node delivers webhooks.
@@ -173,12 +256,24 @@ func (s *Stack) ScheduleConfig() service.ScheduleConfig {
 // Stop returns ctx's error without waiting for them.
 func (s *Stack) Stop(ctx context.Context) error {
 	if s.cancel == nil {
+		if s.Redis != nil {
+			_ = s.Redis.Close() // connections only: nothing to report
+		}
 		return nil
 	}
 	s.cancel()
 	done := make(chan struct{})
 	go func() {
 		s.wg.Wait()
+		if s.Redis != nil {
+			// Leave the count of live nodes at once, so that the others'
+			// shares grow now rather than after LiveWindow. Best effort:
+			// a node that cannot is forgotten when its heartbeat ages.
+			forget, cancel := context.WithTimeout(context.Background(), time.Second)
+			_ = s.cfg.Store.ForgetNode(forget, s.Node)
+			cancel()
+			_ = s.Redis.Close()
+		}
 		close(done)
 	}()
 	defer s.abandon()

@@ -19,6 +19,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/redis/go-redis/v9"
 	"github.com/spf13/pflag"
 )
 
@@ -58,6 +59,13 @@ type Config struct {
 	// ("200MiB", "0" for none); MemoryLimitBytes is it parsed by Validate.
 	MemoryLimit      string
 	MemoryLimitBytes int64
+	// RedisURL, when set, makes every rate limit cluster-wide, counted in
+	// that Redis (redis:// or rediss://); RedisKeyPrefix starts its keys.
+	RedisURL       string
+	RedisKeyPrefix string
+	// RedisTimeout bounds one rate-limit decision on Redis; past it the
+	// node decides alone until Redis answers a probe.
+	RedisTimeout time.Duration
 }
 
 // MaxRateLimit is the largest --max-key-rate-limit accepted: far above any
@@ -84,6 +92,8 @@ func Defaults() Config {
 		MemoryLimit:      "200MiB",
 		EventRetention:   30 * 24 * time.Hour,
 		WebhookWorkers:   4,
+		RedisKeyPrefix:   "latchkey:",
+		RedisTimeout:     100 * time.Millisecond,
 	}
 }
 
@@ -127,6 +137,9 @@ func (c *Config) AddServeFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&c.AllowInsecureWebhooks, "allow-insecure-webhooks", c.AllowInsecureWebhooks, "let webhook endpoints use http:// and deliver to loopback, private and link-local addresses (development, private networks)")
 	fs.DurationVar(&c.EventRetention, "event-retention", c.EventRetention, "how long events and their delivery logs are kept")
 	fs.IntVar(&c.WebhookWorkers, "webhook-workers", c.WebhookWorkers, "concurrent webhook delivery attempts per node")
+	fs.StringVar(&c.RedisURL, "redis-url", c.RedisURL, "redis://… or rediss://… to share every rate limit across the nodes (also LATCHKEY_REDIS_URL_FILE); empty: each node limits alone")
+	fs.DurationVar(&c.RedisTimeout, "redis-timeout", c.RedisTimeout, "longest wait for Redis on a rate-limit decision; past it the node limits alone (its share) until Redis answers again")
+	fs.StringVar(&c.RedisKeyPrefix, "redis-key-prefix", c.RedisKeyPrefix, "prefix of the rate-limit keys in Redis, to share one Redis between instances")
 	fs.StringVar(&c.DebugAddr, "debug-addr", c.DebugAddr, "serve Go's pprof profiles on this separate address (keep it on loopback); empty: off")
 }
 
@@ -162,6 +175,15 @@ func ApplyEnv(fs *pflag.FlagSet, getenv func(string) string, c *Config) error {
 			c.DatabaseURL = strings.TrimSpace(string(b))
 		}
 	}
+	if fs.Lookup("redis-url") != nil && c.RedisURL == "" {
+		if file := getenv("LATCHKEY_REDIS_URL_FILE"); file != "" {
+			b, err := os.ReadFile(file)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("LATCHKEY_REDIS_URL_FILE: %w", err))
+			}
+			c.RedisURL = strings.TrimSpace(string(b))
+		}
+	}
 	c.SecretKey = getenv("LATCHKEY_SECRET_KEY")
 	if c.SecretKeyFile == "" {
 		c.SecretKeyFile = getenv("LATCHKEY_SECRET_KEY_FILE")
@@ -192,6 +214,17 @@ func (c *Config) Validate() error {
 		if _, err := c.Backend(); err != nil {
 			bad("database-url", "%v", err)
 		}
+	}
+	if c.RedisURL != "" {
+		if err := checkRedisURL(c.RedisURL); err != nil {
+			bad("redis-url", "%v", err)
+		}
+	}
+	if c.RedisKeyPrefix == "" || len(c.RedisKeyPrefix) > 64 || !utf8.ValidString(c.RedisKeyPrefix) || strings.ContainsFunc(c.RedisKeyPrefix, unicode.IsControl) {
+		bad("redis-key-prefix", "must be printable text of 1 to 64 bytes")
+	}
+	if c.RedisTimeout < time.Millisecond || c.RedisTimeout > 10*time.Second {
+		bad("redis-timeout", "must be between 1ms and 10s")
 	}
 	switch c.LogFormat {
 	case "text", "json":
@@ -300,6 +333,29 @@ func (c *Config) Backend() (Backend, error) {
 		return Backend{Kind: "sqlite", Target: path}, nil
 	}
 	return Backend{}, errors.New("must start with postgres://, postgresql:// or sqlite:") //nolint:staticcheck // ST1005: "sqlite:" is the scheme, not punctuation
+}
+
+// checkRedisURL validates a --redis-url the way the Redis client will read
+// it. Its messages never repeat the URL: it may hold a password.
+func checkRedisURL(s string) error {
+	if !strings.HasPrefix(s, "redis://") && !strings.HasPrefix(s, "rediss://") {
+		return errors.New("must start with redis:// or rediss:// (TLS)")
+	}
+	u, err := url.Parse(s)
+	switch {
+	case err != nil:
+		return errors.New("not a valid URL")
+	case u.Hostname() == "":
+		return errors.New("names no host (redis://host:6379/0)")
+	}
+	if _, err := redis.ParseURL(s); err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			return errors.New("not a valid URL")
+		}
+		return errors.New(strings.TrimPrefix(err.Error(), "redis: "))
+	}
+	return nil
 }
 
 // SlogLevel parses LogLevel.

@@ -160,3 +160,51 @@ func TestMaxKeyRateLimit(t *testing.T) {
 		})
 	}
 }
+
+func TestRedisURL(t *testing.T) {
+	tests := []struct {
+		url string
+		err string
+	}{
+		{"redis://127.0.0.1:6379/0", ""},
+		{"redis://:pw@cache.internal:6380", ""},
+		{"rediss://user:pw@cache.example.com/3", ""},
+		{"http://127.0.0.1:6379", "must start with redis:// or rediss://"},
+		{"127.0.0.1:6379", "must start with redis:// or rediss://"},
+		{"redis://", "names no host"},
+		{"redis://:secret@h:6379/x", "invalid database number"},
+		{"redis://h:6379/0?colour=blue", "unexpected option"},
+		{"redis://:secret@h:notaport", "not a valid URL"},
+	}
+	for _, tc := range tests {
+		_, err := parse(t, []string{"--redis-url", tc.url}, nil)
+		switch {
+		case tc.err == "" && err != nil:
+			t.Errorf("%q: %v", tc.url, err)
+		case tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err) || !strings.Contains(err.Error(), "--redis-url (LATCHKEY_REDIS_URL)")):
+			t.Errorf("%q: error %v, want %q naming the flag", tc.url, err, tc.err)
+		case err != nil && strings.Contains(err.Error(), "secret"):
+			t.Errorf("%q: the error repeats the password: %v", tc.url, err)
+		}
+	}
+	f := filepath.Join(t.TempDir(), "redis")
+	if err := os.WriteFile(f, []byte("rediss://:pw@h:6380/1\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := parse(t, nil, map[string]string{"LATCHKEY_REDIS_URL_FILE": f})
+	if err != nil || c.RedisURL != "rediss://:pw@h:6380/1" {
+		t.Fatalf("from the file: %q, %v", c.RedisURL, err)
+	}
+	c, err = parse(t, nil, map[string]string{"LATCHKEY_REDIS_URL": "redis://h:1/0", "LATCHKEY_REDIS_URL_FILE": f})
+	if err != nil || c.RedisURL != "redis://h:1/0" {
+		t.Fatalf("the variable wins over the file: %q, %v", c.RedisURL, err)
+	}
+	if _, err := parse(t, []string{"--redis-key-prefix", ""}, nil); err == nil || !strings.Contains(err.Error(), "--redis-key-prefix") {
+		t.Fatalf("empty prefix: %v", err)
+	}
+	for _, d := range []string{"0s", "11s"} {
+		if _, err := parse(t, []string{"--redis-timeout", d}, nil); err == nil || !strings.Contains(err.Error(), "--redis-timeout") {
+			t.Fatalf("timeout %s: %v", d, err)
+		}
+	}
+}

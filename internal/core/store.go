@@ -28,6 +28,7 @@ type Store interface {
 	ActivationStore
 	PlanStore
 	SigningKeyStore
+	NodeStore
 
 	// Publish tells other nodes sharing the database that c happened. Inside
 	// InTx it is delivered only if the transaction commits. A backend with

@@ -115,3 +115,54 @@ func (m *Metrics) WatchEventDrops(dropped func() int64) {
 		Name: "latchkey_runtime_events_dropped_total", Help: "Runtime events dropped because their queue was full.",
 	}, func() float64 { return float64(dropped()) }))
 }
+
+// RateLimitStats are the shared rate limits' counters (with --redis-url).
+type RateLimitStats struct {
+	RedisUp bool
+	// Shared counts decisions made on Redis, Fallback those made on the
+	// node because Redis was unreachable, Outages the times it became so.
+	Shared, Fallback, Outages int64
+	// LiveNodes is how many nodes the heartbeats count: the divisor of
+	// every limit during an outage.
+	LiveNodes int
+}
+
+var (
+	rlUpDesc = prometheus.NewDesc("latchkey_ratelimit_redis_up",
+		"1 while rate limits are shared on Redis, 0 while it is unreachable and each node allows its share.", nil, nil)
+	rlDecisionsDesc = prometheus.NewDesc("latchkey_ratelimit_decisions_total",
+		"Rate-limit decisions by where they were made: redis (shared) or fallback (this node, Redis unreachable).", []string{"backend"}, nil)
+	rlOutagesDesc = prometheus.NewDesc("latchkey_ratelimit_redis_outages_total",
+		"Times Redis became unreachable and rate limits fell back to each node's share.", nil, nil)
+	rlNodesDesc = prometheus.NewDesc("latchkey_ratelimit_live_nodes",
+		"Nodes seen alive by their database heartbeats; each allows limit ÷ this while Redis is unreachable.", nil, nil)
+)
+
+// rateLimitCollector reads the limiter's atomic counters at scrape time,
+// so that a decision costs no metric lookup.
+type rateLimitCollector func() RateLimitStats
+
+func (f rateLimitCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- rlUpDesc
+	ch <- rlDecisionsDesc
+	ch <- rlOutagesDesc
+	ch <- rlNodesDesc
+}
+
+func (f rateLimitCollector) Collect(ch chan<- prometheus.Metric) {
+	s := f()
+	up := 0.0
+	if s.RedisUp {
+		up = 1
+	}
+	ch <- prometheus.MustNewConstMetric(rlUpDesc, prometheus.GaugeValue, up)
+	ch <- prometheus.MustNewConstMetric(rlDecisionsDesc, prometheus.CounterValue, float64(s.Shared), "redis")
+	ch <- prometheus.MustNewConstMetric(rlDecisionsDesc, prometheus.CounterValue, float64(s.Fallback), "fallback")
+	ch <- prometheus.MustNewConstMetric(rlOutagesDesc, prometheus.CounterValue, float64(s.Outages))
+	ch <- prometheus.MustNewConstMetric(rlNodesDesc, prometheus.GaugeValue, float64(s.LiveNodes))
+}
+
+// WatchRateLimits exports the shared rate limits' counters.
+func (m *Metrics) WatchRateLimits(stats func() RateLimitStats) {
+	m.Registry.MustRegister(rateLimitCollector(stats))
+}

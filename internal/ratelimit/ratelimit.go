@@ -2,6 +2,12 @@
 // (an API key, a license, a client IP). Fixed windows make the
 // X-RateLimit-* headers exact and cheap: the limit, what is left in the
 // current minute, and when it ends.
+//
+// A Limiter counts in memory, for one node. Given a shared backend
+// (UseRedis), it counts in Redis instead, so that every node of a cluster
+// enforces one limit together; when Redis is unreachable it falls back to
+// counting in memory with each limit divided by the number of live nodes
+// (SetLiveNodes).
 package ratelimit
 
 import (
@@ -48,6 +54,11 @@ type Limiter struct {
 	// ends (unix nanoseconds): until then Peek must look; after it, no key
 	// can be over its limit and Peek answers without a lock.
 	full atomic.Int64
+
+	// shared, when set, decides in Redis; nodes is how many nodes share
+	// the limits, for the local fallback.
+	shared *Redis
+	nodes  atomic.Int64
 }
 
 type shard struct {
@@ -67,12 +78,76 @@ func New() *Limiter {
 	for i := range l.shards {
 		l.shards[i].windows = make(map[Key]*window)
 	}
+	l.nodes.Store(1)
 	return l
+}
+
+// UseRedis makes the limits cluster-wide, counted in r. Call it before
+// the limiter is used.
+func (l *Limiter) UseRedis(r *Redis) { l.shared = r }
+
+// SetLiveNodes records how many nodes share the limits (at least 1): while
+// Redis is unreachable each allows its share of every limit.
+func (l *Limiter) SetLiveNodes(n int) { l.nodes.Store(int64(max(n, 1))) }
+
+// LiveNodes returns what SetLiveNodes recorded.
+func (l *Limiter) LiveNodes() int { return int(l.nodes.Load()) }
+
+// share is a node's part of limit while Redis is down: rounded up, so that
+// the nodes together allow at least the limit (at most nodes-1 more) and
+// a limit smaller than the cluster still lets requests through.
+func (l *Limiter) share(limit int) int {
+	n := int(l.nodes.Load())
+	return max((limit+n-1)/n, 1)
 }
 
 // Allow counts one request for key against limit requests per window and
 // reports whether it may pass. A request over the limit is not counted.
+//
+// With Redis the decision is the cluster's; without it (or while it is
+// unreachable) this node's, against its share of limit. Either way the
+// result reports limit itself as the limit.
 func (l *Limiter) Allow(key Key, limit int, now time.Time) Result {
+	if l.shared == nil {
+		return l.allowLocal(key, limit, now)
+	}
+	start := now.Truncate(Window)
+	count, allowed, ok := l.shared.allow(key, limit, now, start)
+	if !ok {
+		r := l.allowLocal(key, l.share(limit), now)
+		r.Limit = limit
+		return r
+	}
+	r := Result{Allowed: allowed, Limit: limit, Reset: start.Add(Window), Remaining: max(limit-count, 0)}
+	if r.Remaining == 0 {
+		// Remember locally that the key is spent, so that Peek, which
+		// never asks Redis, refuses it here for the rest of the window.
+		l.spent(key, start, limit)
+	}
+	return r
+}
+
+// spent records that key used up limit in the window starting at start.
+func (l *Limiter) spent(key Key, start time.Time, limit int) {
+	sh := &l.shards[maphash.Comparable(l.seed, key)%uint64(len(l.shards))]
+	sh.mu.Lock()
+	sh.calls++
+	if sh.calls%4096 == 0 {
+		sh.sweep(start)
+	}
+	w := sh.windows[key]
+	if w == nil {
+		w = &window{start: start}
+		sh.windows[key] = w
+	} else if !w.start.Equal(start) {
+		w.start, w.count = start, 0
+	}
+	w.count = max(w.count, limit)
+	sh.mu.Unlock()
+	l.markFull(start.Add(Window))
+}
+
+func (l *Limiter) allowLocal(key Key, limit int, now time.Time) Result {
 	start := now.Truncate(Window)
 	sh := &l.shards[maphash.Comparable(l.seed, key)%uint64(len(l.shards))]
 	sh.mu.Lock()
@@ -126,7 +201,21 @@ func (s *shard) sweep(current time.Time) {
 // Peek reports what Allow would answer for key now, without counting a
 // request: for a check made before any work, whose request is counted only
 // if it turns out to fail.
+//
+// With Redis, Peek answers from what this node knows, without a round
+// trip: a key is refused once an Allow on this node found it spent. A key
+// spent on other nodes passes Peek here until this node's next Allow for
+// it, which Redis refuses: one request per node and window, at most.
 func (l *Limiter) Peek(key Key, limit int, now time.Time) Result {
+	if l.shared != nil && !l.shared.Up() {
+		r := l.peekLocal(key, l.share(limit), now)
+		r.Limit = limit
+		return r
+	}
+	return l.peekLocal(key, limit, now)
+}
+
+func (l *Limiter) peekLocal(key Key, limit int, now time.Time) Result {
 	start := now.Truncate(Window)
 	r := Result{Limit: limit, Reset: start.Add(Window), Remaining: limit}
 	if now.UnixNano() >= l.full.Load() {

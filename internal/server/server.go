@@ -26,9 +26,13 @@ import (
 
 // Config holds the root handler's dependencies.
 type Config struct {
-	Logger         *slog.Logger
-	Metrics        *metrics.Metrics
-	Ready          func(ctx context.Context) error // /readyz: nil error means ready
+	Logger  *slog.Logger
+	Metrics *metrics.Metrics
+	Ready   func(ctx context.Context) error // /readyz: nil error means ready
+	// Redis, when set, reports the shared rate limits' Redis ("up" or
+	// "down") in /readyz. It never makes the node unready: while Redis is
+	// down, each node enforces its share of the limits.
+	Redis          func() string
 	TrustedProxies []netip.Prefix
 	// Register adds the application's routes to the mux.
 	Register []func(mux *http.ServeMux)
@@ -43,12 +47,16 @@ func Handler(cfg Config) http.Handler {
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
+		redis := ""
+		if cfg.Redis != nil {
+			redis = `,"redis":"` + cfg.Redis() + `"`
+		}
 		if err := cfg.Ready(ctx); err != nil {
 			cfg.Logger.WarnContext(ctx, "not ready", "err", err)
-			writePlainJSON(w, http.StatusServiceUnavailable, `{"status":"unavailable","message":"The store does not answer."}`)
+			writePlainJSON(w, http.StatusServiceUnavailable, `{"status":"unavailable","message":"The store does not answer."`+redis+`}`)
 			return
 		}
-		writePlainJSON(w, http.StatusOK, `{"status":"ok"}`)
+		writePlainJSON(w, http.StatusOK, `{"status":"ok"`+redis+`}`)
 	})
 	mux.Handle("GET /metrics", cfg.Metrics.Handler())
 	for _, reg := range cfg.Register {

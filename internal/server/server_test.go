@@ -100,3 +100,31 @@ func TestReadyz(t *testing.T) {
 		t.Fatalf("readyz with a dead store = %d", rec.Code)
 	}
 }
+
+// With shared rate limits, /readyz says where Redis stands; Redis down
+// never makes the node unready (each node then enforces its share).
+func TestReadyzReportsRedis(t *testing.T) {
+	tests := []struct {
+		store error
+		redis string
+		code  int
+		body  string
+	}{
+		{nil, "", 200, `{"status":"ok"}`},
+		{nil, "up", 200, `{"status":"ok","redis":"up"}`},
+		{nil, "down", 200, `{"status":"ok","redis":"down"}`},
+		{context.DeadlineExceeded, "up", 503, `{"status":"unavailable","message":"The store does not answer.","redis":"up"}`},
+	}
+	for _, tc := range tests {
+		cfg := Config{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Metrics: metrics.New(),
+			Ready: func(context.Context) error { return tc.store }}
+		if tc.redis != "" {
+			cfg.Redis = func() string { return tc.redis }
+		}
+		rec := httptest.NewRecorder()
+		Handler(cfg).ServeHTTP(rec, httptest.NewRequest("GET", "/readyz", nil))
+		if rec.Code != tc.code || strings.TrimSpace(rec.Body.String()) != tc.body {
+			t.Errorf("store %v, redis %q: %d %s", tc.store, tc.redis, rec.Code, rec.Body)
+		}
+	}
+}

@@ -96,6 +96,7 @@ func Run(t *testing.T, b Backend) {
 		{"Usage", testUsage},
 		{"UsageUnderConcurrency", testUsageUnderConcurrency},
 		{"SigningKeys", testSigningKeys},
+		{"Nodes", testNodes},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
