@@ -175,17 +175,25 @@ type sdkReport struct {
 // skips when Node.js is absent outside CI (in CI it is required).
 func sdkHarness(t *testing.T) string {
 	t.Helper()
-	dir, err := filepath.Abs(filepath.Join("..", "..", "acceptance", "devpayr-sdk"))
+	return npmHarness(t, "devpayr-sdk", filepath.Join("@devpayr", "frontend-sdk"), "the DevPayr SDK acceptance test")
+}
+
+// npmHarness returns acceptance/<name> with its npm packages installed
+// (npm ci, when module is missing from node_modules), or skips when
+// Node.js is absent outside CI (in CI it is required).
+func npmHarness(t *testing.T, name, module, what string) string {
+	t.Helper()
+	dir, err := filepath.Abs(filepath.Join("..", "..", "acceptance", name))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := exec.LookPath("node"); err != nil {
 		if os.Getenv("CI") != "" {
-			t.Fatal("Node.js is required in CI for the DevPayr SDK acceptance test")
+			t.Fatal("Node.js is required in CI for " + what)
 		}
-		t.Skip("Node.js is not installed: skipping the DevPayr browser SDK acceptance test (.ci/run installs it)")
+		t.Skip("Node.js is not installed: skipping " + what + " (.ci/run installs it)")
 	}
-	if _, err := os.Stat(filepath.Join(dir, "node_modules", "@devpayr", "frontend-sdk")); err != nil {
+	if _, err := os.Stat(filepath.Join(dir, "node_modules", module)); err != nil {
 		cmd := exec.Command("npm", "ci", "--no-audit", "--no-fund")
 		cmd.Dir = dir
 		if out, err := cmd.CombinedOutput(); err != nil {

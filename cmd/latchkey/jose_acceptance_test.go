@@ -31,24 +31,7 @@ const testIssuer = "https://licenses.acme.test"
 // Node.js is absent outside CI (in CI it is required).
 func joseHarness(t *testing.T) string {
 	t.Helper()
-	dir, err := filepath.Abs(filepath.Join("..", "..", "acceptance", "jose"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := exec.LookPath("node"); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("Node.js is required in CI for the jose acceptance test")
-		}
-		t.Skip("Node.js is not installed: skipping the jose acceptance test (.ci/run installs it)")
-	}
-	if _, err := os.Stat(filepath.Join(dir, "node_modules", "jose", "package.json")); err != nil {
-		cmd := exec.Command("npm", "ci", "--no-audit", "--no-fund")
-		cmd.Dir = dir
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("npm ci in %s: %v\n%s", dir, err, out)
-		}
-	}
-	return dir
+	return npmHarness(t, "jose", filepath.Join("jose", "package.json"), "the jose acceptance test")
 }
 
 // joseResult is one check's verdict as verify.mjs prints it.
