@@ -102,7 +102,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	backend := "sqlite"
 	if o.dbURL != "" {
 		backend = "postgres"
-		st, err = postgres.Open(ctx, o.dbURL, time.Now)
+		st, err = postgres.Open(ctx, o.dbURL, time.Now, postgres.Options{})
 	} else {
 		st, err = sqlite.Open(ctx, filepath.Join(dataDir, "latchkey.db"), time.Now)
 	}

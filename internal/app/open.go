@@ -32,7 +32,9 @@ func openStore(ctx context.Context, cfg *config.Config, now func() time.Time) (*
 	var st *store.Store
 	switch b.Kind {
 	case "postgres":
-		st, err = postgres.Open(ctx, b.Target, now)
+		st, err = postgres.Open(ctx, b.Target, now, postgres.Options{
+			MaxConns: cfg.DBMaxConns, MinConns: cfg.DBMinConns, StatementTimeout: cfg.DBStatementTimeout,
+		})
 	default:
 		st, err = sqlite.Open(ctx, b.Target, now)
 	}

@@ -86,6 +86,9 @@ func NewStack(sc StackConfig) *Stack {
 		}
 		return out
 	})
+	for name, db := range sc.Store.Pools() {
+		m.WatchPool(name, db)
+	}
 	auth := keys.NewAuthenticator(sc.Store, caches, cfg.CacheTTL, sc.Now)
 	usage := keys.NewUsage()
 	limiter := ratelimit.New()

@@ -25,27 +25,32 @@ import (
 
 // Config holds every setting of the server and the admin commands.
 type Config struct {
-	Addr             string
-	DataDir          string
-	DatabaseURL      string
-	SecretKey        string // from LATCHKEY_SECRET_KEY only: never a flag, it would show in ps
-	SecretKeyFile    string
-	LogFormat        string
-	LogLevel         string
-	TrustedProxies   []string
-	GeoIPDB          string
-	CountryHeader    string
-	ShutdownTimeout  time.Duration
-	KeyRateLimit     int
-	MaxKeyRateLimit  int
-	IPRateLimit      int
-	LicenseRateLimit int
-	MaxBodyBytes     int64
-	CacheTTL         time.Duration
-	UsageFlush       time.Duration
-	PasswordCost     int
-	SecureCookies    string
-	PublicURL        string
+	Addr        string
+	DataDir     string
+	DatabaseURL string
+	// DBMaxConns and DBMinConns size each node's PostgreSQL pool;
+	// DBStatementTimeout is its server-side statement_timeout (0: none).
+	DBMaxConns         int
+	DBMinConns         int
+	DBStatementTimeout time.Duration
+	SecretKey          string // from LATCHKEY_SECRET_KEY only: never a flag, it would show in ps
+	SecretKeyFile      string
+	LogFormat          string
+	LogLevel           string
+	TrustedProxies     []string
+	GeoIPDB            string
+	CountryHeader      string
+	ShutdownTimeout    time.Duration
+	KeyRateLimit       int
+	MaxKeyRateLimit    int
+	IPRateLimit        int
+	LicenseRateLimit   int
+	MaxBodyBytes       int64
+	CacheTTL           time.Duration
+	UsageFlush         time.Duration
+	PasswordCost       int
+	SecureCookies      string
+	PublicURL          string
 	// Issuer is the iss claim of proofs and license files; empty means
 	// PublicURL, or "latchkey" when that is empty too.
 	Issuer    string
@@ -75,25 +80,28 @@ const MaxRateLimit = math.MaxInt32
 // Defaults returns the configuration used when nothing is set.
 func Defaults() Config {
 	return Config{
-		Addr:             "127.0.0.1:8080",
-		DataDir:          "./data",
-		LogFormat:        "text",
-		LogLevel:         "info",
-		CountryHeader:    "CF-IPCountry",
-		ShutdownTimeout:  15 * time.Second,
-		KeyRateLimit:     6000,
-		MaxKeyRateLimit:  60000,
-		IPRateLimit:      600,
-		LicenseRateLimit: 6000,
-		MaxBodyBytes:     1 << 20,
-		CacheTTL:         15 * time.Minute,
-		UsageFlush:       2 * time.Second,
-		SecureCookies:    "auto",
-		MemoryLimit:      "200MiB",
-		EventRetention:   30 * 24 * time.Hour,
-		WebhookWorkers:   4,
-		RedisKeyPrefix:   "latchkey:",
-		RedisTimeout:     100 * time.Millisecond,
+		Addr:               "127.0.0.1:8080",
+		DataDir:            "./data",
+		LogFormat:          "text",
+		LogLevel:           "info",
+		CountryHeader:      "CF-IPCountry",
+		ShutdownTimeout:    15 * time.Second,
+		KeyRateLimit:       6000,
+		MaxKeyRateLimit:    60000,
+		IPRateLimit:        600,
+		LicenseRateLimit:   6000,
+		MaxBodyBytes:       1 << 20,
+		CacheTTL:           15 * time.Minute,
+		UsageFlush:         2 * time.Second,
+		SecureCookies:      "auto",
+		MemoryLimit:        "200MiB",
+		EventRetention:     30 * 24 * time.Hour,
+		WebhookWorkers:     4,
+		RedisKeyPrefix:     "latchkey:",
+		RedisTimeout:       100 * time.Millisecond,
+		DBMaxConns:         32,
+		DBMinConns:         2,
+		DBStatementTimeout: 30 * time.Second,
 	}
 }
 
@@ -108,6 +116,9 @@ func EnvName(flag string) string {
 func (c *Config) AddStoreFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&c.DataDir, "data-dir", c.DataDir, "directory for the SQLite database and the generated instance secret")
 	fs.StringVar(&c.DatabaseURL, "database-url", c.DatabaseURL, "postgres://… to use PostgreSQL instead of SQLite (also LATCHKEY_DATABASE_URL_FILE)")
+	fs.IntVar(&c.DBMaxConns, "db-max-conns", c.DBMaxConns, "PostgreSQL: most connections this node opens (nodes × (this + 1) must stay below the server's max_connections)")
+	fs.IntVar(&c.DBMinConns, "db-min-conns", c.DBMinConns, "PostgreSQL: connections kept open while idle")
+	fs.DurationVar(&c.DBStatementTimeout, "db-statement-timeout", c.DBStatementTimeout, "PostgreSQL: longest a statement may run before the server cancels it and the request gets 503 (0: no limit; migrations never have one)")
 	fs.StringVar(&c.SecretKeyFile, "secret-key-file", c.SecretKeyFile, "file holding the instance secret (else LATCHKEY_SECRET_KEY, else <data-dir>/secret.key)")
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "log format: text or json")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "log level: debug, info, warn or error")
@@ -236,6 +247,15 @@ func (c *Config) Validate() error {
 	}
 	if _, err := c.Proxies(); err != nil {
 		bad("trusted-proxies", "%v", err)
+	}
+	if c.DBMaxConns < 1 || c.DBMaxConns > 10000 {
+		bad("db-max-conns", "must be between 1 and 10000")
+	}
+	if c.DBMinConns < 0 || c.DBMinConns > c.DBMaxConns {
+		bad("db-min-conns", "must be between 0 and --db-max-conns (%d)", c.DBMaxConns)
+	}
+	if c.DBStatementTimeout != 0 && (c.DBStatementTimeout < time.Millisecond || c.DBStatementTimeout > 24*time.Hour) {
+		bad("db-statement-timeout", "must be 0 (no limit) or between 1ms and 24h")
 	}
 	if c.ShutdownTimeout < 0 {
 		bad("shutdown-timeout", "must not be negative")

@@ -208,3 +208,30 @@ func TestRedisURL(t *testing.T) {
 		}
 	}
 }
+
+func TestDatabasePoolFlags(t *testing.T) {
+	c, err := parse(t, []string{"--db-max-conns", "8", "--db-min-conns", "0", "--db-statement-timeout", "0"}, nil)
+	if err != nil || c.DBMaxConns != 8 || c.DBMinConns != 0 || c.DBStatementTimeout != 0 {
+		t.Fatalf("flags: %+v, %v", c, err)
+	}
+	c, err = parse(t, nil, map[string]string{"LATCHKEY_DB_MAX_CONNS": "4", "LATCHKEY_DB_STATEMENT_TIMEOUT": "5s"})
+	if err != nil || c.DBMaxConns != 4 || c.DBStatementTimeout != 5*time.Second {
+		t.Fatalf("environment: %+v, %v", c, err)
+	}
+	for _, tc := range []struct {
+		args []string
+		flag string
+	}{
+		{[]string{"--db-max-conns", "0"}, "--db-max-conns"},
+		{[]string{"--db-max-conns", "10001"}, "--db-max-conns"},
+		{[]string{"--db-min-conns", "-1"}, "--db-min-conns"},
+		{[]string{"--db-max-conns", "4", "--db-min-conns", "5"}, "--db-min-conns"},
+		{[]string{"--db-statement-timeout", "1us"}, "--db-statement-timeout"},
+		{[]string{"--db-statement-timeout", "-1s"}, "--db-statement-timeout"},
+		{[]string{"--db-statement-timeout", "25h"}, "--db-statement-timeout"},
+	} {
+		if _, err := parse(t, tc.args, nil); err == nil || !strings.Contains(err.Error(), tc.flag) {
+			t.Errorf("%v: %v", tc.args, err)
+		}
+	}
+}

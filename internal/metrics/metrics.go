@@ -3,6 +3,7 @@
 package metrics
 
 import (
+	"database/sql"
 	"net/http"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -101,6 +102,13 @@ func (f cacheCollector) Collect(ch chan<- prometheus.Metric) {
 			ch <- prometheus.MustNewConstMetric(cacheBytesDesc, prometheus.GaugeValue, float64(s.Bytes), s.Name)
 		}
 	}
+}
+
+// WatchPool exports a database/sql pool's figures (open, in use, idle,
+// waits and their total time, connections closed for idleness or age) as
+// go_sql_*{db_name="name"}, read at scrape time.
+func (m *Metrics) WatchPool(name string, db *sql.DB) {
+	m.Registry.MustRegister(collectors.NewDBStatsCollector(db, name))
 }
 
 // WatchCaches exports the counters stats returns.

@@ -83,6 +83,11 @@ func (s *Store) applyMigration(ctx context.Context, m Migration) (bool, error) {
 		return false, fmt.Errorf("%s: migration %s: begin: %w", s.d.Name, m.Name, err)
 	}
 	defer func() { _ = tx.Rollback() }()
+	if s.d.MigrationSetup != "" {
+		if _, err := tx.ExecContext(ctx, s.d.MigrationSetup); err != nil {
+			return false, fmt.Errorf("%s: migration setup: %w", s.d.Name, err)
+		}
+	}
 	if s.d.MigrationLock != "" {
 		if _, err := tx.ExecContext(ctx, s.d.MigrationLock); err != nil {
 			return false, fmt.Errorf("%s: migration lock: %w", s.d.Name, err)

@@ -28,6 +28,9 @@ type Dialect struct {
 	// MigrationLock, when not empty, is executed first in every migration
 	// transaction so that nodes starting together migrate one at a time.
 	MigrationLock string
+	// MigrationSetup, when not empty, is executed before MigrationLock in
+	// every migration transaction.
+	MigrationSetup string
 	// UniqueViolation reports whether err broke a unique constraint.
 	UniqueViolation func(err error) bool
 	// DataException, when set, reports whether err is the database
@@ -43,6 +46,25 @@ type Dialect struct {
 	// commit (SQLite, whose single writer would otherwise commit them one
 	// by one).
 	GroupCommit bool
+	// Unavailable, when set, reports whether err means the database could
+	// not be reached or dropped the connection (a restart, a failover, a
+	// statement timeout): the request may succeed when retried, so it is
+	// EUnavailable (503), never an internal error.
+	Unavailable func(err error) bool
+}
+
+// errUnavailable is what a client is told when the database is away.
+func errUnavailable() error {
+	return &core.Error{Code: core.EUnavailable, Message: "The database is unavailable; retry shortly."}
+}
+
+// unavailable turns a lost-connection error into errUnavailable and leaves
+// every other error as it is.
+func (s *Store) unavailable(err error) error {
+	if err != nil && s.d.Unavailable != nil && s.d.Unavailable(err) {
+		return errUnavailable()
+	}
+	return err
 }
 
 // querier is what *sql.DB and *sql.Tx have in common.
@@ -238,6 +260,15 @@ func (s *Store) Dialect() string { return s.d.Name }
 // DB returns the write pool, for tools (benchmark seeding) that bulk-load.
 func (s *Store) DB() *sql.DB { return s.writer.db }
 
+// Pools names the store's connection pools, for metrics: "postgres", or
+// SQLite's "sqlite_read" and "sqlite_write".
+func (s *Store) Pools() map[string]*sql.DB {
+	if s.reader == s.writer {
+		return map[string]*sql.DB{s.d.Name: s.writer.db}
+	}
+	return map[string]*sql.DB{s.d.Name + "_read": s.reader.db, s.d.Name + "_write": s.writer.db}
+}
+
 // Ping reports whether the database answers a query.
 func (s *Store) Ping(ctx context.Context) error {
 	var one int
@@ -269,8 +300,13 @@ func (s *Store) InTx(ctx context.Context, fn func(core.Store) error) error {
 		return fn(s)
 	}
 	if s.group != nil {
-		return s.group.run(ctx, fn)
+		return s.unavailable(s.group.run(ctx, fn))
 	}
+	return s.unavailable(s.runTx(ctx, fn))
+}
+
+// runTx runs fn in a transaction of its own.
+func (s *Store) runTx(ctx context.Context, fn func(core.Store) error) error {
 	tx, err := s.writer.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("store: begin: %w", err)
@@ -479,6 +515,9 @@ func (s *Store) wrap(err error, op string) error {
 	}
 	if s.d.DataException != nil && s.d.DataException(err) {
 		return core.Errorf(core.EInvalid, "A value was refused by the database.")
+	}
+	if s.d.Unavailable != nil && s.d.Unavailable(err) {
+		return errUnavailable()
 	}
 	return fmt.Errorf("%s: %s: %w", s.d.Name, op, err)
 }

@@ -73,7 +73,7 @@ func OpenPostgres(tb testing.TB, now func() time.Time) (*store.Store, string) {
 		tb.Skipf("%s is not set", PostgresURLEnv)
 	}
 	schemaURL := NewPostgresSchema(tb, base)
-	st, err := postgres.Open(context.Background(), schemaURL, now)
+	st, err := postgres.Open(context.Background(), schemaURL, now, postgres.Options{})
 	if err != nil {
 		tb.Fatalf("open postgres: %v", err)
 	}
@@ -92,7 +92,7 @@ func OpenPostgres(tb testing.TB, now func() time.Time) (*store.Store, string) {
 // second node); it is closed when the test ends.
 func OpenPostgresURL(tb testing.TB, url string, now func() time.Time) *store.Store {
 	tb.Helper()
-	st, err := postgres.Open(context.Background(), url, now)
+	st, err := postgres.Open(context.Background(), url, now, postgres.Options{})
 	if err != nil {
 		tb.Fatalf("open postgres: %v", err)
 	}
