@@ -95,7 +95,7 @@ type Options struct {
 	MaxConns int
 	// MinConns connections are opened at start and reopened when idle
 	// ones were closed, so that a burst after a quiet spell finds them
-	// ready (default 2, at most MaxConns).
+	// ready (0: none; at most MaxConns).
 	MinConns int
 	// StatementTimeout is the server-side statement_timeout of every pool
 	// connection (0: none). Migrations run without it.
