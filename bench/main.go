@@ -9,8 +9,21 @@
 //	go run ./bench                                  # SQLite, 100,000 licenses, 10,000 keys
 //	go run ./bench -licenses 1000000 -keys 100000
 //	go run ./bench -database-url postgres://…       # PostgreSQL (also measures two nodes)
+//	go run ./bench -database-url postgres://… -nodes 2 -only validate-uncapped
+//	                                                # total of two nodes behind a proxy
 //	go run ./bench -smoke                           # a few seconds, for tests
 //	go run ./bench -only flood                      # memory under 2,000,000 invented credentials
+//
+// With -nodes N (N ≥ 2, PostgreSQL only) it starts N `latchkey serve`
+// processes on the one database, with the same secret, each with its own
+// data directory and port, and a round-robin reverse proxy (bench/proxy) in
+// front of them; the load goes through the proxy. The ceiling rounds then
+// measure twice: one ceiling server direct, and the same proxy in front of
+// N ceiling servers (the proxy's own ceiling). The report shows the three
+// req/s and latchkey-through-the-proxy ÷ proxy-ceiling. Every scenario
+// runs through the proxy (the writes land in the one shared database); the
+// revocation-to-refusal rows use node 1 and node 2 directly, and the flood
+// and -profile measure node 1 directly.
 package main
 
 import (
@@ -51,6 +64,7 @@ type options struct {
 	dbURL, only, out, profile    string
 	redisURL                     string
 	smoke                        bool
+	nodes                        int
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -69,8 +83,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&o.profile, "profile", "", "save a CPU profile of latchkey during each scenario's last round into this directory")
 	fs.IntVar(&o.floodN, "flood", 1_000_000, "requests of each kind (license keys, API keys) in the flood scenario")
 	fs.BoolVar(&o.smoke, "smoke", false, "a few seconds with little data: checks that the benchmark works")
+	fs.IntVar(&o.nodes, "nodes", 1, "latchkey serve processes on the one -database-url (2 or more need it), behind a round-robin reverse proxy\n"+
+		"that the load goes through; the ceiling is then measured direct and through the same proxy in front of as many ceiling servers")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if o.nodes < 1 {
+		return fmt.Errorf("-nodes %d: at least 1", o.nodes)
+	}
+	if o.nodes > 1 && o.dbURL == "" {
+		return fmt.Errorf("-nodes %d needs -database-url postgres://…: the nodes share one PostgreSQL database (a SQLite file belongs to one process)", o.nodes)
 	}
 	if o.smoke {
 		o.licenses, o.keys, o.rounds, o.conc, o.duration, o.floodN = 2_000, 200, 1, 4, 300*time.Millisecond, 2_000
@@ -89,7 +111,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	defer func() { _ = os.RemoveAll(dir) }() // best effort: a temporary directory
 	logf("building")
-	lkBin, ceilBin, err := build(ctx, dir)
+	lkBin, ceilBin, proxyBin, err := build(ctx, dir, o.nodes > 1)
 	if err != nil {
 		return err
 	}
@@ -134,10 +156,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	debugBase := "http://" + debugAddr
 	lkArgs := append(slices.Clone(limits), "--debug-addr", debugAddr, "--allow-insecure-webhooks")
+	// The other nodes (-nodes): no debug listener, the rest the same.
+	nodeArgs := append(slices.Clone(limits), "--allow-insecure-webhooks")
 	if o.redisURL != "" {
 		// Every limit decided in Redis (still far above the load: no 429s),
-		// under a prefix of this run's own.
-		lkArgs = append(lkArgs, "--redis-url", o.redisURL, "--redis-key-prefix", "bench:"+filepath.Base(dir)+":")
+		// under a prefix of this run's own (the nodes share it).
+		redisArgs := []string{"--redis-url", o.redisURL, "--redis-key-prefix", "bench:" + filepath.Base(dir) + ":"}
+		lkArgs = append(lkArgs, redisArgs...)
+		nodeArgs = append(nodeArgs, redisArgs...)
 	}
 	if o.profile != "" {
 		if err := os.MkdirAll(o.profile, 0o755); err != nil {
@@ -150,6 +176,28 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	defer lk.Stop()
 	logf("latchkey listening", "addr", lk.Addr)
+	// -nodes: the others, one after the other (each migrates at start),
+	// then the proxy the load goes through.
+	nodes := []*process{lk}
+	lkBase := "http://" + lk.Addr
+	for i := 2; i <= o.nodes; i++ {
+		n, err := startLatchkey(lkBin, append(slices.Clone(env), "LATCHKEY_DATA_DIR="+filepath.Join(dir, fmt.Sprintf("node%d", i))), nodeArgs...)
+		if err != nil {
+			return fmt.Errorf("node %d: %w", i, err)
+		}
+		defer n.Stop()
+		nodes = append(nodes, n)
+		logf("latchkey listening", "node", i, "addr", n.Addr)
+	}
+	if o.nodes > 1 {
+		px, err := startProxy(proxyBin, nodes)
+		if err != nil {
+			return err
+		}
+		defer px.Stop()
+		lkBase = "http://" + px.Addr
+		logf("proxy to latchkey listening", "addr", px.Addr, "nodes", o.nodes)
+	}
 
 	scenarios := buildScenarios(data)
 	if o.only != "" {
@@ -161,7 +209,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	// The ceiling answers each route with a body as long as Latchkey's.
 	var routes []map[string]any
 	for _, sc := range scenarios {
-		body, status, err := sampleBody(ctx, client, "http://"+lk.Addr, sc, &seq)
+		body, status, err := sampleBody(ctx, client, lkBase, sc, &seq)
 		if err != nil {
 			return fmt.Errorf("%s: %w", sc.Name, err)
 		}
@@ -177,6 +225,27 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer ceil.Stop()
+	// -nodes: the same proxy in front of as many ceiling servers; the
+	// rounds measure the ceiling direct (directBase) and through it.
+	ceilBase, directBase := "http://"+ceil.Addr, ""
+	if o.nodes > 1 {
+		ceils := []*process{ceil}
+		for range o.nodes - 1 {
+			c, err := startCeiling(ceilBin, routesFile)
+			if err != nil {
+				return err
+			}
+			defer c.Stop()
+			ceils = append(ceils, c)
+		}
+		px, err := startProxy(proxyBin, ceils)
+		if err != nil {
+			return err
+		}
+		defer px.Stop()
+		ceilBase, directBase = "http://"+px.Addr, ceilBase
+		logf("proxy to ceiling listening", "addr", px.Addr, "ceilings", o.nodes)
+	}
 
 	rep := report{backend: backend, opts: o}
 	for _, sc := range scenarios {
@@ -187,20 +256,28 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			conc = sc.Conc
 		}
 		if sc.Setup != nil {
-			if err := sc.Setup(ctx, "http://"+lk.Addr); err != nil {
+			if err := sc.Setup(ctx, lkBase); err != nil {
 				return fmt.Errorf("%s: %w", sc.Name, err)
 			}
 		}
-		load(ctx, client, "http://"+ceil.Addr, sc, conc, o.duration/2, &seq)
+		if directBase != "" {
+			load(ctx, client, directBase, sc, conc, o.duration/2, &seq)
+		}
+		load(ctx, client, ceilBase, sc, conc, o.duration/2, &seq)
 		for warmed := int64(0); ; {
-			warmed += load(ctx, client, "http://"+lk.Addr, sc, conc, o.duration/2, &seq).Requests
+			warmed += load(ctx, client, lkBase, sc, conc, o.duration/2, &seq).Requests
 			if warmed >= int64(sc.Warm) || ctx.Err() != nil {
 				break
 			}
 		}
-		var lkRuns, ceilRuns []result
+		var lkRuns, ceilRuns, directRuns []result
 		for r := range o.rounds {
-			c := load(ctx, client, "http://"+ceil.Addr, sc, conc, o.duration, &seq)
+			var d result
+			if directBase != "" {
+				d = load(ctx, client, directBase, sc, conc, o.duration, &seq)
+				directRuns = append(directRuns, d)
+			}
+			c := load(ctx, client, ceilBase, sc, conc, o.duration, &seq)
 			var prof chan error
 			if o.profile != "" && r == o.rounds-1 {
 				prof = make(chan error, 1)
@@ -208,14 +285,22 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 					prof <- saveProfile(ctx, debugBase, filepath.Join(o.profile, sc.Name+".cpu.pprof"), o.duration)
 				}()
 			}
-			l := load(ctx, client, "http://"+lk.Addr, sc, conc, o.duration, &seq)
+			l := load(ctx, client, lkBase, sc, conc, o.duration, &seq)
 			if prof != nil {
 				if err := <-prof; err != nil {
 					logf(sc.Name, "profile", err)
 				}
 			}
 			ceilRuns, lkRuns = append(ceilRuns, c), append(lkRuns, l)
-			logf(sc.Name, "round", r+1, "ceiling_rps", int(c.RPS()), "latchkey_rps", int(l.RPS()), "errors", l.Errors+c.Errors)
+			if directBase != "" {
+				logf(sc.Name, "round", r+1, "ceiling_direct_rps", int(d.RPS()), "proxy_ceiling_rps", int(c.RPS()), "latchkey_via_proxy_rps", int(l.RPS()),
+					"errors", l.Errors+c.Errors+d.Errors)
+				if d.FirstErr != "" {
+					logf(sc.Name, "first direct ceiling error", d.FirstErr)
+				}
+			} else {
+				logf(sc.Name, "round", r+1, "ceiling_rps", int(c.RPS()), "latchkey_rps", int(l.RPS()), "errors", l.Errors+c.Errors)
+			}
 			if l.FirstErr != "" {
 				logf(sc.Name, "first latchkey error", l.FirstErr)
 			}
@@ -223,15 +308,22 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 				logf(sc.Name, "first ceiling error", c.FirstErr)
 			}
 		}
-		rep.add(sc.Name, lkRuns, ceilRuns)
-		if rss, err := lk.PeakRSS(); err == nil {
-			logf(sc.Name, "peak_rss_mb", rss>>20)
-		}
-		if st, body, err := do(ctx, client, "GET", "http://"+lk.Addr+"/metrics", nil, nil); err == nil && st == 200 {
-			for line := range strings.SplitSeq(body, "\n") {
-				if strings.HasPrefix(line, "latchkey_cache_events_total") || strings.HasPrefix(line, "latchkey_cache_invalidations_total") ||
-					strings.HasPrefix(line, "latchkey_ratelimit_decisions_total") {
-					logf(sc.Name, "metric", line)
+		rep.add(sc.Name, lkRuns, ceilRuns, directRuns)
+		for i, n := range nodes {
+			// Each node's own figures, asked of it directly.
+			name := sc.Name
+			if len(nodes) > 1 {
+				name = fmt.Sprintf("%s node=%d", sc.Name, i+1)
+			}
+			if rss, err := n.PeakRSS(); err == nil {
+				logf(name, "peak_rss_mb", rss>>20)
+			}
+			if st, body, err := do(ctx, client, "GET", "http://"+n.Addr+"/metrics", nil, nil); err == nil && st == 200 {
+				for line := range strings.SplitSeq(body, "\n") {
+					if strings.HasPrefix(line, "latchkey_cache_events_total") || strings.HasPrefix(line, "latchkey_cache_invalidations_total") ||
+						strings.HasPrefix(line, "latchkey_ratelimit_decisions_total") {
+						logf(name, "metric", line)
+					}
 				}
 			}
 		}
@@ -246,7 +338,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
-		if o.dbURL != "" {
+		if len(nodes) > 1 {
+			// Node 1 writes, node 2 validates, both directly.
+			rep.revokePeer, err = revocationToRefusal(ctx, client, "http://"+lk.Addr, "http://"+nodes[1].Addr, data, 5)
+			if err != nil {
+				return err
+			}
+		} else if o.dbURL != "" {
 			peer, err := startLatchkey(lkBin, append(env, "LATCHKEY_DATA_DIR="+filepath.Join(dir, "peer")), limits...)
 			if err != nil {
 				return err
@@ -271,6 +369,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			"errors", rep.flood.Errors, "first_error", rep.flood.FirstErr)
 	}
 	rep.rss, _ = lk.PeakRSS()
+	for _, n := range nodes[1:] {
+		rss, _ := n.PeakRSS() // unreadable: shown as 0
+		rep.nodeRSS = append(rep.nodeRSS, rss)
+	}
 	if o.profile != "" {
 		// What the server holds after the run: the heap in use.
 		st, body, err := do(ctx, client, "GET", debugBase+"/debug/pprof/heap", nil, nil)

@@ -24,21 +24,27 @@ func moduleRoot() (string, error) {
 	return strings.TrimSpace(string(out)), nil
 }
 
-// build compiles the latchkey binary and the ceiling server into dir.
-func build(ctx context.Context, dir string) (latchkey, ceiling string, err error) {
+// build compiles the latchkey binary and the ceiling server into dir, and
+// the proxy when withProxy (-nodes 2 and more).
+func build(ctx context.Context, dir string, withProxy bool) (latchkey, ceiling, proxy string, err error) {
 	root, err := moduleRoot()
 	if err != nil {
-		return "", "", err
+		return "", "", "", err
 	}
 	latchkey, ceiling = filepath.Join(dir, "latchkey"), filepath.Join(dir, "ceiling")
-	for bin, pkg := range map[string]string{latchkey: "./cmd/latchkey", ceiling: "./bench/ceiling"} {
+	bins := map[string]string{latchkey: "./cmd/latchkey", ceiling: "./bench/ceiling"}
+	if withProxy {
+		proxy = filepath.Join(dir, "proxy")
+		bins[proxy] = "./bench/proxy"
+	}
+	for bin, pkg := range bins {
 		cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, pkg)
 		cmd.Dir = root
 		if out, err := cmd.CombinedOutput(); err != nil {
-			return "", "", fmt.Errorf("go build %s: %w\n%s", pkg, err, out)
+			return "", "", "", fmt.Errorf("go build %s: %w\n%s", pkg, err, out)
 		}
 	}
-	return latchkey, ceiling, nil
+	return latchkey, ceiling, proxy, nil
 }
 
 // process is a started server.
@@ -93,7 +99,22 @@ func startLatchkey(bin string, env []string, args ...string) (*process, error) {
 
 // startCeiling runs the ceiling server with the scenarios' routes.
 func startCeiling(bin, routesFile string) (*process, error) {
-	cmd := exec.Command(bin, "-routes", routesFile)
+	return startPrinting("ceiling", bin, "-routes", routesFile)
+}
+
+// startProxy runs the round-robin proxy in front of backends.
+func startProxy(bin string, backends []*process) (*process, error) {
+	var addrs []string
+	for _, b := range backends {
+		addrs = append(addrs, b.Addr)
+	}
+	return startPrinting("proxy", bin, "-backends", strings.Join(addrs, ","))
+}
+
+// startPrinting runs a server that prints its address as its first line
+// on stdout (the ceiling, the proxy).
+func startPrinting(name, bin string, args ...string) (*process, error) {
+	cmd := exec.Command(bin, args...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, err
@@ -106,7 +127,7 @@ func startCeiling(bin, routesFile string) (*process, error) {
 	line, err := bufio.NewReader(stdout).ReadString('\n')
 	if err != nil {
 		_ = cmd.Process.Kill()
-		return nil, fmt.Errorf("ceiling: %w", err)
+		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	p.Addr = strings.TrimSpace(line)
 	go func() { _ = cmd.Wait(); close(p.done) }()

@@ -237,6 +237,7 @@ type report struct {
 	revokeSame []refusal
 	revokePeer []refusal
 	rss        int64
+	nodeRSS    []int64 // -nodes: nodes 2 to N
 	errors     int64
 	flood      *floodResult
 }
@@ -248,6 +249,9 @@ type row struct {
 	ceilP99               time.Duration // the floor: what the machine adds at this load
 	errors, requests      int64
 	ratioMin, ratioMax    float64
+	// -nodes: ceilRPS and ceilP99 are the proxy's ceiling (the proxy in
+	// front of N ceiling servers), directRPS one ceiling server without it.
+	directRPS float64
 }
 
 func median(xs []float64) float64 {
@@ -262,8 +266,10 @@ func median(xs []float64) float64 {
 	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
-func (rp *report) add(name string, lk, ceil []result) {
-	var lkRPS, ceilRPS, ratios []float64
+// add records a scenario's rounds: latchkey's, the ceiling's (through the
+// proxy with -nodes), and with -nodes the ceiling's direct, else nil.
+func (rp *report) add(name string, lk, ceil, direct []result) {
+	var lkRPS, ceilRPS, directRPS, ratios []float64
 	merged, ceilMerged := result{}, result{}
 	var errs, reqs int64
 	for i := range lk {
@@ -277,12 +283,17 @@ func (rp *report) add(name string, lk, ceil []result) {
 		errs += lk[i].Errors + ceil[i].Errors
 		reqs += lk[i].Requests
 	}
+	for _, d := range direct {
+		directRPS = append(directRPS, d.RPS())
+		errs += d.Errors
+	}
 	slices.Sort(merged.Latencies)
 	slices.Sort(ceilMerged.Latencies)
 	rp.errors += errs
 	rp.rows = append(rp.rows, row{name: name, lkRPS: median(lkRPS), ceilRPS: median(ceilRPS), ratio: median(ratios),
 		ratioMin: slices.Min(ratios), ratioMax: slices.Max(ratios),
-		p50: merged.Pct(0.50), p90: merged.Pct(0.90), p99: merged.Pct(0.99), max: merged.Max(), ceilP99: ceilMerged.Pct(0.99), errors: errs, requests: reqs})
+		p50: merged.Pct(0.50), p90: merged.Pct(0.90), p99: merged.Pct(0.99), max: merged.Max(), ceilP99: ceilMerged.Pct(0.99), errors: errs, requests: reqs,
+		directRPS: median(directRPS)})
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.2f", float64(d)/float64(time.Millisecond)) }
@@ -294,13 +305,19 @@ func (rp *report) markdown() string {
 	if o.redisURL != "" {
 		limits = "shared in Redis"
 	}
-	fmt.Fprintf(&b, "Machine: %s. Backend: %s, rate limits %s. Data: %d licenses, %d API keys. Load: %d keep-alive connections, %d rounds of %s per server, alternating ceiling and latchkey.\n\n",
-		machine(), rp.backend, limits, o.licenses, o.keys, o.conc, o.rounds, o.duration)
-	b.WriteString("| scenario | latchkey req/s | ceiling req/s | latchkey ÷ ceiling (min–max) | p50 ms | p90 ms | p99 ms | max ms | ceiling p99 ms | requests | errors |\n")
-	b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|\n")
-	for _, r := range rp.rows {
-		fmt.Fprintf(&b, "| %s | %.0f | %.0f | %.2f (%.2f–%.2f) | %s | %s | %s | %s | %s | %d | %d |\n",
-			r.name, r.lkRPS, r.ceilRPS, r.ratio, r.ratioMin, r.ratioMax, ms(r.p50), ms(r.p90), ms(r.p99), ms(r.max), ms(r.ceilP99), r.requests, r.errors)
+	pad := "" // -nodes: two more columns before the latency ones
+	if o.nodes > 1 {
+		rp.nodesTable(&b, limits)
+		pad = " | |"
+	} else {
+		fmt.Fprintf(&b, "Machine: %s. Backend: %s, rate limits %s. Data: %d licenses, %d API keys. Load: %d keep-alive connections, %d rounds of %s per server, alternating ceiling and latchkey.\n\n",
+			machine(), rp.backend, limits, o.licenses, o.keys, o.conc, o.rounds, o.duration)
+		b.WriteString("| scenario | latchkey req/s | ceiling req/s | latchkey ÷ ceiling (min–max) | p50 ms | p90 ms | p99 ms | max ms | ceiling p99 ms | requests | errors |\n")
+		b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|\n")
+		for _, r := range rp.rows {
+			fmt.Fprintf(&b, "| %s | %.0f | %.0f | %.2f (%.2f–%.2f) | %s | %s | %s | %s | %s | %d | %d |\n",
+				r.name, r.lkRPS, r.ceilRPS, r.ratio, r.ratioMin, r.ratioMax, ms(r.p50), ms(r.p90), ms(r.p99), ms(r.max), ms(r.ceilP99), r.requests, r.errors)
+		}
 	}
 	refusals := func(name string, rs []refusal) {
 		if len(rs) == 0 {
@@ -312,14 +329,42 @@ func (rp *report) markdown() string {
 			ds = append(ds, float64(r.Elapsed)/float64(time.Millisecond))
 			maxReq = max(maxReq, r.Requests)
 		}
-		fmt.Fprintf(&b, "| revocation-to-refusal, %s | | | | median %.2f ms, max %.2f ms; refused by validation #%d at most after the revoke | | | | | %d | 0 |\n",
-			name, median(ds), slices.Max(ds), maxReq, len(rs))
+		fmt.Fprintf(&b, "| revocation-to-refusal, %s | | |%s | median %.2f ms, max %.2f ms; refused by validation #%d at most after the revoke | | | | | %d | 0 |\n",
+			name, pad, median(ds), slices.Max(ds), maxReq, len(rs))
 	}
 	refusals("same node", rp.revokeSame)
 	refusals("two nodes on one PostgreSQL", rp.revokePeer)
 	if rp.flood != nil {
 		b.WriteString(rp.flood.markdown())
 	}
-	fmt.Fprintf(&b, "\nPeak RSS of latchkey serve: %.0f MB.\n", float64(rp.rss)/(1<<20))
+	if len(rp.nodeRSS) > 0 {
+		mbs := []string{fmt.Sprintf("%.0f", float64(rp.rss)/(1<<20))}
+		for _, r := range rp.nodeRSS {
+			mbs = append(mbs, fmt.Sprintf("%.0f", float64(r)/(1<<20)))
+		}
+		fmt.Fprintf(&b, "\nPeak RSS of latchkey serve, nodes 1 to %d: %s MB.\n", len(mbs), strings.Join(mbs, ", "))
+	} else {
+		fmt.Fprintf(&b, "\nPeak RSS of latchkey serve: %.0f MB.\n", float64(rp.rss)/(1<<20))
+	}
 	return b.String()
+}
+
+// nodesTable is the rows of -nodes: latchkey's N nodes through the proxy,
+// the proxy in front of N ceiling servers, and one ceiling server direct.
+func (rp *report) nodesTable(b *strings.Builder, limits string) {
+	o := rp.opts
+	fmt.Fprintf(b, "Machine: %s. Backend: %s, %d latchkey nodes on it behind a round-robin reverse proxy (bench/proxy), rate limits %s. "+
+		"Data: %d licenses, %d API keys. Load: %d keep-alive connections to the proxy, %d rounds of %s per server, "+
+		"alternating ceiling direct, proxy → %d ceiling servers, and proxy → latchkey.\n\n",
+		machine(), rp.backend, o.nodes, limits, o.licenses, o.keys, o.conc, o.rounds, o.duration, o.nodes)
+	b.WriteString("| scenario | latchkey via proxy req/s (total) | proxy ceiling req/s | ceiling direct req/s | latchkey via proxy ÷ proxy ceiling (min–max) | proxy ceiling ÷ ceiling direct | p50 ms | p90 ms | p99 ms | max ms | proxy ceiling p99 ms | requests | errors |\n")
+	b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+	for _, r := range rp.rows {
+		proxyShare := 0.0
+		if r.directRPS > 0 {
+			proxyShare = r.ceilRPS / r.directRPS
+		}
+		fmt.Fprintf(b, "| %s | %.0f | %.0f | %.0f | %.2f (%.2f–%.2f) | %.2f | %s | %s | %s | %s | %s | %d | %d |\n",
+			r.name, r.lkRPS, r.ceilRPS, r.directRPS, r.ratio, r.ratioMin, r.ratioMax, proxyShare, ms(r.p50), ms(r.p90), ms(r.p99), ms(r.max), ms(r.ceilP99), r.requests, r.errors)
+	}
 }
