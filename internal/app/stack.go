@@ -137,12 +137,22 @@ func NewStack(sc StackConfig) *Stack {
 			return "down"
 		}
 	}
+	var listenerState func() string
+	if listener != nil {
+		listenerState = func() string {
+			if listener.Listening() {
+				return "up"
+			}
+			return "down"
+		}
+	}
 	var routes []string
 	handler := server.Handler(server.Config{
 		Logger:         log,
 		Metrics:        m,
 		Ready:          sc.Store.Ping,
 		Redis:          redisState,
+		Listener:       listenerState,
 		TrustedProxies: proxies,
 		Register: []func(*http.ServeMux){
 			func(mux *http.ServeMux) {

@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/latchkey/latchkey/internal/apptest"
 	"github.com/latchkey/latchkey/internal/service"
@@ -75,10 +77,13 @@ func TestPeerWithoutListenerServesNothingCached(t *testing.T) {
 		wantStatus(t, peer.Do(t, "GET", "/api/v1/projects", nil, apptest.Key(secret)...), 200)
 		wantStatus(t, peer.Do(t, "POST", "/api/v1/project/has-paid", "[]", "X-LICENSE-KEY", rt.keys["basic"], "X-Devpayr-Domain", "shop.example.com"), 200)
 	}
+	wantReady(t, peer, `"listener":"up"`)
 	reconnect := peer.CutListener(t)
 	if !peer.Service().Caches().Suspended() {
 		t.Fatal("caches serve while the listener is down")
 	}
+	// Still ready: with nothing served from memory, answers stay correct.
+	wantReady(t, peer, `"listener":"down"`)
 	// Written while the peer cannot hear of it.
 	wantStatus(t, a.Do(t, "POST", "/api/v1/api-keys/"+strconv.FormatInt(k.ID, 10)+"/revoke", nil, apptest.Key(rt.key)...), 200)
 	basic := licenseID(t, rt, "basic")
@@ -98,6 +103,16 @@ func TestPeerWithoutListenerServesNothingCached(t *testing.T) {
 	if peer.Service().Caches().Suspended() {
 		t.Fatal("still suspended after reconnecting")
 	}
+	// Listening is recorded just after the caches resume: poll, bounded.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		r := peer.Do(t, "GET", "/readyz", nil)
+		if strings.Contains(string(r.Body), `"listener":"up"`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("readyz after reconnecting: %d %s", r.Status, r.Body)
+		}
+	}
 	for range 2 {
 		wantStatus(t, peer.Do(t, "POST", "/api/v1/project/has-paid", "[]", "X-LICENSE-KEY", rt.keys["basic"], "X-Devpayr-Domain", "shop.example.com"), 200)
 	}
@@ -115,4 +130,12 @@ func snapshotHits(n *apptest.Node) uint64 {
 		}
 	}
 	return 0
+}
+
+// wantReady checks that n's /readyz is 200 with want in its body.
+func wantReady(t *testing.T, n *apptest.Node, want string) {
+	t.Helper()
+	if r := n.Do(t, "GET", "/readyz", nil); r.Status != 200 || !strings.Contains(string(r.Body), want) {
+		t.Fatalf("readyz: %d %s, want 200 with %s", r.Status, r.Body, want)
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -32,7 +33,12 @@ type Config struct {
 	// Redis, when set, reports the shared rate limits' Redis ("up" or
 	// "down") in /readyz. It never makes the node unready: while Redis is
 	// down, each node enforces its share of the limits.
-	Redis          func() string
+	Redis func() string
+	// Listener, when set (PostgreSQL), reports the change listener ("up"
+	// or "down") in /readyz. It never makes the node unready either:
+	// while it is down the node serves nothing from its caches, so its
+	// answers stay correct.
+	Listener       func() string
 	TrustedProxies []netip.Prefix
 	// Register adds the application's routes to the mux.
 	Register []func(mux *http.ServeMux)
@@ -47,16 +53,21 @@ func Handler(cfg Config) http.Handler {
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
-		redis := ""
-		if cfg.Redis != nil {
-			redis = `,"redis":"` + cfg.Redis() + `"`
+		st := readiness{Status: "ok", Database: "up"}
+		if cfg.Listener != nil {
+			st.Listener = cfg.Listener()
 		}
+		if cfg.Redis != nil {
+			st.Redis = cfg.Redis()
+		}
+		status := http.StatusOK
 		if err := cfg.Ready(ctx); err != nil {
 			cfg.Logger.WarnContext(ctx, "not ready", "err", err)
-			writePlainJSON(w, http.StatusServiceUnavailable, `{"status":"unavailable","message":"The store does not answer."`+redis+`}`)
-			return
+			st.Status, st.Message, st.Database = "unavailable", "The store does not answer.", "down"
+			status = http.StatusServiceUnavailable
 		}
-		writePlainJSON(w, http.StatusOK, `{"status":"ok"`+redis+`}`)
+		b, _ := json.Marshal(st) // strings only: it cannot fail
+		writePlainJSON(w, status, string(b))
 	})
 	mux.Handle("GET /metrics", cfg.Metrics.Handler())
 	for _, reg := range cfg.Register {
@@ -69,6 +80,15 @@ func Handler(cfg Config) http.Handler {
 	h = observe(h, cfg.Logger, cfg.Metrics)
 	h = describe(h, cfg.TrustedProxies)
 	return h
+}
+
+// readiness is the body of /readyz.
+type readiness struct {
+	Status   string `json:"status"`
+	Message  string `json:"message,omitempty"`
+	Database string `json:"database"`
+	Listener string `json:"listener,omitempty"`
+	Redis    string `json:"redis,omitempty"`
 }
 
 func writePlainJSON(w http.ResponseWriter, status int, body string) {

@@ -101,30 +101,40 @@ func TestReadyz(t *testing.T) {
 	}
 }
 
-// With shared rate limits, /readyz says where Redis stands; Redis down
-// never makes the node unready (each node then enforces its share).
-func TestReadyzReportsRedis(t *testing.T) {
+// /readyz says where the database, the change listener (PostgreSQL) and
+// Redis (--redis-url) stand. Only the database makes the node unready: with
+// the listener down the node serves nothing from its caches, with Redis
+// down each node enforces its share of the limits.
+func TestReadyzReportsDependencies(t *testing.T) {
 	tests := []struct {
-		store error
-		redis string
-		code  int
-		body  string
+		store    error
+		listener string
+		redis    string
+		code     int
+		body     string
 	}{
-		{nil, "", 200, `{"status":"ok"}`},
-		{nil, "up", 200, `{"status":"ok","redis":"up"}`},
-		{nil, "down", 200, `{"status":"ok","redis":"down"}`},
-		{context.DeadlineExceeded, "up", 503, `{"status":"unavailable","message":"The store does not answer.","redis":"up"}`},
+		{nil, "", "", 200, `{"status":"ok","database":"up"}`},
+		{nil, "", "up", 200, `{"status":"ok","database":"up","redis":"up"}`},
+		{nil, "", "down", 200, `{"status":"ok","database":"up","redis":"down"}`},
+		{nil, "up", "", 200, `{"status":"ok","database":"up","listener":"up"}`},
+		{nil, "down", "", 200, `{"status":"ok","database":"up","listener":"down"}`},
+		{nil, "down", "down", 200, `{"status":"ok","database":"up","listener":"down","redis":"down"}`},
+		{context.DeadlineExceeded, "", "up", 503, `{"status":"unavailable","message":"The store does not answer.","database":"down","redis":"up"}`},
+		{context.DeadlineExceeded, "down", "up", 503, `{"status":"unavailable","message":"The store does not answer.","database":"down","listener":"down","redis":"up"}`},
 	}
 	for _, tc := range tests {
 		cfg := Config{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Metrics: metrics.New(),
 			Ready: func(context.Context) error { return tc.store }}
+		if tc.listener != "" {
+			cfg.Listener = func() string { return tc.listener }
+		}
 		if tc.redis != "" {
 			cfg.Redis = func() string { return tc.redis }
 		}
 		rec := httptest.NewRecorder()
 		Handler(cfg).ServeHTTP(rec, httptest.NewRequest("GET", "/readyz", nil))
 		if rec.Code != tc.code || strings.TrimSpace(rec.Body.String()) != tc.body {
-			t.Errorf("store %v, redis %q: %d %s", tc.store, tc.redis, rec.Code, rec.Body)
+			t.Errorf("store %v, listener %q, redis %q: %d %s, want %d %s", tc.store, tc.listener, tc.redis, rec.Code, rec.Body, tc.code, tc.body)
 		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -22,6 +23,8 @@ type Listener struct {
 	onChange func(core.Change)
 	ready    chan struct{}
 	once     sync.Once
+	// listening is whether the connection listens now.
+	listening atomic.Bool
 	// Down and Up, when set, are called when the connection is lost and
 	// when it listens again: a node that may be missing changes must not
 	// serve from its caches in between (the caller suspends them).
@@ -67,6 +70,11 @@ func ApplicationName(node string) string { return "latchkey-listener-" + node }
 // Ready is closed once the listener listens for the first time.
 func (l *Listener) Ready() <-chan struct{} { return l.ready }
 
+// Listening reports whether the listener listens now: false before its
+// first connection and while it has lost one (its node's caches are
+// suspended then).
+func (l *Listener) Listening() bool { return l.listening.Load() }
+
 // firstBackoff is the first wait after a lost connection; it doubles on
 // each failed attempt and starts over once a connection listened.
 const firstBackoff = 100 * time.Millisecond
@@ -87,6 +95,7 @@ func (l *Listener) Run(ctx context.Context) {
 			// The connection was good: the next failure is a new outage,
 			// not the continuation of this one.
 			backoff = firstBackoff
+			l.listening.Store(false)
 			if l.Down != nil {
 				l.Down()
 			}
@@ -123,6 +132,7 @@ func (l *Listener) listen(ctx context.Context) (listened bool, err error) {
 	if l.Up != nil {
 		l.Up()
 	}
+	l.listening.Store(true)
 	l.once.Do(func() { close(l.ready) })
 	for {
 		n, err := conn.WaitForNotification(ctx)
