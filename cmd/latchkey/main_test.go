@@ -48,8 +48,27 @@ func binary(t *testing.T) string {
 
 var listening = regexp.MustCompile(`msg=listening addr=(\S+)`)
 
+// nodeLog is a server's standard error, safe to read while it still runs.
+type nodeLog struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *nodeLog) add(line string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.b.WriteString(line + "\n")
+}
+
+// String returns what the server has logged so far.
+func (l *nodeLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
 // serve starts the binary and returns its address once it listens.
-func serve(t *testing.T, env []string, args ...string) (*exec.Cmd, string, *strings.Builder) {
+func serve(t *testing.T, env []string, args ...string) (*exec.Cmd, string, *nodeLog) {
 	t.Helper()
 	cmd := exec.Command(binary(t), append([]string{"serve", "--addr", "127.0.0.1:0"}, args...)...)
 	cmd.Env = append(os.Environ(), env...)
@@ -61,12 +80,12 @@ func serve(t *testing.T, env []string, args ...string) (*exec.Cmd, string, *stri
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	log := &strings.Builder{}
+	log := &nodeLog{}
 	addrc := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(stderr)
 		for sc.Scan() {
-			log.WriteString(sc.Text() + "\n")
+			log.add(sc.Text())
 			if m := listening.FindStringSubmatch(sc.Text()); m != nil {
 				addrc <- m[1]
 			}
