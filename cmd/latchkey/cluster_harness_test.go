@@ -334,8 +334,8 @@ func call(base, method, path, apiKey string, body any, headers ...string) (reply
 	return r, nil
 }
 
-// tally counts answers by what was asked and status, and keeps a few
-// examples of the unexpected ones. Safe for concurrent use.
+// tally counts answers by what was asked and status, and keeps an
+// example of each unexpected status. Safe for concurrent use.
 type tally struct {
 	mu       sync.Mutex
 	counts   map[string]map[int]int
@@ -360,7 +360,8 @@ func (tl *tally) add(what string, r reply, err error, bad bool) {
 		tl.counts[what] = map[int]int{}
 	}
 	tl.counts[what][r.status]++
-	if bad && len(tl.examples) < 10 {
+	// One example per kind of unexpected answer.
+	if bad && tl.counts[what][r.status] == 1 {
 		tl.examples = append(tl.examples, what+": "+r.String())
 	}
 }
