@@ -258,7 +258,6 @@ func startProxy(t *testing.T, addrs []string) (*httptest.Server, *roundRobin) {
 			pr.Out.URL.Scheme, pr.Out.URL.Host = "http", "backend" // chosen by rr
 		},
 		Transport: rr,
-		ErrorLog:  nil,
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			http.Error(w, "proxy: "+err.Error(), http.StatusBadGateway)
 		},

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"math"
 	"net/http"
@@ -16,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/latchkey/latchkey/internal/app"
 	"github.com/latchkey/latchkey/internal/ratelimit"
 	"github.com/latchkey/latchkey/internal/ratelimit/redistest"
 )
@@ -73,7 +75,7 @@ func startCluster(t *testing.T) *cluster {
 		out, err := cmd.Output()
 		if err != nil {
 			var stderr []byte
-			if ee, ok := err.(*exec.ExitError); ok {
+			if ee := (*exec.ExitError)(nil); errors.As(err, &ee) {
 				stderr = ee.Stderr
 			}
 			t.Fatalf("latchkey %v: %v\n%s", args, err, stderr)
@@ -370,20 +372,33 @@ func TestCluster(t *testing.T) {
 
 	t.Run("RedisOutage", func(t *testing.T) {
 		c.t = t
+		// Load on both kinds of limit: per API key and per license.
+		_, license := c.newLicense(map[string]any{"title": "validated during the Redis outage"})
 		tl := newTally()
-		stop := load(4, func(_, _ int) {
-			r, err := call(c.proxy, "GET", "/api/v1/projects", c.owner, nil)
-			tl.add("GET /projects", r, err, err != nil || r.status != 200)
+		stop := load(4, func(_, i int) {
+			if i%2 == 0 {
+				r, err := call(c.proxy, "GET", "/api/v1/projects", c.owner, nil)
+				tl.add("GET /projects", r, err, err != nil || r.status != 200)
+			} else {
+				r, err := validate(c.proxy, license)
+				tl.add("has-paid", r, err, err != nil || r.status != 200)
+			}
 		})
 		defer stop()
+		// Each node counts the live nodes at its heartbeats: until its
+		// first beat after the last node started, it counts fewer.
+		for i := range c.nodes {
+			c.waitFor(3*app.HeartbeatInterval, func() string { return fmt.Sprintf("node %d counts %d live nodes", i, c.liveNodes(i)) },
+				func() bool { return c.liveNodes(i) == len(c.nodes) })
+		}
 		c.redis.Stop()
 		for i := range c.nodes {
 			c.waitReady(i, `"redis":"down"`, 10*time.Second)
 		}
 		// Each node alone admits its share of the key's limit.
 		_, secret := c.newKey("during the outage")
+		share := int(math.Ceil(float64(keyLimit) / float64(len(c.nodes))))
 		for i, n := range c.nodes {
-			share := int(math.Ceil(float64(keyLimit) / float64(c.liveNodes(i))))
 			admitted, refused := c.burst([]string{n.url}, secret, share+100, 8)
 			total := 0
 			for _, a := range admitted {
@@ -433,9 +448,13 @@ func TestCluster(t *testing.T) {
 		c.pg.Stop()
 		down.Store(true)
 		for i := range c.nodes {
-			if r := c.readyz(i); r.status != 503 || !strings.Contains(string(r.body), `"database":"down"`) {
-				t.Errorf("node %d /readyz with PostgreSQL down: %v", i, r)
-			}
+			var last reply
+			c.waitFor(10*time.Second, func() string {
+				return fmt.Sprintf("node %d /readyz 503, database and listener down (last: %v)", i, last)
+			}, func() bool {
+				last = c.readyz(i)
+				return last.status == 503 && strings.Contains(string(last.body), `"database":"down"`) && strings.Contains(string(last.body), `"listener":"down"`)
+			})
 		}
 		c.waitFor(10*time.Second, text("writes while PostgreSQL is down"), func() bool {
 			return during.where(func(int) bool { return true })+during.errs >= 20
