@@ -165,8 +165,9 @@ func (pg *pgServer) Log() string {
 
 // backend is one node as the proxy sees it.
 type backend struct {
-	addr string
-	dead atomic.Bool // set when a dial to it fails
+	addr  string
+	dead  atomic.Bool  // set when a dial to it fails
+	conns atomic.Int64 // connections opened to it
 }
 
 // roundRobin is the proxy's transport: each request goes to the next live
@@ -245,13 +246,24 @@ func (rr *roundRobin) RoundTrip(req *http.Request) (*http.Response, error) {
 // loopback port.
 func startProxy(t *testing.T, addrs []string) (*httptest.Server, *roundRobin) {
 	t.Helper()
-	rr := &roundRobin{rt: &http.Transport{
-		DialContext:         (&net.Dialer{Timeout: 2 * time.Second}).DialContext,
+	rr := &roundRobin{}
+	byAddr := map[string]*backend{}
+	for _, a := range addrs {
+		b := &backend{addr: a}
+		rr.backends = append(rr.backends, b)
+		byAddr[a] = b
+	}
+	dialer := &net.Dialer{Timeout: 2 * time.Second}
+	rr.rt = &http.Transport{
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := dialer.DialContext(ctx, network, addr)
+			if err == nil && byAddr[addr] != nil {
+				byAddr[addr].conns.Add(1)
+			}
+			return c, err
+		},
 		MaxIdleConnsPerHost: 64,
 		IdleConnTimeout:     30 * time.Second,
-	}}
-	for _, a := range addrs {
-		rr.backends = append(rr.backends, &backend{addr: a})
 	}
 	proxy := &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
