@@ -519,8 +519,21 @@ func (s *Store) wrap(err error, op string) error {
 	if s.d.Unavailable != nil && s.d.Unavailable(err) {
 		return errUnavailable()
 	}
-	return fmt.Errorf("%s: %s: %w", s.d.Name, op, err)
+	var se *storeError
+	if errors.As(err, &se) {
+		return err // named once, by the innermost operation
+	}
+	return &storeError{msg: s.d.Name + ": " + op + ": " + err.Error(), err: err}
 }
+
+// storeError is an error wrap prefixed with the dialect and operation.
+type storeError struct {
+	msg string
+	err error
+}
+
+func (e *storeError) Error() string { return e.msg }
+func (e *storeError) Unwrap() error { return e.err }
 
 // argList collects query arguments and hands out their placeholders.
 type argList []any

@@ -3,13 +3,17 @@ package postgres_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/url"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/latchkey/latchkey/internal/core"
 	"github.com/latchkey/latchkey/internal/store/postgres"
@@ -109,6 +113,7 @@ func TestUnavailableClassifies(t *testing.T) {
 	}{
 		{&net.OpError{Op: "dial", Err: errors.New("connection refused")}, true},
 		{io.ErrUnexpectedEOF, true},
+		{fmt.Errorf("store: begin: %w", pgconn.ErrConnClosed), true},
 		{context.Canceled, false},
 		{core.NotFound("License"), false},
 		{errors.New("syntax error"), false},
@@ -187,4 +192,15 @@ func (p *proxy) up() {
 		p.t.Fatal(err)
 	}
 	p.serve(ln)
+}
+
+// An error is prefixed with its operation once, however many store layers
+// it passes through.
+func TestErrorNamedOnce(t *testing.T) {
+	ctx := context.Background()
+	st, _ := storetest.OpenPostgres(t, time.Now)
+	err := st.CreateLicense(ctx, &core.License{ProjectID: 1 << 40, Title: "T", KeyDigest: []byte{1}, KeyEnc: []byte{1}})
+	if err == nil || strings.Count(err.Error(), "create license") != 1 {
+		t.Fatalf("a license in no project: %v, want one \"create license\"", err)
+	}
 }

@@ -67,7 +67,8 @@ func dataException(err error) bool {
 // went away, or gave up on a statement: connection failures, a connection
 // the server closed (a restart or failover), SQLSTATE class 08
 // (connection exception), 53300 (too many connections), 57P01–57P03
-// (shutdown, crash, still starting) and 57014 (statement timeout).
+// (shutdown, crash, still starting) and 57014 (statement timeout), and a
+// connection pgx had already found closed.
 func unavailable(err error) bool {
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) {
@@ -81,6 +82,7 @@ func unavailable(err error) bool {
 	var ce *pgconn.ConnectError
 	var ne net.Error
 	return errors.As(err, &ce) || errors.As(err, &ne) || pgconn.Timeout(err) ||
+		errors.Is(err, pgconn.ErrConnClosed) || pgconn.SafeToRetry(err) ||
 		errors.Is(err, driver.ErrBadConn) || errors.Is(err, sql.ErrConnDone) ||
 		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) ||
 		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNREFUSED)
