@@ -128,23 +128,12 @@ func NewStack(sc StackConfig) *Stack {
 	}
 	svc.OnChange(func(core.Change) { m.Invalidations.WithLabelValues("local").Inc() })
 
-	var redisState func() string
+	var redisState, listenerState func() string
 	if shared != nil {
-		redisState = func() string {
-			if shared.Up() {
-				return "up"
-			}
-			return "down"
-		}
+		redisState = upDown(shared.Up)
 	}
-	var listenerState func() string
 	if listener != nil {
-		listenerState = func() string {
-			if listener.Listening() {
-				return "up"
-			}
-			return "down"
-		}
+		listenerState = upDown(listener.Listening)
 	}
 	var routes []string
 	handler := server.Handler(server.Config{
@@ -295,5 +284,15 @@ func (s *Stack) Stop(ctx context.Context) error {
 		return nil
 	case <-ctx.Done():
 		return fmt.Errorf("the last usage flush did not finish: %w", context.Cause(ctx))
+	}
+}
+
+// upDown reports a dependency the way /readyz shows it.
+func upDown(up func() bool) func() string {
+	return func() string {
+		if up() {
+			return "up"
+		}
+		return "down"
 	}
 }
