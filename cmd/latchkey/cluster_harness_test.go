@@ -348,10 +348,12 @@ func call(base, method, path, apiKey string, body any, headers ...string) (reply
 // tally counts answers by what was asked and status, and keeps an
 // example of each unexpected status. Safe for concurrent use.
 type tally struct {
-	mu       sync.Mutex
-	counts   map[string]map[int]int
-	errs     int
-	examples []string
+	mu     sync.Mutex
+	counts map[string]map[int]int
+	errs   int
+	// unexpected counts the answers add was told were bad.
+	unexpected int
+	examples   []string
 }
 
 func newTally() *tally { return &tally{counts: map[string]map[int]int{}} }
@@ -371,6 +373,9 @@ func (tl *tally) add(what string, r reply, err error, bad bool) {
 		tl.counts[what] = map[int]int{}
 	}
 	tl.counts[what][r.status]++
+	if bad {
+		tl.unexpected++
+	}
 	// One example per kind of unexpected answer.
 	if bad && tl.counts[what][r.status] == 1 {
 		tl.examples = append(tl.examples, what+": "+r.String())
