@@ -125,6 +125,10 @@ func NewStack(sc StackConfig) *Stack {
 		// from memory then.
 		caches.Suspend()
 		listener.Down, listener.Up = caches.Suspend, caches.Resume
+		// A write that narrows rights answers once every other node has
+		// applied it, so that it holds there from the next request.
+		listener.DB = sc.Store.DB()
+		svc.SetBarrier(listener.Barrier)
 	}
 	svc.OnChange(func(core.Change) { m.Invalidations.WithLabelValues("local").Inc() })
 

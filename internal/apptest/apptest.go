@@ -50,6 +50,9 @@ type Node struct {
 	// connection; hold, while set, keeps it from resuming (CutListener).
 	downs, ups chan struct{}
 	hold       chan struct{}
+	// slow is how much longer the listener takes over each change it
+	// applies (SlowListener).
+	slow time.Duration
 }
 
 // Option adjusts a node's configuration.
@@ -143,10 +146,22 @@ func (n *Node) observe(c core.Change) {
 	n.mu.Lock()
 	ch := n.seen[c]
 	delete(n.seen, c)
+	slow := n.slow
 	n.mu.Unlock()
+	if slow > 0 {
+		time.Sleep(slow) // holds the listener's loop, as a busy node would
+	}
 	if ch != nil {
 		close(ch)
 	}
+}
+
+// SlowListener makes n's change listener take d longer over each change it
+// applies, as on a busy machine: the changes after it wait.
+func (n *Node) SlowListener(d time.Duration) {
+	n.mu.Lock()
+	n.slow = d
+	n.mu.Unlock()
 }
 
 // CutListener ends n's change-listener connection from the database's

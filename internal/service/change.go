@@ -45,6 +45,12 @@ func (s *Service) write(ctx context.Context, fn func(st core.Store, changed func
 	for _, c := range changes {
 		s.Invalidate(c)
 	}
+	if s.barrier != nil && narrows(changes) {
+		// A revocation must be refused by the next request at every
+		// node, not once the others' notifications arrive: answer only
+		// when they have applied it.
+		s.barrier(ctx)
+	}
 	if s.deliveriesDue.Swap(false) {
 		select {
 		case s.wake <- struct{}{}:
@@ -52,4 +58,20 @@ func (s *Service) write(ctx context.Context, fn func(st core.Store, changed func
 		}
 	}
 	return nil
+}
+
+// SetBarrier sets what a write calls after its commit to wait for the
+// other nodes to apply its changes (see postgres.Listener.Barrier).
+func (s *Service) SetBarrier(fn func(ctx context.Context)) { s.barrier = fn }
+
+// narrows reports whether changes may take away something a cached copy
+// on another node still grants: anything but a new record under a project
+// (a catalog change alone), which no other node can have cached yet.
+func narrows(changes []core.Change) bool {
+	for _, c := range changes {
+		if c.Kind != core.ChangeCatalog {
+			return true
+		}
+	}
+	return false
 }

@@ -73,6 +73,9 @@ type Service struct {
 	// allowInsecureWebhooks lifts the https and address rules of
 	// endpoint URLs (--allow-insecure-webhooks).
 	allowInsecureWebhooks bool
+	// barrier, when set (several nodes on PostgreSQL), waits until every
+	// other node has applied this node's published changes.
+	barrier func(ctx context.Context)
 
 	// maxKeyRateLimit is the ceiling of a key's rate limit.
 	maxKeyRateLimit int

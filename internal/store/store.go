@@ -231,6 +231,8 @@ type Store struct {
 	now    func() time.Time
 	close  func() error
 	node   string
+	// channel is where Publish notifies; empty means ChangeChannel.
+	channel string
 }
 
 var _ core.Store = (*Store)(nil)
@@ -576,9 +578,16 @@ func (s *Store) Publish(ctx context.Context, c core.Change) error {
 	if !s.d.Notify {
 		return nil
 	}
-	_, err := s.w().ExecContext(ctx, `SELECT pg_notify($1, $2)`, ChangeChannel, s.node+"|"+c.String())
+	ch := s.channel
+	if ch == "" {
+		ch = ChangeChannel
+	}
+	_, err := s.w().ExecContext(ctx, `SELECT pg_notify($1, $2)`, ch, s.node+"|"+c.String())
 	return s.wrap(err, "publish")
 }
+
+// SetChannel sets the notification channel Publish uses.
+func (s *Store) SetChannel(name string) { s.channel = name }
 
 // SetNode sets the ID this node stamps on its notifications, so that it can
 // ignore its own when they come back.

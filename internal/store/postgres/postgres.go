@@ -142,7 +142,9 @@ func Open(ctx context.Context, url string, now func() time.Time, o Options) (*st
 		return nil, fmt.Errorf("postgres: connect: %w", err)
 	}
 	if o.MinConns == 0 {
-		return store.New(Dialect, db, db, now, nil), nil
+		st := store.New(Dialect, db, db, now, nil)
+		st.SetChannel(scopeOf(url).channel())
+		return st, nil
 	}
 	warm(pctx, db, o.MinConns)
 	stop := make(chan struct{})
@@ -151,11 +153,13 @@ func Open(ctx context.Context, url string, now func() time.Time, o Options) (*st
 		defer close(done)
 		keepWarm(db, o.MinConns, stop)
 	}()
-	return store.New(Dialect, db, db, now, func() error {
+	st := store.New(Dialect, db, db, now, func() error {
 		close(stop)
 		<-done
 		return db.Close()
-	}), nil
+	})
+	st.SetChannel(scopeOf(url).channel())
+	return st, nil
 }
 
 // warm opens connections until the pool holds n, by holding n at once.
