@@ -104,7 +104,13 @@ type Error struct {
 	// Reason is an optional machine-readable detail, e.g. a validation
 	// result code such as "REVOKED".
 	Reason string
+	// Err is the cause, for the server's log (a lost connection behind an
+	// EUnavailable); never shown to a client.
+	Err error
 }
+
+// Unwrap returns the cause.
+func (e *Error) Unwrap() error { return e.Err }
 
 func (e *Error) Error() string {
 	if len(e.Fields) == 0 {

@@ -67,8 +67,12 @@ func (a adapter) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		env.Code = "INTERNAL"
 	} else {
 		status = core.HTTPStatus(ce.Code)
-		if status == http.StatusServiceUnavailable && w.Header().Get("Retry-After") == "" {
-			w.Header().Set("Retry-After", "1") // the database is away: a restart or failover takes seconds
+		if ce.Code == core.EUnavailable {
+			a.log.WarnContext(r.Context(), "database unavailable", "err", ce.Err, "method", r.Method, "route", r.Pattern,
+				"request_id", env.RequestID)
+			if w.Header().Get("Retry-After") == "" {
+				w.Header().Set("Retry-After", "1") // the database is away: a restart or failover takes seconds
+			}
 		}
 		env.Message = ce.Message
 		env.Code = ce.Reason

@@ -53,16 +53,17 @@ type Dialect struct {
 	Unavailable func(err error) bool
 }
 
-// errUnavailable is what a client is told when the database is away.
-func errUnavailable() error {
-	return &core.Error{Code: core.EUnavailable, Message: "The database is unavailable; retry shortly."}
+// errUnavailable is what a client is told when the database is away; the
+// cause goes to the server's log.
+func errUnavailable(cause error) error {
+	return &core.Error{Code: core.EUnavailable, Message: "The database is unavailable; retry shortly.", Err: cause}
 }
 
 // unavailable turns a lost-connection error into errUnavailable and leaves
 // every other error as it is.
 func (s *Store) unavailable(err error) error {
 	if err != nil && s.d.Unavailable != nil && s.d.Unavailable(err) {
-		return errUnavailable()
+		return errUnavailable(err)
 	}
 	return err
 }
@@ -231,7 +232,7 @@ type Store struct {
 	now    func() time.Time
 	close  func() error
 	node   string
-	// channel is where Publish notifies; empty means ChangeChannel.
+	// channel is where Publish notifies (ChangeChannel unless SetChannel).
 	channel string
 }
 
@@ -249,7 +250,7 @@ func New(d *Dialect, reader, writer *sql.DB, now func() time.Time, closeFn func(
 	if writer != reader {
 		wp = newPool(writer)
 	}
-	s := &Store{d: d, reader: rp, writer: wp, now: now, close: closeFn}
+	s := &Store{d: d, reader: rp, writer: wp, now: now, close: closeFn, channel: ChangeChannel}
 	if d.GroupCommit {
 		s.group = newCommitter(s)
 	}
@@ -519,7 +520,7 @@ func (s *Store) wrap(err error, op string) error {
 		return core.Errorf(core.EInvalid, "A value was refused by the database.")
 	}
 	if s.d.Unavailable != nil && s.d.Unavailable(err) {
-		return errUnavailable()
+		return errUnavailable(err)
 	}
 	var se *storeError
 	if errors.As(err, &se) {
@@ -578,11 +579,7 @@ func (s *Store) Publish(ctx context.Context, c core.Change) error {
 	if !s.d.Notify {
 		return nil
 	}
-	ch := s.channel
-	if ch == "" {
-		ch = ChangeChannel
-	}
-	_, err := s.w().ExecContext(ctx, `SELECT pg_notify($1, $2)`, ch, s.node+"|"+c.String())
+	_, err := s.w().ExecContext(ctx, `SELECT pg_notify($1, $2)`, s.channel, s.node+"|"+c.String())
 	return s.wrap(err, "publish")
 }
 

@@ -152,6 +152,10 @@ func (d *dashboard) fail(w http.ResponseWriter, r *http.Request, err error) {
 		err = &core.Error{Code: core.ETooLarge, Message: "The form is larger than " + strconv.FormatInt(mbe.Limit>>20, 10) + " MiB."}
 	}
 	e, ok := publicError(err, r)
+	if ok && e.Code == core.EUnavailable {
+		d.log.WarnContext(r.Context(), "dashboard: database unavailable", "err", e.Err, "path", r.URL.Path,
+			"request_id", core.RequestID(r.Context()))
+	}
 	if !ok {
 		id := core.RequestID(r.Context())
 		d.log.ErrorContext(r.Context(), "dashboard", "err", err, "method", r.Method, "path", r.URL.Path, "request_id", id)

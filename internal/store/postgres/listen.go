@@ -195,16 +195,23 @@ func (l *Listener) Barrier(ctx context.Context) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
 	defer cancel()
 	peers, err := l.peers(ctx)
-	if err != nil || len(peers) == 0 {
+	if err != nil {
+		l.log.Warn("barrier: cannot list the other nodes' listeners; not waiting", "err", err)
+		return
+	}
+	if len(peers) == 0 {
 		return
 	}
 	var b [8]byte
 	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
 	token := hex.EncodeToString(b[:])
-	acks := make(chan string, len(peers))
+	// Room for an acknowledgement from every peer and from nodes that
+	// connected since the list was read, so that none is dropped.
+	acks := make(chan string, len(peers)+16)
 	l.acks.Store(token, acks)
 	defer l.acks.Delete(token)
 	if _, err := l.DB.ExecContext(ctx, `SELECT pg_notify($1, $2)`, l.scope.channel(), l.node+"|barrier:"+token); err != nil {
+		l.log.Warn("barrier: cannot notify the other nodes; not waiting", "err", err)
 		return
 	}
 	for len(peers) > 0 {
@@ -282,7 +289,7 @@ func (l *Listener) control(ctx context.Context, node, payload string) bool {
 			if ch, ok := l.acks.Load(token); ok {
 				select {
 				case ch.(chan string) <- node:
-				default: // a duplicate: the channel holds one per peer
+				default: // full only with more acknowledgements than nodes
 				}
 			}
 		}

@@ -91,8 +91,13 @@ func TestLostServerIsUnavailable(t *testing.T) {
 		},
 	}
 	for name, fn := range checks {
-		if err := fn(); !core.IsCode(err, core.EUnavailable) {
+		err := fn()
+		if !core.IsCode(err, core.EUnavailable) {
 			t.Errorf("%s with the server away: %v, want EUnavailable", name, err)
+			continue
+		}
+		if errors.Unwrap(err) == nil {
+			t.Errorf("%s with the server away: %v carries no cause for the log", name, err)
 		}
 	}
 	px.up()

@@ -141,23 +141,21 @@ func Open(ctx context.Context, url string, now func() time.Time, o Options) (*st
 		_ = db.Close() // the connect error is the one to report
 		return nil, fmt.Errorf("postgres: connect: %w", err)
 	}
-	if o.MinConns == 0 {
-		st := store.New(Dialect, db, db, now, nil)
-		st.SetChannel(scopeOf(url).channel())
-		return st, nil
+	var closeFn func() error // nil: the store closes the pool
+	if o.MinConns > 0 {
+		warm(pctx, db, o.MinConns)
+		stop, done := make(chan struct{}), make(chan struct{})
+		go func() {
+			defer close(done)
+			keepWarm(db, o.MinConns, stop)
+		}()
+		closeFn = func() error {
+			close(stop)
+			<-done
+			return db.Close()
+		}
 	}
-	warm(pctx, db, o.MinConns)
-	stop := make(chan struct{})
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		keepWarm(db, o.MinConns, stop)
-	}()
-	st := store.New(Dialect, db, db, now, func() error {
-		close(stop)
-		<-done
-		return db.Close()
-	})
+	st := store.New(Dialect, db, db, now, closeFn)
 	st.SetChannel(scopeOf(url).channel())
 	return st, nil
 }
