@@ -154,6 +154,7 @@ func NewStack(sc StackConfig) *Stack {
 					KeyRateLimit: cfg.KeyRateLimit, MaxKeyRateLimit: cfg.MaxKeyRateLimit, IPRateLimit: cfg.IPRateLimit, MaxBodyBytes: cfg.MaxBodyBytes,
 					CursorKey: sc.Secret.Derive("cursor"), CacheTTL: cfg.CacheTTL, Now: sc.Now,
 					Validator: validator, Geo: sc.Geo, CountryHeader: cfg.CountryHeader, Issuer: cfg.TokenIssuer(),
+					PublicURL: cfg.PublicURL,
 				})
 			},
 			func(mux *http.ServeMux) {

@@ -96,5 +96,5 @@ func (h *api) listAudit(w http.ResponseWriter, r *http.Request) error {
 			TargetType: e.TargetType, TargetID: e.TargetID, ProjectID: view.OptID(e.ProjectID), IP: e.IP, UserAgent: e.UserAgent,
 			Details: d, CreatedAt: view.TimeV(e.CreatedAt)}
 	}
-	return ok(w, http.StatusOK, "", page{Data: out, NextCursor: next, PerPage: n, Path: r.URL.Path})
+	return ok(w, http.StatusOK, "", page{Data: out, NextCursor: next, HasMore: next != nil, PerPage: n, Path: r.URL.Path})
 }

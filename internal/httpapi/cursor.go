@@ -66,8 +66,11 @@ func (c cursors) decode(list, s string) (int64, error) {
 type page struct {
 	Data       any     `json:"data"`
 	NextCursor *string `json:"next_cursor"`
-	PerPage    int     `json:"per_page"`
-	Path       string  `json:"path"`
+	// HasMore says whether next_cursor leads to another page, for clients
+	// that test a boolean (Stripe's has_more).
+	HasMore bool   `json:"has_more"`
+	PerPage int    `json:"per_page"`
+	Path    string `json:"path"`
 }
 
 // perPage reads per_page with DevPayr's default and maximum; out-of-range
@@ -124,5 +127,5 @@ func respondPage[T, V any](h *api, w http.ResponseWriter, r *http.Request, list 
 	for i := range items {
 		out[i] = render(&items[i])
 	}
-	return ok(w, http.StatusOK, "", page{Data: out, NextCursor: next, PerPage: n, Path: r.URL.Path})
+	return ok(w, http.StatusOK, "", page{Data: out, NextCursor: next, HasMore: next != nil, PerPage: n, Path: r.URL.Path})
 }

@@ -54,7 +54,7 @@ func (h *api) listDomains(w http.ResponseWriter, r *http.Request) error {
 	for i := range ds {
 		out[i] = view.DomainItemOf(&ds[i])
 	}
-	return ok(w, http.StatusOK, "", page{Data: out, NextCursor: next, PerPage: n, Path: r.URL.Path})
+	return ok(w, http.StatusOK, "", page{Data: out, NextCursor: next, HasMore: next != nil, PerPage: n, Path: r.URL.Path})
 }
 
 func (h *api) showDomain(w http.ResponseWriter, r *http.Request) error {

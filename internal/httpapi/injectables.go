@@ -138,7 +138,7 @@ func (h *api) listInjectables(w http.ResponseWriter, r *http.Request) error {
 	for i := range is {
 		out[i] = view.InjectableItemOf(&is[i])
 	}
-	return ok(w, http.StatusOK, "", page{Data: out, NextCursor: next, PerPage: n, Path: r.URL.Path})
+	return ok(w, http.StatusOK, "", page{Data: out, NextCursor: next, HasMore: next != nil, PerPage: n, Path: r.URL.Path})
 }
 
 func (h *api) showInjectable(w http.ResponseWriter, r *http.Request) error {

@@ -200,7 +200,7 @@ func (h *api) licensePage(w http.ResponseWriter, r *http.Request, list string, f
 	for i := range ls {
 		out[i] = licenseView(&ls[i], now)
 	}
-	return ok(w, http.StatusOK, "", page{Data: out, NextCursor: next, PerPage: n, Path: r.URL.Path})
+	return ok(w, http.StatusOK, "", page{Data: out, NextCursor: next, HasMore: next != nil, PerPage: n, Path: r.URL.Path})
 }
 
 func (h *api) listLicenses(w http.ResponseWriter, r *http.Request) error {

@@ -24,7 +24,7 @@ var policyFields = []string{"global_keys", "api_project_deletion", "keys_without
 var errPolicyProjectKey = &core.Error{Code: core.EForbidden, Reason: core.ReasonProjectMismatch,
 	Message: "A project-bound API key cannot change the organization's policy: use an organization-wide key."}
 
-var errPolicyTestKey = &core.Error{Code: core.EForbidden, Reason: "TEST_MODE_READ_ONLY",
+var errPolicyTestKey = &core.Error{Code: core.EForbidden, Reason: core.ReasonTestModeReadOnly,
 	Message: "Test API keys cannot change the organization's policy: use a live key."}
 
 func (h *api) showOrganization(w http.ResponseWriter, r *http.Request) error {

@@ -75,7 +75,7 @@ func (h *api) listProjects(w http.ResponseWriter, r *http.Request) error {
 	for i := range ps {
 		out[i] = view.ProjectOf(&ps[i])
 	}
-	return ok(w, http.StatusOK, "", page{Data: out, NextCursor: next, PerPage: n, Path: r.URL.Path})
+	return ok(w, http.StatusOK, "", page{Data: out, NextCursor: next, HasMore: next != nil, PerPage: n, Path: r.URL.Path})
 }
 
 func (h *api) showProject(w http.ResponseWriter, r *http.Request) error {

@@ -20,6 +20,9 @@ type envelope struct {
 	Errors    any    `json:"errors"`
 	Code      string `json:"code,omitempty"`
 	RequestID string `json:"request_id,omitempty"`
+	// DocURL links an error's code to its entry in the catalogue
+	// (docs/errors.md, served at core.DocPath).
+	DocURL string `json:"doc_url,omitempty"`
 }
 
 // handlerFunc is an HTTP handler that returns its failure instead of
@@ -29,6 +32,14 @@ type handlerFunc func(w http.ResponseWriter, r *http.Request) error
 // adapter turns handlerFuncs into http.Handlers.
 type adapter struct {
 	log *slog.Logger
+	// docs is where the error catalogue is served: --public-url plus
+	// core.DocPath, or the path alone when no public URL is set.
+	docs string
+}
+
+// docURL returns the link to code's entry in the error catalogue.
+func (a adapter) docURL(code string) string {
+	return a.docs + "#" + core.DocAnchor(code)
 }
 
 // wrap makes a handlerFunc an http.Handler that writes its error.
@@ -83,6 +94,7 @@ func (a adapter) writeError(w http.ResponseWriter, r *http.Request, err error) {
 			env.Errors = ce.Fields
 		}
 	}
+	env.DocURL = a.docURL(env.Code)
 	writeJSON(w, status, env)
 }
 

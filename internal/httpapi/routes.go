@@ -6,6 +6,7 @@ package httpapi
 import (
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/latchkey/latchkey/internal/core"
@@ -41,6 +42,8 @@ type Deps struct {
 	// MaxKeyRateLimit caps every key's own limit, also one stored before
 	// the ceiling was lowered; 0: no cap.
 	MaxKeyRateLimit int
+	// PublicURL, when set, makes the doc_url of error bodies absolute.
+	PublicURL string
 }
 
 // api holds the handlers' shared dependencies.
@@ -71,7 +74,7 @@ func Register(mux *http.ServeMux, d Deps) []string {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	a := adapter{log: d.Logger}
+	a := adapter{log: d.Logger, docs: strings.TrimRight(d.PublicURL, "/") + core.DocPath}
 	ip := &ipGuard{limiter: d.Limiter, limit: d.IPRateLimit, now: d.Now}
 	h := &api{
 		svc:     d.Service,
@@ -96,6 +99,7 @@ func Register(mux *http.ServeMux, d Deps) []string {
 
 	handle("GET /api/v1/{$}", a.wrap(handleRoot()))
 	handle("GET /api/v1/openapi.json", cors(a.wrap(handleOpenAPI())))
+	handle("GET /api/v1/errors", cors(a.wrap(handleErrorCatalogue(a))))
 
 	// Runtime (license key): called by customers' copies, from browsers too.
 	// The license checks are throttled per client IP before any work.

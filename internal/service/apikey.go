@@ -128,7 +128,7 @@ func checkScopes(p core.Problems, names []string, allowed core.ScopeSet) (core.S
 }
 
 // errRotatedActor refuses key management to a key in its rotation grace.
-var errRotatedActor = &core.Error{Code: core.EForbidden, Reason: "ROTATED_KEY",
+var errRotatedActor = &core.Error{Code: core.EForbidden, Reason: core.ReasonRotatedKey,
 	Message: "This API key was rotated: during its grace period it cannot manage API keys. Use its successor."}
 
 // requireKeyManager checks that the actor may manage API keys: the scope,
@@ -355,14 +355,14 @@ var errBeyondRights = &core.Error{Code: core.EForbidden, Reason: core.ReasonBeyo
 
 // expiryFinal refuses a change of expires_at on a rotated or expired key.
 func expiryFinal(msg string) error {
-	return &core.Error{Code: core.EConflict, Reason: "EXPIRY_FINAL", Message: msg,
+	return &core.Error{Code: core.EConflict, Reason: core.ReasonExpiryFinal, Message: msg,
 		Fields: map[string][]string{"expires_at": {msg}}}
 }
 
 // errRevokeBeyondRights refuses to let a key revoke one with more power than
 // itself: a narrow key must not be able to take down the keys of the
 // systems it was never trusted with.
-var errRevokeBeyondRights = &core.Error{Code: core.EForbidden, Reason: "BEYOND_OWN_RIGHTS",
+var errRevokeBeyondRights = &core.Error{Code: core.EForbidden, Reason: core.ReasonBeyondOwnRights,
 	Message: "This API key holds scopes beyond your own rights; you cannot revoke it."}
 
 // UpdateAPIKey changes a key. The result may never hold scopes beyond what

@@ -16,7 +16,7 @@ import (
 
 // ReasonPolicyLimit is the code of a refusal by the organization's own
 // policy (403), as PLAN_LIMIT is by its plan.
-const ReasonPolicyLimit = "POLICY_LIMIT"
+const ReasonPolicyLimit = core.ReasonPolicyLimit
 
 // Bounds of a key lifetime in a plan or a policy, in seconds.
 const (

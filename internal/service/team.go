@@ -128,7 +128,7 @@ type PendingInvitations struct {
 	Invitations []core.Invitation
 }
 
-var errInvitationsPending = &core.Error{Code: core.EConflict, Reason: "INVITATIONS_PENDING",
+var errInvitationsPending = &core.Error{Code: core.EConflict, Reason: core.ReasonInvitationsPending,
 	Message: "You have been invited to join an organization: tick the invitations you accept and sign in again. Those left unticked are declined."}
 
 func (e *PendingInvitations) Error() string { return errInvitationsPending.Error() }

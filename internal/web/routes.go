@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/latchkey/latchkey/internal/core"
 	"github.com/latchkey/latchkey/internal/keys"
 	"github.com/latchkey/latchkey/internal/ratelimit"
 	"github.com/latchkey/latchkey/internal/service"
@@ -52,6 +53,7 @@ func Register(mux *http.ServeMux, deps Deps) {
 	page("GET /setup", d.setupPage)
 	page("POST /setup", d.setup)
 	page("GET /login", d.loginPage)
+	page("GET "+core.DocPath, d.errorCodes)
 	page("POST /login", d.login)
 	user("POST /logout", d.logout)
 	user("POST /org", d.switchOrg)
