@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -162,6 +163,14 @@ func Start(ctx context.Context, cfg config.Config, env Env) (_ *Server, err erro
 	}
 	log.Info("listening", "addr", s.Addr, "store", backend.Kind, "migrations_applied", len(applied),
 		"secret", string(source), "version", version.String())
+	// Where to go next, for a person who just started it: the dashboard,
+	// and on an instance without users the page that creates the first.
+	base := browseURL(cfg.PublicURL, s.Addr)
+	log.Info("dashboard", "url", base+"/")
+	if first, ferr := stack.Service.NeedsFirstRun(ctx); ferr == nil && first {
+		log.Info("no users yet: create the organization and its first owner on the setup page, or with latchkey admin create-user",
+			"url", base+"/setup")
+	}
 	return s, nil
 }
 
@@ -214,4 +223,21 @@ func dbURL(b config.Backend) string {
 		return b.Target
 	}
 	return ""
+}
+
+// browseURL is the URL a person opens to reach this server: --public-url
+// when set, else the listening address, with a wildcard host replaced by
+// loopback (a browser cannot open 0.0.0.0).
+func browseURL(publicURL, addr string) string {
+	if publicURL != "" {
+		return strings.TrimRight(publicURL, "/")
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "http://" + addr
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, port)
 }

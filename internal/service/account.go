@@ -222,3 +222,55 @@ func (s *Service) ResolveMembership(ctx context.Context, email, orgName string) 
 	}
 	return u, m, err
 }
+
+// JoinOrganization makes an existing user a member of the organization named
+// orgName (created if it does not exist) with role: the operator's way to
+// give one account access to a second organization, where CreateUser
+// would refuse the taken email. actor is nil for admin commands.
+func (s *Service) JoinOrganization(ctx context.Context, actor *core.Actor, email, orgName string, role core.Role) (*core.User, *core.Organization, error) {
+	p := core.Problems{}
+	addr, err := ValidEmail(email)
+	if err != nil {
+		p.Add("email", publicMessage(err))
+	}
+	validOrgName(p, "org", orgName)
+	if role == "" {
+		role = core.RoleOwner
+	}
+	if !role.Valid() {
+		p.Add("role", "The role must be one of owner, admin, developer, viewer.")
+	}
+	if err := p.Err(); err != nil {
+		return nil, nil, err
+	}
+	var u *core.User
+	var org *core.Organization
+	err = s.store.InTx(ctx, func(st core.Store) error {
+		if u, err = st.UserByEmail(ctx, addr); err != nil {
+			if core.IsCode(err, core.ENotFound) {
+				return core.Invalid("email", "No user has this email: create it with admin create-user.")
+			}
+			return err
+		}
+		if org, err = s.orgByNameOrCreate(ctx, st, strings.TrimSpace(orgName)); err != nil {
+			return err
+		}
+		if err := st.CreateMembership(ctx, &core.Membership{OrgID: org.ID, UserID: u.ID, Role: role}); err != nil {
+			if core.IsCode(err, core.EConflict) {
+				return core.Errorf(core.EConflict, "%s is already a member of %s.", u.Email, org.Name)
+			}
+			return err
+		}
+		a := actor
+		if a == nil {
+			a = core.SystemActor(org.ID, "system")
+		}
+		e := a.Audit("member.add", "user", u.ID, 0, map[string]any{"email": u.Email, "role": role, "organization": org.Name})
+		e.OrgID = org.ID
+		return audit(ctx, st, e)
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return u, org, nil
+}
