@@ -379,6 +379,8 @@ func TestResponsesMatchDocument(t *testing.T) {
 		must(c.Ping(ctx))
 		st, _ := raw(ctx, "GET", "/api/v1/openapi.json", nil)
 		want(st, 200)
+		st, _ = raw(ctx, "GET", "/api/v1/errors", nil)
+		want(st, 200)
 
 		// Projects.
 		p, err := c.Projects.Create(ctx, client.ProjectCreate{Name: "Pro Plugin", Description: "x", HasPaid: client.Ptr(true),
