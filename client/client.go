@@ -22,7 +22,21 @@
 //		fmt.Println(l.Title)
 //	}
 //
-// The package imports only the standard library, and nothing of the server.
+// Every call also takes per-call options (CallOption) last: an
+// Idempotency-Key of your own (WithIdempotencyKey), extra headers
+// (WithHeader), and the answer's metadata — request ID, rate-limit state,
+// whether the answer was replayed — on success as on error (WithResponse):
+//
+//	var meta client.Response
+//	p, err := c.Projects.Create(ctx, in, client.WithIdempotencyKey(orderID), client.WithResponse(&meta))
+//
+// Every POST and PATCH carries an Idempotency-Key (random unless given),
+// the same on each retry, so that the client retries them after a network
+// error or a 5xx answer as it retries GETs (WithRetries).
+//
+// The package is a module of its own (github.com/latchkey/latchkey/client,
+// Go 1.23): it imports only the standard library, and nothing of the
+// server, so that it adds nothing to a user's build.
 package client
 
 import (
@@ -239,7 +253,6 @@ type response struct {
 	header http.Header
 	body   []byte
 	env    envelope
-	meta   *Response
 }
 
 // envelope is the shape of every API answer.
@@ -372,7 +385,7 @@ func (c *Client) attempts(ctx context.Context, r *request, cfg *callConfig, meta
 		}
 		*meta = newResponse(hr, key, attempt+1)
 		if hr.StatusCode < 300 {
-			return &response{status: hr.StatusCode, header: hr.Header, body: body, meta: *meta}, nil
+			return &response{status: hr.StatusCode, header: hr.Header, body: body}, nil
 		}
 		apiErr := newError(hr, body)
 		apiErr.Response = *meta
