@@ -31,17 +31,17 @@ func activationsPath(projectID, licenseID int64) string {
 }
 
 // List iterates over a license's activations, oldest first.
-func (s *ActivationService) List(ctx context.Context, projectID, licenseID int64, opts *ListOptions) iter.Seq2[Activation, error] {
-	return list[Activation](ctx, s.c, activationsPath(projectID, licenseID), opts.query())
+func (s *ActivationService) List(ctx context.Context, projectID, licenseID int64, lo *ListOptions, opts ...CallOption) iter.Seq2[Activation, error] {
+	return list[Activation](ctx, s.c, activationsPath(projectID, licenseID), lo.query(), opts...)
 }
 
 // Delete removes an activation and returns it as it was. Its slot is free
 // from the next validation on: that identifier counts as a new activation
 // again (domain limits and the churn limit apply; the churn count of the
 // day it was made is not given back).
-func (s *ActivationService) Delete(ctx context.Context, projectID, licenseID, activationID int64) (*Activation, error) {
+func (s *ActivationService) Delete(ctx context.Context, projectID, licenseID, activationID int64, opts ...CallOption) (*Activation, error) {
 	var a Activation
-	if _, err := s.c.do(ctx, &request{method: http.MethodDelete, path: activationsPath(projectID, licenseID) + "/" + id(activationID)}, &a); err != nil {
+	if _, err := s.c.do(ctx, &request{opts: opts, method: http.MethodDelete, path: activationsPath(projectID, licenseID) + "/" + id(activationID)}, &a); err != nil {
 		return nil, err
 	}
 	return &a, nil

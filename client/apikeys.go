@@ -119,38 +119,38 @@ type DayCount struct {
 type APIKeyService struct{ c *Client }
 
 // List iterates over the keys the caller may see, newest first.
-func (s *APIKeyService) List(ctx context.Context, opts *ListOptions) iter.Seq2[APIKey, error] {
-	return list[APIKey](ctx, s.c, "api-keys", opts.query())
+func (s *APIKeyService) List(ctx context.Context, lo *ListOptions, opts ...CallOption) iter.Seq2[APIKey, error] {
+	return list[APIKey](ctx, s.c, "api-keys", lo.query(), opts...)
 }
 
 // Get returns one key (never its secret).
-func (s *APIKeyService) Get(ctx context.Context, keyID int64) (*APIKey, error) {
-	return s.call(ctx, http.MethodGet, "api-keys/"+id(keyID), nil)
+func (s *APIKeyService) Get(ctx context.Context, keyID int64, opts ...CallOption) (*APIKey, error) {
+	return s.call(ctx, http.MethodGet, "api-keys/"+id(keyID), nil, opts...)
 }
 
 // Create mints a key; the answer's Secret is shown only this once.
-func (s *APIKeyService) Create(ctx context.Context, in APIKeyCreate) (*APIKey, error) {
-	return s.call(ctx, http.MethodPost, "api-keys", in)
+func (s *APIKeyService) Create(ctx context.Context, in APIKeyCreate, opts ...CallOption) (*APIKey, error) {
+	return s.call(ctx, http.MethodPost, "api-keys", in, opts...)
 }
 
 // Update changes the fields that are set.
-func (s *APIKeyService) Update(ctx context.Context, keyID int64, in APIKeyUpdate) (*APIKey, error) {
-	return s.call(ctx, http.MethodPatch, "api-keys/"+id(keyID), in)
+func (s *APIKeyService) Update(ctx context.Context, keyID int64, in APIKeyUpdate, opts ...CallOption) (*APIKey, error) {
+	return s.call(ctx, http.MethodPatch, "api-keys/"+id(keyID), in, opts...)
 }
 
 // Revoke revokes a key at once and for good; revoking again changes
 // nothing.
-func (s *APIKeyService) Revoke(ctx context.Context, keyID int64) (*APIKey, error) {
-	return s.call(ctx, http.MethodPost, "api-keys/"+id(keyID)+"/revoke", nil)
+func (s *APIKeyService) Revoke(ctx context.Context, keyID int64, opts ...CallOption) (*APIKey, error) {
+	return s.call(ctx, http.MethodPost, "api-keys/"+id(keyID)+"/revoke", nil, opts...)
 }
 
 // Rotate mints a successor with the same settings and returns its secret.
 // The old key keeps working for grace (0 to 24 h, in whole seconds,
 // rounded up), then is refused.
-func (s *APIKeyService) Rotate(ctx context.Context, keyID int64, grace time.Duration) (*Rotation, error) {
+func (s *APIKeyService) Rotate(ctx context.Context, keyID int64, grace time.Duration, opts ...CallOption) (*Rotation, error) {
 	body := map[string]int64{"grace_seconds": int64(math.Ceil(max(grace, 0).Seconds()))}
 	var r Rotation
-	if _, err := s.c.do(ctx, &request{method: http.MethodPost, path: "api-keys/" + id(keyID) + "/rotate", body: body}, &r); err != nil {
+	if _, err := s.c.do(ctx, &request{opts: opts, method: http.MethodPost, path: "api-keys/" + id(keyID) + "/rotate", body: body}, &r); err != nil {
 		return nil, err
 	}
 	return &r, nil
@@ -158,21 +158,21 @@ func (s *APIKeyService) Rotate(ctx context.Context, keyID int64, grace time.Dura
 
 // Usage returns a key's requests per UTC day over the last days (0 means
 // the server's default, 30).
-func (s *APIKeyService) Usage(ctx context.Context, keyID int64, days int) (*APIKeyUsage, error) {
+func (s *APIKeyService) Usage(ctx context.Context, keyID int64, days int, opts ...CallOption) (*APIKeyUsage, error) {
 	q := url.Values{}
 	if days > 0 {
 		q.Set("days", strconv.Itoa(days))
 	}
 	var u APIKeyUsage
-	if _, err := s.c.do(ctx, &request{method: http.MethodGet, path: "api-keys/" + id(keyID) + "/usage", query: q}, &u); err != nil {
+	if _, err := s.c.do(ctx, &request{opts: opts, method: http.MethodGet, path: "api-keys/" + id(keyID) + "/usage", query: q}, &u); err != nil {
 		return nil, err
 	}
 	return &u, nil
 }
 
-func (s *APIKeyService) call(ctx context.Context, method, path string, body any) (*APIKey, error) {
+func (s *APIKeyService) call(ctx context.Context, method, path string, body any, opts ...CallOption) (*APIKey, error) {
 	var k APIKey
-	if _, err := s.c.do(ctx, &request{method: method, path: path, body: body}, &k); err != nil {
+	if _, err := s.c.do(ctx, &request{opts: opts, method: method, path: path, body: body}, &k); err != nil {
 		return nil, err
 	}
 	return &k, nil

@@ -47,7 +47,7 @@ type AuditService struct{ c *Client }
 
 // List iterates over audit events, newest first. A project-scoped key sees
 // only its project's events. f may be nil.
-func (s *AuditService) List(ctx context.Context, f *AuditFilter) iter.Seq2[AuditEvent, error] {
+func (s *AuditService) List(ctx context.Context, f *AuditFilter, opts ...CallOption) iter.Seq2[AuditEvent, error] {
 	q := url.Values{}
 	if f != nil {
 		q = (&ListOptions{PerPage: f.PerPage}).query()
@@ -67,5 +67,5 @@ func (s *AuditService) List(ctx context.Context, f *AuditFilter) iter.Seq2[Audit
 			}
 		}
 	}
-	return list[AuditEvent](ctx, s.c, "audit", q)
+	return list[AuditEvent](ctx, s.c, "audit", q, opts...)
 }

@@ -62,9 +62,9 @@ type BulkLicenseResult struct {
 
 // Bulk runs a bulk action on the project's licenses a filter selects: at
 // most 10,000 in one transaction (more is refused with the count).
-func (s *LicenseService) Bulk(ctx context.Context, projectID int64, in BulkLicenses) (*BulkLicenseResult, error) {
+func (s *LicenseService) Bulk(ctx context.Context, projectID int64, in BulkLicenses, opts ...CallOption) (*BulkLicenseResult, error) {
 	var out BulkLicenseResult
-	if _, err := s.c.do(ctx, &request{method: http.MethodPost, path: licensesPath(projectID) + "/bulk", body: in}, &out); err != nil {
+	if _, err := s.c.do(ctx, &request{opts: opts, method: http.MethodPost, path: licensesPath(projectID) + "/bulk", body: in}, &out); err != nil {
 		return nil, err
 	}
 	return &out, nil
@@ -100,13 +100,13 @@ type BulkAPIKeyResult struct {
 
 // Bulk revokes the API keys a filter selects among those the caller may
 // see; never the calling key.
-func (s *APIKeyService) Bulk(ctx context.Context, in BulkAPIKeys) (*BulkAPIKeyResult, error) {
+func (s *APIKeyService) Bulk(ctx context.Context, in BulkAPIKeys, opts ...CallOption) (*BulkAPIKeyResult, error) {
 	body := struct {
 		BulkAPIKeys
 		Action string `json:"action"`
 	}{in, "revoke"}
 	var out BulkAPIKeyResult
-	if _, err := s.c.do(ctx, &request{method: http.MethodPost, path: "api-keys/bulk", body: body}, &out); err != nil {
+	if _, err := s.c.do(ctx, &request{opts: opts, method: http.MethodPost, path: "api-keys/bulk", body: body}, &out); err != nil {
 		return nil, err
 	}
 	return &out, nil

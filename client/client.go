@@ -22,7 +22,21 @@
 //		fmt.Println(l.Title)
 //	}
 //
-// The package imports only the standard library, and nothing of the server.
+// Every call also takes per-call options (CallOption) last: an
+// Idempotency-Key of your own (WithIdempotencyKey), extra headers
+// (WithHeader), and the answer's metadata — request ID, rate-limit state,
+// whether the answer was replayed — on success as on error (WithResponse):
+//
+//	var meta client.Response
+//	p, err := c.Projects.Create(ctx, in, client.WithIdempotencyKey(orderID), client.WithResponse(&meta))
+//
+// Every POST and PATCH carries an Idempotency-Key (random unless given),
+// the same on each retry, so that the client retries them after a network
+// error or a 5xx answer as it retries GETs (WithRetries).
+//
+// The package is a module of its own (github.com/latchkey/latchkey/client,
+// Go 1.23): it imports only the standard library, and nothing of the
+// server, so that it adds nothing to a user's build.
 package client
 
 import (
@@ -40,9 +54,13 @@ import (
 	"time"
 )
 
+// Version is the SDK's version, released as the tag client/vVersion of
+// github.com/latchkey/latchkey (docs/releasing.md).
+const Version = "0.1.0"
+
 // DefaultUserAgent is the User-Agent the client sends unless WithUserAgent
-// sets another.
-const DefaultUserAgent = "latchkey-go"
+// sets another: latchkey-go/Version.
+const DefaultUserAgent = "latchkey-go/" + Version
 
 // Client is a Latchkey API client. It is safe for concurrent use.
 type Client struct {
@@ -115,8 +133,14 @@ func WithUserAgent(ua string) Option {
 // WithRetries sets how many times a request is retried after a 429, a 5xx
 // answer or a network error (default 3; 0 disables retries). A 429 is
 // retried for every method, since the server refused the request before
-// handling it; 5xx answers and network errors are retried only for GET,
-// PUT, PATCH and DELETE, which are safe to repeat, never for POST.
+// handling it. 5xx answers and network errors are retried for GET, PUT
+// and DELETE, which are safe to repeat, and for POST and PATCH because
+// the client sends every one with an Idempotency-Key (the same on every
+// retry, see WithIdempotencyKey): the server answers a repeat with the
+// first answer instead of acting twice. The runtime POSTs that take a
+// license key rather than the API key (Validate.License, HasPaid,
+// Heartbeat, LicenseFile) are not retried after a 5xx or a network
+// error, since the server keeps idempotency keys per API key.
 func WithRetries(n int) Option {
 	return func(c *Client) { c.retries = max(n, 0) }
 }
@@ -195,11 +219,11 @@ func (c *Client) BaseURL() string { return c.base }
 
 // Ping checks that baseURL answers as a Latchkey (or DevPayr) API. It
 // needs no API key.
-func (c *Client) Ping(ctx context.Context) error {
+func (c *Client) Ping(ctx context.Context, opts ...CallOption) error {
 	var out struct {
 		Status string `json:"status"`
 	}
-	resp, err := c.send(ctx, &request{method: http.MethodGet, path: "", noAuth: true})
+	resp, err := c.send(ctx, &request{opts: opts, method: http.MethodGet, path: "", noAuth: true})
 	if err != nil {
 		return err
 	}
@@ -220,6 +244,7 @@ type request struct {
 	header http.Header
 	noAuth bool // runtime routes take a license key, not the API key
 	signed bool // a runtime license check, signed with WithSignedResponses
+	opts   []CallOption
 }
 
 // response is a successful answer.
@@ -238,6 +263,7 @@ type envelope struct {
 	Errors    map[string][]string `json:"errors"`
 	Code      string              `json:"code"`
 	RequestID string              `json:"request_id"`
+	DocURL    string              `json:"doc_url"`
 }
 
 // do sends r and decodes the envelope's data into out (when not nil).
@@ -258,7 +284,18 @@ func (c *Client) do(ctx context.Context, r *request, out any) (*response, error)
 }
 
 // send performs r with retries and returns a 2xx answer, or the error.
+// The call's options fill their Response on success and failure alike.
 func (c *Client) send(ctx context.Context, r *request) (*response, error) {
+	cfg := newCallConfig(r.opts)
+	var meta *Response
+	resp, err := c.attempts(ctx, r, &cfg, &meta)
+	if cfg.response != nil && meta != nil {
+		*cfg.response = *meta
+	}
+	return resp, err
+}
+
+func (c *Client) attempts(ctx context.Context, r *request, cfg *callConfig, meta **Response) (*response, error) {
 	payload := r.raw
 	ctype := r.ctype
 	if payload == nil && r.body != nil {
@@ -272,11 +309,31 @@ func (c *Client) send(ctx context.Context, r *request) (*response, error) {
 	if len(r.query) > 0 {
 		target += "?" + r.query.Encode()
 	}
-	repeatable := r.method != http.MethodPost
+	key := cfg.idempotencyKey
+	if key == "" && (r.method == http.MethodPost || r.method == http.MethodPatch) {
+		k, err := newIdempotencyKey()
+		if err != nil {
+			return nil, err
+		}
+		key = k
+	}
+	// A POST is safe to repeat when the server deduplicates it by its
+	// key, which it does for the calls made with the API key.
+	repeatable := r.method != http.MethodPost || (key != "" && !r.noAuth)
 	for attempt := 0; ; attempt++ {
+		// Until an answer comes, the metadata names the key and the
+		// attempts, so that a caller can repeat a failed call with the
+		// same key.
+		*meta = &Response{IdempotencyKey: key, Attempts: attempt + 1}
 		req, err := http.NewRequestWithContext(ctx, r.method, target, bytesReader(payload))
 		if err != nil {
 			return nil, fmt.Errorf("latchkey: %w", err)
+		}
+		for k, v := range cfg.header {
+			req.Header[k] = append([]string(nil), v...)
+		}
+		for k, v := range r.header {
+			req.Header[k] = v
 		}
 		req.Header.Set("Accept", "application/json")
 		req.Header.Set("User-Agent", c.userAgent)
@@ -286,8 +343,8 @@ func (c *Client) send(ctx context.Context, r *request) (*response, error) {
 		if !r.noAuth && c.apiKey != "" {
 			req.Header.Set("X-API-KEY", c.apiKey)
 		}
-		for k, v := range r.header {
-			req.Header[k] = v
+		if key != "" {
+			req.Header.Set(IdempotencyKeyHeader, key)
 		}
 		nonce, err := c.signRequest(r, req)
 		if err != nil {
@@ -326,10 +383,15 @@ func (c *Client) send(ctx context.Context, r *request) (*response, error) {
 				return nil, fmt.Errorf("latchkey: %s %s: %w", r.method, c.base+r.path, err)
 			}
 		}
+		*meta = newResponse(hr, key, attempt+1)
 		if hr.StatusCode < 300 {
 			return &response{status: hr.StatusCode, header: hr.Header, body: body}, nil
 		}
 		apiErr := newError(hr, body)
+		apiErr.Response = *meta
+		if apiErr.RequestID == "" {
+			apiErr.RequestID = (*meta).RequestID
+		}
 		retry := hr.StatusCode == http.StatusTooManyRequests || (hr.StatusCode >= 500 && repeatable)
 		if !retry || attempt >= c.retries {
 			return nil, apiErr

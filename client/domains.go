@@ -66,39 +66,39 @@ type DomainService struct{ c *Client }
 func domainsPath(projectID int64) string { return "project/" + id(projectID) + "/domains" }
 
 // List iterates over a project's domains, oldest first.
-func (s *DomainService) List(ctx context.Context, projectID int64, opts *ListOptions) iter.Seq2[Domain, error] {
-	return list[Domain](ctx, s.c, domainsPath(projectID), opts.query())
+func (s *DomainService) List(ctx context.Context, projectID int64, lo *ListOptions, opts ...CallOption) iter.Seq2[Domain, error] {
+	return list[Domain](ctx, s.c, domainsPath(projectID), lo.query(), opts...)
 }
 
 // Get returns one domain of a project.
-func (s *DomainService) Get(ctx context.Context, projectID, domainID int64) (*Domain, error) {
+func (s *DomainService) Get(ctx context.Context, projectID, domainID int64, opts ...CallOption) (*Domain, error) {
 	var d Domain
-	if _, err := s.c.do(ctx, &request{method: http.MethodGet, path: domainsPath(projectID) + "/" + id(domainID)}, &d); err != nil {
+	if _, err := s.c.do(ctx, &request{opts: opts, method: http.MethodGet, path: domainsPath(projectID) + "/" + id(domainID)}, &d); err != nil {
 		return nil, err
 	}
 	return &d, nil
 }
 
 // Create registers a domain.
-func (s *DomainService) Create(ctx context.Context, projectID int64, in DomainCreate) (*Domain, error) {
+func (s *DomainService) Create(ctx context.Context, projectID int64, in DomainCreate, opts ...CallOption) (*Domain, error) {
 	var d Domain
-	if _, err := s.c.do(ctx, &request{method: http.MethodPost, path: domainsPath(projectID), body: in}, &d); err != nil {
+	if _, err := s.c.do(ctx, &request{opts: opts, method: http.MethodPost, path: domainsPath(projectID), body: in}, &d); err != nil {
 		return nil, err
 	}
 	return &d, nil
 }
 
 // Update changes the fields that are set.
-func (s *DomainService) Update(ctx context.Context, projectID, domainID int64, in DomainUpdate) (*Domain, error) {
+func (s *DomainService) Update(ctx context.Context, projectID, domainID int64, in DomainUpdate, opts ...CallOption) (*Domain, error) {
 	var d Domain
-	if _, err := s.c.do(ctx, &request{method: http.MethodPatch, path: domainsPath(projectID) + "/" + id(domainID), body: in}, &d); err != nil {
+	if _, err := s.c.do(ctx, &request{opts: opts, method: http.MethodPatch, path: domainsPath(projectID) + "/" + id(domainID), body: in}, &d); err != nil {
 		return nil, err
 	}
 	return &d, nil
 }
 
 // Delete removes a domain; licenses pinned to it are unpinned.
-func (s *DomainService) Delete(ctx context.Context, projectID, domainID int64) error {
-	_, err := s.c.do(ctx, &request{method: http.MethodDelete, path: domainsPath(projectID) + "/" + id(domainID)}, nil)
+func (s *DomainService) Delete(ctx context.Context, projectID, domainID int64, opts ...CallOption) error {
+	_, err := s.c.do(ctx, &request{opts: opts, method: http.MethodDelete, path: domainsPath(projectID) + "/" + id(domainID)}, nil)
 	return err
 }

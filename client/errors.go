@@ -34,17 +34,23 @@ type Error struct {
 	StatusCode int
 	// Message is the server's message, meant for people.
 	Message string
-	// Code is the machine-readable reason: VALIDATION_ERROR, NOT_FOUND,
-	// INVALID_API_KEY, PROJECT_MISMATCH, MISSING_SCOPE, TEST_MODE_READ_ONLY
-	// (ErrorTestModeReadOnly), RATE_LIMITED, and
-	// for runtime validation REVOKED, SUSPENDED, DOMAIN_NOT_ALLOWED…
-	Code string
+	// Code is the machine-readable reason, one of the server's error
+	// catalogue (docs/errors.md): the Error* constants of type Code, such
+	// as ErrorValidationError, ErrorNotFound, ErrorInvalidAPIKey,
+	// ErrorMissingScope, ErrorRateLimited, and for runtime validation
+	// ErrorRevoked, ErrorSuspended, ErrorDomainNotAllowed…
+	Code Code
 	// Fields maps each invalid field to its messages (422 answers).
 	Fields map[string][]string
 	// RequestID names the request in the server's logs.
 	RequestID string
 	// RetryAfter is how long the server asked to wait (429 answers).
 	RetryAfter time.Duration
+	// DocURL points at the code's entry in the error catalogue.
+	DocURL string
+	// Response is the metadata of the answer (status, request ID,
+	// rate-limit state, idempotency key): the value WithResponse fills.
+	Response *Response
 }
 
 // Error returns the message on one line, with the status and code.
@@ -61,7 +67,7 @@ func (e *Error) Error() string {
 	b.WriteString(msg)
 	fmt.Fprintf(&b, " (HTTP %d", e.StatusCode)
 	if e.Code != "" {
-		b.WriteString(" " + e.Code)
+		b.WriteString(" " + string(e.Code))
 	}
 	if e.RequestID != "" {
 		b.WriteString(", request " + e.RequestID)
@@ -119,7 +125,7 @@ func newError(resp *http.Response, body []byte) *Error {
 	e := &Error{StatusCode: resp.StatusCode, RetryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())}
 	var env envelope
 	if err := json.Unmarshal(body, &env); err == nil && env.Message != "" {
-		e.Message, e.Code, e.Fields, e.RequestID = env.Message, env.Code, env.Errors, env.RequestID
+		e.Message, e.Code, e.Fields, e.RequestID, e.DocURL = env.Message, Code(env.Code), env.Errors, env.RequestID, env.DocURL
 		return e
 	}
 	e.RequestID = resp.Header.Get("X-Request-ID")

@@ -54,7 +54,7 @@ type EventService struct{ c *Client }
 
 // List iterates over events, newest first. A project-scoped key sees only
 // its project's events. f may be nil.
-func (s *EventService) List(ctx context.Context, f *EventFilter) iter.Seq2[Event, error] {
+func (s *EventService) List(ctx context.Context, f *EventFilter, opts ...CallOption) iter.Seq2[Event, error] {
 	q := url.Values{}
 	if f != nil {
 		q = (&ListOptions{PerPage: f.PerPage}).query()
@@ -69,16 +69,16 @@ func (s *EventService) List(ctx context.Context, f *EventFilter) iter.Seq2[Event
 			}
 		}
 	}
-	return list[Event](ctx, s.c, "events", q)
+	return list[Event](ctx, s.c, "events", q, opts...)
 }
 
 // Get returns one event by its ID (evt_…).
-func (s *EventService) Get(ctx context.Context, eventID string) (*Event, error) {
+func (s *EventService) Get(ctx context.Context, eventID string, opts ...CallOption) (*Event, error) {
 	if eventID == "" {
 		return nil, errEmptyEventID
 	}
 	var e Event
-	if _, err := s.c.do(ctx, &request{method: http.MethodGet, path: "events/" + url.PathEscape(eventID)}, &e); err != nil {
+	if _, err := s.c.do(ctx, &request{opts: opts, method: http.MethodGet, path: "events/" + url.PathEscape(eventID)}, &e); err != nil {
 		return nil, err
 	}
 	return &e, nil

@@ -4,225 +4,182 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log"
 	"net/http"
-	"os"
-	"testing"
+	"net/http/httptest"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/latchkey/latchkey/client"
 )
 
-// baseURL and apiKey are the server the examples run against: a real
-// `latchkey serve` that TestMain starts on a free loopback port, and its
-// owner's API key.
-var baseURL, apiKey string
+// The JWK Set of an instance (GET /.well-known/jwks.json), shipped inside
+// an application, and a license file that instance issued: both are all a
+// copy needs to check its license with no network at all.
+const (
+	exampleJWKS        = `{"keys":[{"alg":"EdDSA","crv":"Ed25519","kid":"1168b295b80d02d1","kty":"OKP","use":"sig","x":"VuZf-4vqrKPaWByANj_0nw5Tv2Zhav4ifPdmx5lqn0g"}]}`
+	exampleLicenseFile = `-----BEGIN LATCHKEY LICENSE FILE-----
+eyJhbGciOiJFZERTQSIsImtpZCI6IjExNjhiMjk1YjgwZDAyZDEiLCJ0eXAiOiJs
+aWNlbnNlLWZpbGUrand0In0.eyJhdWQiOiI3IiwiZXhwIjoxODI3ODc4NDAwLCJp
+YXQiOjE3OTYzNDI0MDAsImlkZW50aWZpZXIiOiJzaG9wLmV4YW1wbGUuY29tIiwi
+aXNzIjoiaHR0cHM6Ly9saWNlbnNlcy5leGFtcGxlLmNvbSIsImp0aSI6ImxmX2V4
+YW1wbGUiLCJsaWNlbnNlIjp7ImNyZWF0ZWRfYXQiOiIyMDI2LTEyLTAxVDAwOjAw
+OjAwWiIsImN1c3RvbWVyX2VtYWlsIjpudWxsLCJjdXN0b21lcl9uYW1lIjoiQWRh
+IExvdmVsYWNlIiwiZXhwaXJlc19hdCI6bnVsbCwiZXh0ZXJuYWxfaWQiOm51bGws
+ImlkIjo0MiwiaXNfdGVzdF9saWNlbnNlIjpmYWxzZSwicHJvamVjdF9pZCI6Nywi
+cHJvamVjdF9uYW1lIjoiUHJvIFBsdWdpbiIsInN0YXR1cyI6ImFjdGl2ZSIsInRp
+dGxlIjoiQ3VzdG9tZXIgQSJ9LCJuYmYiOjE3OTYzNDI0MDAsInJlc3VsdCI6IlZB
+TElEIiwic3ViIjoiNDIifQ.0JGw5JA0kEQ_gslq3BiYBsagBzIltgd05vc8JufJQ
+gQ0miIuU2VoSPZeKDSzK6pOWsIJkQygVtisRwRxZjOjAw
+-----END LATCHKEY LICENSE FILE-----
+`
+)
 
-func TestMain(m *testing.M) {
-	srv, err := startServer(nil)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	baseURL, apiKey = srv.URL, srv.Key
-	code := m.Run()
-	if err := srv.Stop(); err != nil {
-		fmt.Fprintln(os.Stderr, "stop:", err)
-		code = max(code, 1)
-	}
-	os.Exit(code)
-}
-
-// A vendor's backend creates a project and a license; the customer's copy
-// validates the license with its key alone.
-func Example() {
+// A copy verifies its license file offline, against the JWK Set it ships
+// with, and refuses one that was altered, that is for another domain, or
+// that has expired.
+func ExampleVerifier_LicenseFile() {
 	ctx := context.Background()
-	c, err := client.New(baseURL, apiKey)
+	keys, err := client.ParseKeySet([]byte(exampleJWKS))
 	if err != nil {
 		log.Fatal(err)
 	}
-	p, err := c.Projects.Create(ctx, client.ProjectCreate{Name: "Pro Plugin", HasPaid: client.Ptr(true)})
+	today := func() time.Time { return time.Date(2027, 6, 1, 0, 0, 0, 0, time.UTC) }
+	v := &client.Verifier{Keys: keys, Now: today, ProjectID: 7, Identifier: "shop.example.com"}
+
+	f, err := v.LicenseFile(ctx, []byte(exampleLicenseFile), "")
 	if err != nil {
 		log.Fatal(err)
 	}
-	l, err := c.Licenses.Create(ctx, p.ID, client.LicenseCreate{Title: "Customer A", MaxDomains: client.Ptr[int64](3)})
-	if err != nil {
-		log.Fatal(err)
-	}
+	fmt.Println(f.Result, f.License.Title, f.License.ProjectName, f.ExpiresAt.Format(time.DateOnly))
 
-	copyOfApp, _ := client.New(baseURL, "") // no API key: runtime routes take the license key
-	v, err := copyOfApp.Validate.License(ctx, client.ValidateRequest{License: l.UUID, Domain: "shop.example.com", CheckProject: true})
-	if err != nil {
-		log.Fatal(err)
-	}
-	fmt.Println(v.Valid, v.Code, v.License.Title)
-	// Output: true VALID Customer A
-}
+	altered := strings.Replace(exampleLicenseFile, "0JGw5JA0", "0JGw5JA1", 1)
+	_, err = v.LicenseFile(ctx, []byte(altered), "")
+	fmt.Println(errors.Is(err, client.ErrProofSignature))
 
-func ExampleNew() {
-	c, err := client.New(baseURL, apiKey,
-		client.WithHTTPClient(&http.Client{Timeout: 10 * time.Second}),
-		client.WithUserAgent("billing-sync/1.4"),
-		client.WithRetries(5),
-		client.WithBackoff(100*time.Millisecond, 2*time.Second),
-		client.WithMaxRetryAfter(30*time.Second),
-	)
-	if err != nil {
-		log.Fatal(err)
-	}
-	fmt.Println(c.Ping(context.Background()))
-	// Output: <nil>
-}
+	elsewhere := &client.Verifier{Keys: keys, Now: today, Identifier: "pirate.example.net"}
+	_, err = elsewhere.LicenseFile(ctx, []byte(exampleLicenseFile), "")
+	fmt.Println(errors.Is(err, client.ErrClaims))
 
-// Lists are iterators: the loop fetches the next page when it gets there,
-// following the server's next_cursor.
-func ExampleLicenseService_List() {
-	ctx := context.Background()
-	c, _ := client.New(baseURL, apiKey)
-	p, err := c.Projects.Create(ctx, client.ProjectCreate{Name: "Pagination demo"})
-	if err != nil {
-		log.Fatal(err)
-	}
-	for _, title := range []string{"First", "Second", "Third"} {
-		if _, err := c.Licenses.Create(ctx, p.ID, client.LicenseCreate{Title: title}); err != nil {
-			log.Fatal(err)
-		}
-	}
-	// Two per page: the third license comes from a second request.
-	for l, err := range c.Licenses.List(ctx, p.ID, &client.LicenseFilter{PerPage: 2}) {
-		if err != nil {
-			log.Fatal(err)
-		}
-		fmt.Println(l.Title)
-	}
-	// Output:
-	// Third
-	// Second
-	// First
-}
-
-// Server failures are *client.Error values that match the sentinel errors.
-func ExampleError() {
-	ctx := context.Background()
-	c, _ := client.New(baseURL, apiKey)
-
-	_, err := c.Projects.Get(ctx, 987654321)
-	fmt.Println(errors.Is(err, client.ErrNotFound))
-
-	_, err = c.Projects.Create(ctx, client.ProjectCreate{})
-	var apiErr *client.Error
-	if errors.As(err, &apiErr) {
-		fmt.Println(apiErr.StatusCode, apiErr.Code, errors.Is(err, client.ErrValidation))
-		fmt.Println(apiErr.Fields["name"][0])
-	}
-	// Output:
-	// true
-	// 422 VALIDATION_ERROR true
-	// The name field is required.
-}
-
-func ExampleLicenseService_Suspend() {
-	ctx := context.Background()
-	c, _ := client.New(baseURL, apiKey)
-	p, _ := c.Projects.Create(ctx, client.ProjectCreate{Name: "Suspension demo", HasPaid: client.Ptr(true)})
-	l, _ := c.Licenses.Create(ctx, p.ID, client.LicenseCreate{Title: "Late payer"})
-
-	if _, err := c.Licenses.Suspend(ctx, p.ID, l.ID); err != nil {
-		log.Fatal(err)
-	}
-	v, _ := c.Validate.License(ctx, client.ValidateRequest{License: l.UUID, CheckProject: true})
-	fmt.Println(v.Valid, v.Code)
-
-	if _, err := c.Licenses.Reactivate(ctx, p.ID, l.ID); err != nil {
-		log.Fatal(err)
-	}
-	v, _ = c.Validate.License(ctx, client.ValidateRequest{License: l.UUID, CheckProject: true})
-	fmt.Println(v.Valid, v.Code)
-
-	for e, err := range c.Audit.List(ctx, &client.AuditFilter{ProjectID: p.ID, Action: "license."}) {
-		if err != nil {
-			log.Fatal(err)
-		}
-		fmt.Println(e.Action)
-	}
-	// Output:
-	// false SUSPENDED
-	// true VALID
-	// license.reactivate
-	// license.suspend
-	// license.create
-}
-
-// A copy that validated once keeps a signed proof and checks it later
-// without the network, with the server's public key shipped inside it.
-func ExampleVerifyProof() {
-	ctx := context.Background()
-	c, _ := client.New(baseURL, apiKey)
-	p, _ := c.Projects.Create(ctx, client.ProjectCreate{Name: "Offline demo", HasPaid: client.Ptr(true)})
-	l, _ := c.Licenses.Create(ctx, p.ID, client.LicenseCreate{Title: "Laptop"})
-	v, err := c.Validate.License(ctx, client.ValidateRequest{License: l.UUID, Domain: "shop.example.com", CheckProject: true,
-		Proof: true, ProofTTL: 7 * 24 * time.Hour})
-	if err != nil {
-		log.Fatal(err)
-	}
-	key, err := c.Validate.SigningKey(ctx) // fetched once, shipped with the application
-	if err != nil {
-		log.Fatal(err)
-	}
-
-	// Later, offline:
-	proof, err := client.VerifyProof(key.PublicKey, v.Proof.Token, time.Now())
-	if err != nil {
-		log.Fatal(err)
-	}
-	fmt.Println(proof.ProjectID == p.ID, proof.Domain, proof.ExpiresAt.Sub(proof.IssuedAt))
-
-	_, err = client.VerifyProof(key.PublicKey, v.Proof.Token, time.Now().Add(8*24*time.Hour))
+	later := &client.Verifier{Keys: keys, Now: func() time.Time { return time.Date(2028, 1, 1, 0, 0, 0, 0, time.UTC) }}
+	_, err = later.LicenseFile(ctx, []byte(exampleLicenseFile), "")
 	fmt.Println(errors.Is(err, client.ErrProofExpired))
 	// Output:
-	// true shop.example.com 168h0m0s
+	// VALID Customer A Pro Plugin 2027-12-04
+	// true
+	// true
 	// true
 }
 
-// A validated copy receives the project's injectables and decrypts them
-// with the secret they were created with.
-func ExampleDelivery_Decrypt() {
-	ctx := context.Background()
-	c, _ := client.New(baseURL, apiKey)
-	p, _ := c.Projects.Create(ctx, client.ProjectCreate{Name: "Injectables demo", HasPaid: client.Ptr(true)})
-	_, err := c.Injectables.Create(ctx, p.ID, client.InjectableCreate{
-		Slug: "banner", Type: "snippet", Mode: "inject", TargetPath: "js/banner.js",
-		Secret: "s3cret-for-copies", Content: `console.log("licensed")`, OnlyIfPaid: true, IsActive: true,
-	})
-	if err != nil {
-		log.Fatal(err)
-	}
-	l, _ := c.Licenses.Create(ctx, p.ID, client.LicenseCreate{Title: "Customer B"})
-
-	for d, err := range c.Injectables.Stream(ctx, client.RuntimeRequest{License: l.UUID, Domain: "shop.example.com", CheckProject: true}) {
-		if err != nil {
-			log.Fatal(err)
+// exampleServer stands in for a Latchkey server in the examples that make
+// calls: it answers POST /api/v1/project as the server does, storing the
+// first answer for each Idempotency-Key and replaying it, and refuses a
+// key without the projects:write scope.
+func exampleServer() *httptest.Server {
+	var mu sync.Mutex
+	replies := map[string]string{}
+	nextID := 7
+	return httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("X-Request-ID", "req-"+r.Method)
+		w.Header().Set("X-RateLimit-Limit", "120")
+		w.Header().Set("X-RateLimit-Remaining", "119")
+		w.Header().Set("X-RateLimit-Reset", "1796410800")
+		if r.Header.Get("X-API-KEY") != "sk_live_write" {
+			w.WriteHeader(http.StatusForbidden)
+			_, _ = io.WriteString(w, `{"status":"error","message":"This API key lacks the projects:write scope.","data":null,"errors":null,`+
+				`"code":"MISSING_SCOPE","request_id":"req-1","doc_url":"https://licenses.example.com/docs/errors#missing_scope"}`)
+			return
 		}
-		plain, err := d.Decrypt("s3cret-for-copies")
-		if err != nil {
-			log.Fatal(err)
+		mu.Lock()
+		defer mu.Unlock()
+		key := r.Header.Get("Idempotency-Key")
+		if body, ok := replies[key]; ok {
+			w.Header().Set("Idempotent-Replayed", "true")
+			w.WriteHeader(http.StatusCreated)
+			_, _ = io.WriteString(w, body)
+			return
 		}
-		fmt.Printf("%s → %s: %s\n", d.Slug, d.TargetPath, plain)
-	}
-	// Output: banner → js/banner.js: console.log("licensed")
+		body := fmt.Sprintf(`{"status":"success","message":"Project created.","data":{"id":%d,"name":"Pro Plugin","slug":"pro-plugin",`+
+			`"created_at":"2026-12-04T18:00:00Z","updated_at":"2026-12-04T18:00:00Z"},"errors":null}`, nextID)
+		nextID++
+		replies[key] = body
+		w.WriteHeader(http.StatusCreated)
+		_, _ = io.WriteString(w, body)
+	}))
 }
 
-func ExampleAPIKeyService_Rotate() {
+// A job that may run twice (a queue's redelivery, a crash after the call)
+// derives the Idempotency-Key from its own work: the second create is
+// answered with the first one's project, marked as replayed. Without
+// WithIdempotencyKey the client still sends a random key, the same on each
+// of its retries.
+func ExampleWithIdempotencyKey() {
+	srv := exampleServer()
+	defer srv.Close()
+	c, _ := client.New(srv.URL, "sk_live_write")
 	ctx := context.Background()
-	c, _ := client.New(baseURL, apiKey)
-	k, err := c.APIKeys.Create(ctx, client.APIKeyCreate{Name: "deploy pipeline", Scopes: []string{"licenses:read"}})
+
+	for range 2 {
+		var meta client.Response
+		p, err := c.Projects.Create(ctx, client.ProjectCreate{Name: "Pro Plugin"},
+			client.WithIdempotencyKey("order-1234"), client.WithResponse(&meta))
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Println(p.ID, meta.StatusCode, meta.Replayed)
+	}
+	// Output:
+	// 7 201 false
+	// 7 201 true
+}
+
+// WithResponse exposes the metadata of an answer: the request ID to quote
+// to an operator, and the rate-limit budget left.
+func ExampleWithResponse() {
+	srv := exampleServer()
+	defer srv.Close()
+	c, _ := client.New(srv.URL, "sk_live_write")
+
+	var meta client.Response
+	_, err := c.Projects.Create(context.Background(), client.ProjectCreate{Name: "Pro Plugin"},
+		client.WithHeader("X-Correlation-ID", "billing-sync-77"), client.WithResponse(&meta))
 	if err != nil {
 		log.Fatal(err)
 	}
-	r, err := c.APIKeys.Rotate(ctx, k.ID, time.Hour) // the old secret works for one more hour
-	if err != nil {
-		log.Fatal(err)
+	fmt.Println(meta.RequestID, meta.RateLimit.Remaining, "of", meta.RateLimit.Limit, "until", meta.RateLimit.Reset.UTC().Format(time.TimeOnly))
+	fmt.Println(len(meta.IdempotencyKey), "characters of Idempotency-Key")
+	// Output:
+	// req-POST 119 of 120 until 19:00:00
+	// 36 characters of Idempotency-Key
+}
+
+// A failure the server reports is an *Error: its Code is one of the
+// catalogue's (the Error* constants), it matches the sentinel error of its
+// status with errors.Is, and it carries the answer's metadata.
+func ExampleError_code() {
+	srv := exampleServer()
+	defer srv.Close()
+	c, _ := client.New(srv.URL, "sk_live_readonly")
+
+	_, err := c.Projects.Create(context.Background(), client.ProjectCreate{Name: "Pro Plugin"})
+	var apiErr *client.Error
+	if errors.As(err, &apiErr) {
+		switch apiErr.Code {
+		case client.ErrorMissingScope, client.ErrorInvalidAPIKey:
+			fmt.Println("check the key's scopes:", apiErr.Message)
+		case client.ErrorRateLimited:
+			fmt.Println("wait", apiErr.RetryAfter)
+		default:
+			fmt.Println(apiErr)
+		}
+		fmt.Println(errors.Is(err, client.ErrForbidden), apiErr.RequestID, apiErr.Response.RateLimit.Remaining)
+		fmt.Println(apiErr.DocURL)
 	}
-	fmt.Println(r.Previous.ID == k.ID, *r.Previous.RotatedToID == r.Key.ID, r.Key.Secret != "", r.Key.Scopes)
-	// Output: true true true [licenses:read]
+	// Output:
+	// check the key's scopes: This API key lacks the projects:write scope.
+	// true req-1 119
+	// https://licenses.example.com/docs/errors#missing_scope
 }

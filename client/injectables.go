@@ -146,40 +146,40 @@ func injectablesPath(projectID int64) string { return "project/" + id(projectID)
 
 // List iterates over a project's injectables (metadata only), oldest
 // first.
-func (s *InjectableService) List(ctx context.Context, projectID int64, opts *ListOptions) iter.Seq2[Injectable, error] {
-	return list[Injectable](ctx, s.c, injectablesPath(projectID), opts.query())
+func (s *InjectableService) List(ctx context.Context, projectID int64, lo *ListOptions, opts ...CallOption) iter.Seq2[Injectable, error] {
+	return list[Injectable](ctx, s.c, injectablesPath(projectID), lo.query(), opts...)
 }
 
 // Get returns one injectable with its encrypted content.
-func (s *InjectableService) Get(ctx context.Context, projectID, injectableID int64) (*Injectable, error) {
-	return s.call(ctx, &request{method: http.MethodGet, path: injectablesPath(projectID) + "/" + id(injectableID)})
+func (s *InjectableService) Get(ctx context.Context, projectID, injectableID int64, opts ...CallOption) (*Injectable, error) {
+	return s.call(ctx, &request{opts: opts, method: http.MethodGet, path: injectablesPath(projectID) + "/" + id(injectableID)}, opts...)
 }
 
 // Create creates an injectable, encrypted by the server with in.Secret.
-func (s *InjectableService) Create(ctx context.Context, projectID int64, in InjectableCreate) (*Injectable, error) {
-	r := &request{method: http.MethodPost, path: injectablesPath(projectID), body: in}
+func (s *InjectableService) Create(ctx context.Context, projectID int64, in InjectableCreate, opts ...CallOption) (*Injectable, error) {
+	r := &request{opts: opts, method: http.MethodPost, path: injectablesPath(projectID), body: in}
 	if in.File != nil {
 		if err := r.multipart(in, in.File); err != nil {
 			return nil, err
 		}
 	}
-	return s.call(ctx, r)
+	return s.call(ctx, r, opts...)
 }
 
 // Update changes the fields that are set.
-func (s *InjectableService) Update(ctx context.Context, projectID, injectableID int64, in InjectableUpdate) (*Injectable, error) {
-	r := &request{method: http.MethodPut, path: injectablesPath(projectID) + "/" + id(injectableID), body: in}
+func (s *InjectableService) Update(ctx context.Context, projectID, injectableID int64, in InjectableUpdate, opts ...CallOption) (*Injectable, error) {
+	r := &request{opts: opts, method: http.MethodPut, path: injectablesPath(projectID) + "/" + id(injectableID), body: in}
 	if in.File != nil {
 		if err := r.multipart(in, in.File); err != nil {
 			return nil, err
 		}
 	}
-	return s.call(ctx, r)
+	return s.call(ctx, r, opts...)
 }
 
 // Delete deletes an injectable.
-func (s *InjectableService) Delete(ctx context.Context, projectID, injectableID int64) error {
-	_, err := s.c.do(ctx, &request{method: http.MethodDelete, path: injectablesPath(projectID) + "/" + id(injectableID)}, nil)
+func (s *InjectableService) Delete(ctx context.Context, projectID, injectableID int64, opts ...CallOption) error {
+	_, err := s.c.do(ctx, &request{opts: opts, method: http.MethodDelete, path: injectablesPath(projectID) + "/" + id(injectableID)}, nil)
 	return err
 }
 
@@ -188,7 +188,7 @@ func (s *InjectableService) Delete(ctx context.Context, projectID, injectableID 
 // project, only_if_paid ones only when paid. The license is checked as by
 // Validate.HasPaid (a refusal is an *Error with its Code), without counting
 // a use.
-func (s *InjectableService) Stream(ctx context.Context, rr RuntimeRequest) iter.Seq2[Delivery, error] {
+func (s *InjectableService) Stream(ctx context.Context, rr RuntimeRequest, opts ...CallOption) iter.Seq2[Delivery, error] {
 	return func(yield func(Delivery, error) bool) {
 		h, err := rr.header()
 		if err != nil {
@@ -204,7 +204,7 @@ func (s *InjectableService) Stream(ctx context.Context, rr RuntimeRequest) iter.
 				Injectables []Delivery `json:"injectables"`
 				NextCursor  *string    `json:"next_cursor"`
 			}
-			if _, err := s.c.do(ctx, &request{method: http.MethodGet, path: "injectable/stream", query: q, header: h, noAuth: true, signed: true}, &out); err != nil {
+			if _, err := s.c.do(ctx, &request{opts: opts, method: http.MethodGet, path: "injectable/stream", query: q, header: h, noAuth: true, signed: true}, &out); err != nil {
 				yield(Delivery{}, err)
 				return
 			}
@@ -221,8 +221,9 @@ func (s *InjectableService) Stream(ctx context.Context, rr RuntimeRequest) iter.
 	}
 }
 
-func (s *InjectableService) call(ctx context.Context, r *request) (*Injectable, error) {
+func (s *InjectableService) call(ctx context.Context, r *request, opts ...CallOption) (*Injectable, error) {
 	var i Injectable
+	r.opts = opts
 	if _, err := s.c.do(ctx, r, &i); err != nil {
 		return nil, err
 	}

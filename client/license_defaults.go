@@ -89,8 +89,8 @@ func (in LicenseCreate) MarshalJSON() ([]byte, error) {
 type LicenseDefaultsService struct{ c *Client }
 
 // Project returns a project's own defaults.
-func (s *LicenseDefaultsService) Project(ctx context.Context, projectID int64) (*LicenseDefaults, error) {
-	p, err := s.c.Projects.Get(ctx, projectID)
+func (s *LicenseDefaultsService) Project(ctx context.Context, projectID int64, opts ...CallOption) (*LicenseDefaults, error) {
+	p, err := s.c.Projects.Get(ctx, projectID, opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -98,8 +98,8 @@ func (s *LicenseDefaultsService) Project(ctx context.Context, projectID int64) (
 }
 
 // UpdateProject changes a project's defaults and returns them.
-func (s *LicenseDefaultsService) UpdateProject(ctx context.Context, projectID int64, patch LicenseDefaultsPatch) (*LicenseDefaults, error) {
-	p, err := s.c.Projects.Update(ctx, projectID, ProjectUpdate{LicenseDefaults: &patch})
+func (s *LicenseDefaultsService) UpdateProject(ctx context.Context, projectID int64, patch LicenseDefaultsPatch, opts ...CallOption) (*LicenseDefaults, error) {
+	p, err := s.c.Projects.Update(ctx, projectID, ProjectUpdate{LicenseDefaults: &patch}, opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -111,9 +111,9 @@ type orgDefaults struct {
 }
 
 // Organization returns the organization-wide defaults.
-func (s *LicenseDefaultsService) Organization(ctx context.Context) (*LicenseDefaults, error) {
+func (s *LicenseDefaultsService) Organization(ctx context.Context, opts ...CallOption) (*LicenseDefaults, error) {
 	var out orgDefaults
-	if _, err := s.c.do(ctx, &request{method: http.MethodGet, path: "organization/license-defaults"}, &out); err != nil {
+	if _, err := s.c.do(ctx, &request{opts: opts, method: http.MethodGet, path: "organization/license-defaults"}, &out); err != nil {
 		return nil, err
 	}
 	return &out.LicenseDefaults, nil
@@ -121,9 +121,9 @@ func (s *LicenseDefaultsService) Organization(ctx context.Context) (*LicenseDefa
 
 // SetOrganization replaces the organization-wide defaults with d: a field
 // left nil has no default afterwards.
-func (s *LicenseDefaultsService) SetOrganization(ctx context.Context, d LicenseDefaults) (*LicenseDefaults, error) {
+func (s *LicenseDefaultsService) SetOrganization(ctx context.Context, d LicenseDefaults, opts ...CallOption) (*LicenseDefaults, error) {
 	var out orgDefaults
-	if _, err := s.c.do(ctx, &request{method: http.MethodPut, path: "organization/license-defaults", body: orgDefaults{d}}, &out); err != nil {
+	if _, err := s.c.do(ctx, &request{opts: opts, method: http.MethodPut, path: "organization/license-defaults", body: orgDefaults{d}}, &out); err != nil {
 		return nil, err
 	}
 	return &out.LicenseDefaults, nil

@@ -4,7 +4,7 @@ import (
 	"context"
 	"crypto/aes"
 	"crypto/cipher"
-	"crypto/hkdf"
+	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
@@ -87,18 +87,18 @@ func ttlSeconds(d time.Duration) string { return strconv.FormatInt(int64(math.Ce
 // File checks out an offline license file for the license (scope
 // licenses:write). The checkout is recorded (audit and event
 // license.checked_out). A revoked, suspended or expired license gets none.
-func (s *LicenseService) File(ctx context.Context, projectID, licenseID int64, opts *LicenseFileOptions) (*LicenseFileDownload, error) {
+func (s *LicenseService) File(ctx context.Context, projectID, licenseID int64, fo *LicenseFileOptions, opts ...CallOption) (*LicenseFileDownload, error) {
 	q := url.Values{}
-	if opts != nil {
-		if opts.Identifier != "" {
-			q.Set("identifier", opts.Identifier)
+	if fo != nil {
+		if fo.Identifier != "" {
+			q.Set("identifier", fo.Identifier)
 		}
-		if opts.TTL > 0 {
-			q.Set("ttl", ttlSeconds(opts.TTL))
+		if fo.TTL > 0 {
+			q.Set("ttl", ttlSeconds(fo.TTL))
 		}
 	}
 	var out licenseFileJSON
-	if _, err := s.c.do(ctx, &request{method: http.MethodGet, path: licensesPath(projectID) + "/" + id(licenseID) + "/file", query: q}, &out); err != nil {
+	if _, err := s.c.do(ctx, &request{opts: opts, method: http.MethodGet, path: licensesPath(projectID) + "/" + id(licenseID) + "/file", query: q}, &out); err != nil {
 		return nil, err
 	}
 	return out.download(), nil
@@ -108,7 +108,7 @@ func (s *LicenseService) File(ctx context.Context, projectID, licenseID int64, o
 // (GET|POST /licenses/file). It is a validation and counts as one; only a
 // VALID license gets a file, every other verdict is an *Error whose Code
 // names it (REVOKED, DOMAIN_NOT_ALLOWED…).
-func (s *ValidateService) LicenseFile(ctx context.Context, in LicenseFileRequest) (*LicenseFileDownload, error) {
+func (s *ValidateService) LicenseFile(ctx context.Context, in LicenseFileRequest, opts ...CallOption) (*LicenseFileDownload, error) {
 	h, err := RuntimeRequest{License: in.License, Domain: in.Domain}.header()
 	if err != nil {
 		return nil, err
@@ -124,7 +124,7 @@ func (s *ValidateService) LicenseFile(ctx context.Context, in LicenseFileRequest
 		body["ttl"] = ttlSeconds(in.TTL)
 	}
 	var out licenseFileJSON
-	if _, err := s.c.do(ctx, &request{method: http.MethodPost, path: "licenses/file", body: body, header: h, noAuth: true}, &out); err != nil {
+	if _, err := s.c.do(ctx, &request{opts: opts, method: http.MethodPost, path: "licenses/file", body: body, header: h, noAuth: true}, &out); err != nil {
 		return nil, err
 	}
 	return out.download(), nil
@@ -214,7 +214,25 @@ func unarmorLicenseFile(data []byte) (string, error) {
 // licenseFileKey derives the file key: HKDF-SHA256 of the license key,
 // salt "latchkey license file", info "A256GCM", 32 bytes.
 func licenseFileKey(licenseKey string) ([]byte, error) {
-	return hkdf.Key(sha256.New, []byte(licenseKey), []byte("latchkey license file"), "A256GCM", 32)
+	return hkdfSHA256([]byte(licenseKey), []byte("latchkey license file"), []byte("A256GCM"), 32), nil
+}
+
+// hkdfSHA256 is HKDF (RFC 5869) with SHA-256, as crypto/hkdf computes it;
+// written out because crypto/hkdf needs Go 1.24 and the SDK supports 1.23.
+func hkdfSHA256(secret, salt, info []byte, n int) []byte {
+	ext := hmac.New(sha256.New, salt)
+	ext.Write(secret)
+	prk := ext.Sum(nil)
+	var out, t []byte
+	for i := byte(1); len(out) < n; i++ {
+		exp := hmac.New(sha256.New, prk)
+		exp.Write(t)
+		exp.Write(info)
+		exp.Write([]byte{i})
+		t = exp.Sum(nil)
+		out = append(out, t...)
+	}
+	return out[:n]
 }
 
 // decryptLicenseFile opens a compact JWE with alg "dir", enc "A256GCM".

@@ -215,19 +215,19 @@ type LicenseService struct{ c *Client }
 func licensesPath(projectID int64) string { return "project/" + id(projectID) + "/licenses" }
 
 // List iterates over a project's licenses, newest first. f may be nil.
-func (s *LicenseService) List(ctx context.Context, projectID int64, f *LicenseFilter) iter.Seq2[License, error] {
-	return list[License](ctx, s.c, licensesPath(projectID), f.query())
+func (s *LicenseService) List(ctx context.Context, projectID int64, f *LicenseFilter, opts ...CallOption) iter.Seq2[License, error] {
+	return list[License](ctx, s.c, licensesPath(projectID), f.query(), opts...)
 }
 
 // ListAll iterates over the licenses of every project the key can see
 // (a project-bound key: its project), newest first. f may be nil;
 // f.ProjectID narrows it to one project.
-func (s *LicenseService) ListAll(ctx context.Context, f *LicenseFilter) iter.Seq2[License, error] {
+func (s *LicenseService) ListAll(ctx context.Context, f *LicenseFilter, opts ...CallOption) iter.Seq2[License, error] {
 	q := f.query()
 	if f != nil && f.ProjectID != 0 {
 		q.Set("project_id", id(f.ProjectID))
 	}
-	return list[License](ctx, s.c, "licenses", q)
+	return list[License](ctx, s.c, "licenses", q, opts...)
 }
 
 // Where Licenses.Renew counts from.
@@ -248,50 +248,50 @@ type LicenseRenew struct {
 
 // Renew extends a license's expiry. An expired license renewed validates
 // again; its status is left as it is.
-func (s *LicenseService) Renew(ctx context.Context, projectID, licenseID int64, in LicenseRenew) (*License, error) {
-	return s.call(ctx, http.MethodPost, licensesPath(projectID)+"/"+id(licenseID)+"/renew", in)
+func (s *LicenseService) Renew(ctx context.Context, projectID, licenseID int64, in LicenseRenew, opts ...CallOption) (*License, error) {
+	return s.call(ctx, http.MethodPost, licensesPath(projectID)+"/"+id(licenseID)+"/renew", in, opts...)
 }
 
 // Get returns one license.
-func (s *LicenseService) Get(ctx context.Context, projectID, licenseID int64) (*License, error) {
-	return s.call(ctx, http.MethodGet, licensesPath(projectID)+"/"+id(licenseID), nil)
+func (s *LicenseService) Get(ctx context.Context, projectID, licenseID int64, opts ...CallOption) (*License, error) {
+	return s.call(ctx, http.MethodGet, licensesPath(projectID)+"/"+id(licenseID), nil, opts...)
 }
 
 // Create issues a license; hand its UUID to the customer.
-func (s *LicenseService) Create(ctx context.Context, projectID int64, in LicenseCreate) (*License, error) {
-	return s.call(ctx, http.MethodPost, licensesPath(projectID), in)
+func (s *LicenseService) Create(ctx context.Context, projectID int64, in LicenseCreate, opts ...CallOption) (*License, error) {
+	return s.call(ctx, http.MethodPost, licensesPath(projectID), in, opts...)
 }
 
 // Update changes the fields that are set.
-func (s *LicenseService) Update(ctx context.Context, projectID, licenseID int64, in LicenseUpdate) (*License, error) {
-	return s.call(ctx, http.MethodPatch, licensesPath(projectID)+"/"+id(licenseID), in)
+func (s *LicenseService) Update(ctx context.Context, projectID, licenseID int64, in LicenseUpdate, opts ...CallOption) (*License, error) {
+	return s.call(ctx, http.MethodPatch, licensesPath(projectID)+"/"+id(licenseID), in, opts...)
 }
 
 // Suspend suspends an active license: validations answer SUSPENDED until
 // it is reactivated.
-func (s *LicenseService) Suspend(ctx context.Context, projectID, licenseID int64) (*License, error) {
-	return s.call(ctx, http.MethodPost, licensesPath(projectID)+"/"+id(licenseID)+"/suspend", nil)
+func (s *LicenseService) Suspend(ctx context.Context, projectID, licenseID int64, opts ...CallOption) (*License, error) {
+	return s.call(ctx, http.MethodPost, licensesPath(projectID)+"/"+id(licenseID)+"/suspend", nil, opts...)
 }
 
 // Revoke revokes an active license: validations answer REVOKED.
-func (s *LicenseService) Revoke(ctx context.Context, projectID, licenseID int64) (*License, error) {
-	return s.call(ctx, http.MethodPost, licensesPath(projectID)+"/"+id(licenseID)+"/revoke", nil)
+func (s *LicenseService) Revoke(ctx context.Context, projectID, licenseID int64, opts ...CallOption) (*License, error) {
+	return s.call(ctx, http.MethodPost, licensesPath(projectID)+"/"+id(licenseID)+"/revoke", nil, opts...)
 }
 
 // Reactivate makes a revoked or suspended, unexpired license active again.
-func (s *LicenseService) Reactivate(ctx context.Context, projectID, licenseID int64) (*License, error) {
-	return s.call(ctx, http.MethodPost, licensesPath(projectID)+"/"+id(licenseID)+"/reactivate", nil)
+func (s *LicenseService) Reactivate(ctx context.Context, projectID, licenseID int64, opts ...CallOption) (*License, error) {
+	return s.call(ctx, http.MethodPost, licensesPath(projectID)+"/"+id(licenseID)+"/reactivate", nil, opts...)
 }
 
 // Delete deletes a license.
-func (s *LicenseService) Delete(ctx context.Context, projectID, licenseID int64) error {
-	_, err := s.c.do(ctx, &request{method: http.MethodDelete, path: licensesPath(projectID) + "/" + id(licenseID)}, nil)
+func (s *LicenseService) Delete(ctx context.Context, projectID, licenseID int64, opts ...CallOption) error {
+	_, err := s.c.do(ctx, &request{opts: opts, method: http.MethodDelete, path: licensesPath(projectID) + "/" + id(licenseID)}, nil)
 	return err
 }
 
-func (s *LicenseService) call(ctx context.Context, method, path string, body any) (*License, error) {
+func (s *LicenseService) call(ctx context.Context, method, path string, body any, opts ...CallOption) (*License, error) {
 	var l License
-	if _, err := s.c.do(ctx, &request{method: method, path: path, body: body}, &l); err != nil {
+	if _, err := s.c.do(ctx, &request{opts: opts, method: method, path: path, body: body}, &l); err != nil {
 		return nil, err
 	}
 	return &l, nil

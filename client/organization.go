@@ -7,16 +7,6 @@ import (
 	"strconv"
 )
 
-// Error.Code of the refusals by an organization's plan and policy (403).
-// (The Code* constants are the runtime validation's result codes.)
-const (
-	// ErrorPlanLimit: the plan the instance operator gave the organization
-	// forbids the request ("Your plan (free) allows 3 projects.").
-	ErrorPlanLimit = "PLAN_LIMIT"
-	// ErrorPolicyLimit: the organization's own policy forbids it.
-	ErrorPolicyLimit = "POLICY_LIMIT"
-)
-
 // Switches allow or forbid; nil leaves it to the plan (in a policy) or
 // allows (in a plan). Lifetimes are in seconds.
 type Switches struct {
@@ -100,13 +90,13 @@ type OrganizationService struct{ c *Client }
 
 // Get returns the organization; projectID, when not 0, adds that
 // project's per-project usage (a project-bound key gets its project's).
-func (s *OrganizationService) Get(ctx context.Context, projectID int64) (*Organization, error) {
+func (s *OrganizationService) Get(ctx context.Context, projectID int64, opts ...CallOption) (*Organization, error) {
 	q := url.Values{}
 	if projectID != 0 {
 		q.Set("project", strconv.FormatInt(projectID, 10))
 	}
 	var o Organization
-	if _, err := s.c.do(ctx, &request{method: http.MethodGet, path: "organization", query: q}, &o); err != nil {
+	if _, err := s.c.do(ctx, &request{opts: opts, method: http.MethodGet, path: "organization", query: q}, &o); err != nil {
 		return nil, err
 	}
 	return &o, nil
@@ -115,9 +105,9 @@ func (s *OrganizationService) Get(ctx context.Context, projectID int64) (*Organi
 // SetPolicy replaces the whole policy (an owner's organization-wide live
 // key with api_keys:write). A policy looser than the plan is refused with
 // ErrorPlanLimit.
-func (s *OrganizationService) SetPolicy(ctx context.Context, p Policy) (*Organization, error) {
+func (s *OrganizationService) SetPolicy(ctx context.Context, p Policy, opts ...CallOption) (*Organization, error) {
 	var o Organization
-	if _, err := s.c.do(ctx, &request{method: http.MethodPut, path: "organization/policy", body: p}, &o); err != nil {
+	if _, err := s.c.do(ctx, &request{opts: opts, method: http.MethodPut, path: "organization/policy", body: p}, &o); err != nil {
 		return nil, err
 	}
 	return &o, nil

@@ -33,12 +33,12 @@ type page[T any] struct {
 // list returns an iterator over a cursor-paginated listing: it fetches a
 // page, yields its items, and follows next_cursor until it is null. An error
 // is yielded once, as the last value.
-func list[T any](ctx context.Context, c *Client, path string, q url.Values) iter.Seq2[T, error] {
+func list[T any](ctx context.Context, c *Client, path string, q url.Values, opts ...CallOption) iter.Seq2[T, error] {
 	return func(yield func(T, error) bool) {
 		q := cloneValues(q)
 		for {
 			var p page[T]
-			if _, err := c.do(ctx, &request{method: http.MethodGet, path: path, query: q}, &p); err != nil {
+			if _, err := c.do(ctx, &request{opts: opts, method: http.MethodGet, path: path, query: q}, &p); err != nil {
 				var zero T
 				yield(zero, err)
 				return

@@ -79,32 +79,32 @@ type ProjectService struct{ c *Client }
 
 // List iterates over the projects the key may see, oldest first (a
 // project-scoped key sees only its own).
-func (s *ProjectService) List(ctx context.Context, opts *ListOptions) iter.Seq2[Project, error] {
-	return list[Project](ctx, s.c, "projects", opts.query())
+func (s *ProjectService) List(ctx context.Context, lo *ListOptions, opts ...CallOption) iter.Seq2[Project, error] {
+	return list[Project](ctx, s.c, "projects", lo.query(), opts...)
 }
 
 // Get returns one project.
-func (s *ProjectService) Get(ctx context.Context, projectID int64) (*Project, error) {
+func (s *ProjectService) Get(ctx context.Context, projectID int64, opts ...CallOption) (*Project, error) {
 	var p Project
-	if _, err := s.c.do(ctx, &request{method: http.MethodGet, path: "project/" + id(projectID)}, &p); err != nil {
+	if _, err := s.c.do(ctx, &request{opts: opts, method: http.MethodGet, path: "project/" + id(projectID)}, &p); err != nil {
 		return nil, err
 	}
 	return &p, nil
 }
 
 // Create creates a project (global keys only).
-func (s *ProjectService) Create(ctx context.Context, in ProjectCreate) (*Project, error) {
+func (s *ProjectService) Create(ctx context.Context, in ProjectCreate, opts ...CallOption) (*Project, error) {
 	var p Project
-	if _, err := s.c.do(ctx, &request{method: http.MethodPost, path: "project", body: in}, &p); err != nil {
+	if _, err := s.c.do(ctx, &request{opts: opts, method: http.MethodPost, path: "project", body: in}, &p); err != nil {
 		return nil, err
 	}
 	return &p, nil
 }
 
 // Update changes the fields that are set.
-func (s *ProjectService) Update(ctx context.Context, projectID int64, in ProjectUpdate) (*Project, error) {
+func (s *ProjectService) Update(ctx context.Context, projectID int64, in ProjectUpdate, opts ...CallOption) (*Project, error) {
 	var p Project
-	if _, err := s.c.do(ctx, &request{method: http.MethodPatch, path: "project/" + id(projectID), body: in}, &p); err != nil {
+	if _, err := s.c.do(ctx, &request{opts: opts, method: http.MethodPatch, path: "project/" + id(projectID), body: in}, &p); err != nil {
 		return nil, err
 	}
 	return &p, nil
@@ -112,7 +112,7 @@ func (s *ProjectService) Update(ctx context.Context, projectID int64, in Project
 
 // Delete deletes a project: its domains, licenses and injectables become
 // inaccessible, and its project-scoped API keys are revoked.
-func (s *ProjectService) Delete(ctx context.Context, projectID int64) error {
-	_, err := s.c.do(ctx, &request{method: http.MethodDelete, path: "project/" + id(projectID)}, nil)
+func (s *ProjectService) Delete(ctx context.Context, projectID int64, opts ...CallOption) error {
+	_, err := s.c.do(ctx, &request{opts: opts, method: http.MethodDelete, path: "project/" + id(projectID)}, nil)
 	return err
 }

@@ -57,7 +57,7 @@ func (h *Heartbeat) Holds() bool {
 	return h.Code == CodeValid || h.Code == CodeUnpaid
 }
 
-func (r HeartbeatRequest) call(ctx context.Context, c *Client, method string, release bool) (*Heartbeat, error) {
+func (r HeartbeatRequest) call(ctx context.Context, c *Client, method string, release bool, opts ...CallOption) (*Heartbeat, error) {
 	h, err := RuntimeRequest{License: r.License, Domain: r.Domain}.header()
 	if err != nil {
 		return nil, err
@@ -73,7 +73,7 @@ func (r HeartbeatRequest) call(ctx context.Context, c *Client, method string, re
 		body["release"] = true
 	}
 	var out Heartbeat
-	if _, err := c.do(ctx, &request{method: method, path: "licenses/heartbeat", body: body, header: h, noAuth: true, signed: true}, &out); err != nil {
+	if _, err := c.do(ctx, &request{opts: opts, method: method, path: "licenses/heartbeat", body: body, header: h, noAuth: true, signed: true}, &out); err != nil {
 		return nil, err
 	}
 	return &out, nil
@@ -82,14 +82,14 @@ func (r HeartbeatRequest) call(ctx context.Context, c *Client, method string, re
 // Heartbeat claims or renews the instance's seat (POST
 // /licenses/heartbeat). Every verdict is a *Heartbeat; an error means the
 // request itself failed.
-func (s *ValidateService) Heartbeat(ctx context.Context, in HeartbeatRequest) (*Heartbeat, error) {
-	return in.call(ctx, s.c, http.MethodPost, false)
+func (s *ValidateService) Heartbeat(ctx context.Context, in HeartbeatRequest, opts ...CallOption) (*Heartbeat, error) {
+	return in.call(ctx, s.c, http.MethodPost, false, opts...)
 }
 
 // Release gives the instance's seat back (DELETE /licenses/heartbeat).
 // Releasing a seat not held is not an error.
-func (s *ValidateService) Release(ctx context.Context, in HeartbeatRequest) (*Heartbeat, error) {
-	return in.call(ctx, s.c, http.MethodDelete, true)
+func (s *ValidateService) Release(ctx context.Context, in HeartbeatRequest, opts ...CallOption) (*Heartbeat, error) {
+	return in.call(ctx, s.c, http.MethodDelete, true, opts...)
 }
 
 // SeatRefusedError is AcquireSeat's error, and what Seat.Lost reports,
@@ -137,9 +137,10 @@ type Seat struct {
 }
 
 // AcquireSeat claims a seat for in.Instance and starts heartbeating. A
-// refusal is a *SeatRefusedError.
-func (s *ValidateService) AcquireSeat(ctx context.Context, in HeartbeatRequest, opts *SeatOptions) (*Seat, error) {
-	hb, err := s.Heartbeat(ctx, in)
+// refusal is a *SeatRefusedError. callOpts apply to the first heartbeat, the
+// claim; the heartbeats that follow are plain.
+func (s *ValidateService) AcquireSeat(ctx context.Context, in HeartbeatRequest, opts *SeatOptions, callOpts ...CallOption) (*Seat, error) {
+	hb, err := s.Heartbeat(ctx, in, callOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -244,17 +245,17 @@ type LicenseSeat struct {
 }
 
 // Seats returns a license's live seats, oldest first.
-func (s *LicenseService) Seats(ctx context.Context, projectID, licenseID int64) ([]LicenseSeat, error) {
+func (s *LicenseService) Seats(ctx context.Context, projectID, licenseID int64, opts ...CallOption) ([]LicenseSeat, error) {
 	var out []LicenseSeat
-	_, err := s.c.do(ctx, &request{method: http.MethodGet, path: licensesPath(projectID) + "/" + id(licenseID) + "/seats"}, &out)
+	_, err := s.c.do(ctx, &request{opts: opts, method: http.MethodGet, path: licensesPath(projectID) + "/" + id(licenseID) + "/seats"}, &out)
 	return out, err
 }
 
 // DeleteSeat frees one seat of a license (a machine that died holding
 // it); the copy, if it still runs, claims one again at its next heartbeat.
-func (s *LicenseService) DeleteSeat(ctx context.Context, projectID, licenseID, seatID int64) (*LicenseSeat, error) {
+func (s *LicenseService) DeleteSeat(ctx context.Context, projectID, licenseID, seatID int64, opts ...CallOption) (*LicenseSeat, error) {
 	var out LicenseSeat
-	if _, err := s.c.do(ctx, &request{method: http.MethodDelete, path: licensesPath(projectID) + "/" + id(licenseID) + "/seats/" + id(seatID)}, &out); err != nil {
+	if _, err := s.c.do(ctx, &request{opts: opts, method: http.MethodDelete, path: licensesPath(projectID) + "/" + id(licenseID) + "/seats/" + id(seatID)}, &out); err != nil {
 		return nil, err
 	}
 	return &out, nil

@@ -143,7 +143,7 @@ type ValidateService struct {
 // License runs the native validation (POST /licenses/validate). Every
 // verdict is a *Validation with Valid and Code; an error means the request
 // itself failed (rate limited, no key, network).
-func (s *ValidateService) License(ctx context.Context, in ValidateRequest) (*Validation, error) {
+func (s *ValidateService) License(ctx context.Context, in ValidateRequest, opts ...CallOption) (*Validation, error) {
 	h, err := RuntimeRequest{License: in.License, Domain: in.Domain}.header()
 	if err != nil {
 		return nil, err
@@ -171,7 +171,7 @@ func (s *ValidateService) License(ctx context.Context, in ValidateRequest) (*Val
 		body["explain"] = true
 	}
 	var v Validation
-	if _, err := s.c.do(ctx, &request{method: http.MethodPost, path: "licenses/validate", body: body, header: h, noAuth: true, signed: true}, &v); err != nil {
+	if _, err := s.c.do(ctx, &request{opts: opts, method: http.MethodPost, path: "licenses/validate", body: body, header: h, noAuth: true, signed: true}, &v); err != nil {
 		return nil, err
 	}
 	return &v, nil
@@ -181,7 +181,7 @@ func (s *ValidateService) License(ctx context.Context, in ValidateRequest) (*Val
 // DevPayr's SDKs call at start-up. VALID and UNPAID answer a
 // *PaymentStatus; every other verdict is an *Error whose Code names it
 // (REVOKED, DOMAIN_NOT_ALLOWED…). It counts a use of the license.
-func (s *ValidateService) HasPaid(ctx context.Context, rr RuntimeRequest, includeInjectables bool) (*PaymentStatus, error) {
+func (s *ValidateService) HasPaid(ctx context.Context, rr RuntimeRequest, includeInjectables bool, opts ...CallOption) (*PaymentStatus, error) {
 	h, err := rr.header()
 	if err != nil {
 		return nil, err
@@ -194,7 +194,7 @@ func (s *ValidateService) HasPaid(ctx context.Context, rr RuntimeRequest, includ
 		q.Set("include", "injectables")
 	}
 	var ps PaymentStatus
-	if _, err := s.c.do(ctx, &request{method: http.MethodPost, path: "project/has-paid", query: q, header: h, noAuth: true, signed: true}, &ps); err != nil {
+	if _, err := s.c.do(ctx, &request{opts: opts, method: http.MethodPost, path: "project/has-paid", query: q, header: h, noAuth: true, signed: true}, &ps); err != nil {
 		return nil, err
 	}
 	return &ps, nil
@@ -202,14 +202,14 @@ func (s *ValidateService) HasPaid(ctx context.Context, rr RuntimeRequest, includ
 
 // SigningKey fetches the server's public key for offline proofs. Ship it
 // inside your application and call VerifyProof, which needs no network.
-func (s *ValidateService) SigningKey(ctx context.Context) (*SigningKey, error) {
+func (s *ValidateService) SigningKey(ctx context.Context, opts ...CallOption) (*SigningKey, error) {
 	var out struct {
 		Alg       string `json:"alg"`
 		KeyID     string `json:"kid"`
 		PublicKey string `json:"public_key"`
 		PEM       string `json:"pem"`
 	}
-	if _, err := s.c.do(ctx, &request{method: http.MethodGet, path: "keys/license-signing", noAuth: true}, &out); err != nil {
+	if _, err := s.c.do(ctx, &request{opts: opts, method: http.MethodGet, path: "keys/license-signing", noAuth: true}, &out); err != nil {
 		return nil, err
 	}
 	raw, err := base64.StdEncoding.DecodeString(out.PublicKey)
@@ -251,7 +251,7 @@ type PaymentService struct{ c *Client }
 
 // Status returns whether a project (or one of its domains) has paid, as
 // DevPayr's GET /project/{p}/has-paid answers a vendor's backend.
-func (s *PaymentService) Status(ctx context.Context, projectID int64, q PaymentQuery) (*PaymentStatus, error) {
+func (s *PaymentService) Status(ctx context.Context, projectID int64, q PaymentQuery, opts ...CallOption) (*PaymentStatus, error) {
 	v := url.Values{}
 	if q.CheckProject {
 		v.Set("action", "check_project")
@@ -264,7 +264,7 @@ func (s *PaymentService) Status(ctx context.Context, projectID int64, q PaymentQ
 		h = http.Header{"X-Devpayr-Domain": {q.Domain}}
 	}
 	var ps PaymentStatus
-	if _, err := s.c.do(ctx, &request{method: http.MethodGet, path: "project/" + strconv.FormatInt(projectID, 10) + "/has-paid", query: v, header: h}, &ps); err != nil {
+	if _, err := s.c.do(ctx, &request{opts: opts, method: http.MethodGet, path: "project/" + strconv.FormatInt(projectID, 10) + "/has-paid", query: v, header: h}, &ps); err != nil {
 		return nil, err
 	}
 	return &ps, nil

@@ -148,43 +148,43 @@ type WebhookEndpointService struct{ c *Client }
 func endpointPath(endpointID int64) string { return "webhook-endpoints/" + id(endpointID) }
 
 // List iterates over the endpoints the caller may see.
-func (s *WebhookEndpointService) List(ctx context.Context, opts *ListOptions) iter.Seq2[WebhookEndpoint, error] {
-	return list[WebhookEndpoint](ctx, s.c, "webhook-endpoints", opts.query())
+func (s *WebhookEndpointService) List(ctx context.Context, lo *ListOptions, opts ...CallOption) iter.Seq2[WebhookEndpoint, error] {
+	return list[WebhookEndpoint](ctx, s.c, "webhook-endpoints", lo.query(), opts...)
 }
 
 // Get returns one endpoint (never its secret).
-func (s *WebhookEndpointService) Get(ctx context.Context, endpointID int64) (*WebhookEndpoint, error) {
-	return s.call(ctx, http.MethodGet, endpointPath(endpointID), nil)
+func (s *WebhookEndpointService) Get(ctx context.Context, endpointID int64, opts ...CallOption) (*WebhookEndpoint, error) {
+	return s.call(ctx, http.MethodGet, endpointPath(endpointID), nil, opts...)
 }
 
 // Create creates an endpoint; the answer's Secret is shown only this once.
-func (s *WebhookEndpointService) Create(ctx context.Context, in WebhookEndpointCreate) (*WebhookEndpoint, error) {
-	return s.call(ctx, http.MethodPost, "webhook-endpoints", in)
+func (s *WebhookEndpointService) Create(ctx context.Context, in WebhookEndpointCreate, opts ...CallOption) (*WebhookEndpoint, error) {
+	return s.call(ctx, http.MethodPost, "webhook-endpoints", in, opts...)
 }
 
 // Update changes the fields that are set.
-func (s *WebhookEndpointService) Update(ctx context.Context, endpointID int64, in WebhookEndpointUpdate) (*WebhookEndpoint, error) {
-	return s.call(ctx, http.MethodPatch, endpointPath(endpointID), in)
+func (s *WebhookEndpointService) Update(ctx context.Context, endpointID int64, in WebhookEndpointUpdate, opts ...CallOption) (*WebhookEndpoint, error) {
+	return s.call(ctx, http.MethodPatch, endpointPath(endpointID), in, opts...)
 }
 
 // Delete deletes an endpoint; its pending deliveries are dropped.
-func (s *WebhookEndpointService) Delete(ctx context.Context, endpointID int64) error {
-	_, err := s.c.do(ctx, &request{method: http.MethodDelete, path: endpointPath(endpointID)}, nil)
+func (s *WebhookEndpointService) Delete(ctx context.Context, endpointID int64, opts ...CallOption) error {
+	_, err := s.c.do(ctx, &request{opts: opts, method: http.MethodDelete, path: endpointPath(endpointID)}, nil)
 	return err
 }
 
 // RotateSecret gives the endpoint a new secret and returns it, shown only
 // this once. The previous secret also signs deliveries for grace (0 to 7
 // days, in whole seconds, rounded up), so that the receiver can switch.
-func (s *WebhookEndpointService) RotateSecret(ctx context.Context, endpointID int64, grace time.Duration) (*WebhookEndpoint, error) {
+func (s *WebhookEndpointService) RotateSecret(ctx context.Context, endpointID int64, grace time.Duration, opts ...CallOption) (*WebhookEndpoint, error) {
 	body := map[string]int64{"grace_seconds": int64(math.Ceil(max(grace, 0).Seconds()))}
-	return s.call(ctx, http.MethodPost, endpointPath(endpointID)+"/rotate-secret", body)
+	return s.call(ctx, http.MethodPost, endpointPath(endpointID)+"/rotate-secret", body, opts...)
 }
 
 // Test delivers a ping event to this endpoint only, and returns the event.
-func (s *WebhookEndpointService) Test(ctx context.Context, endpointID int64) (*Event, error) {
+func (s *WebhookEndpointService) Test(ctx context.Context, endpointID int64, opts ...CallOption) (*Event, error) {
 	var e Event
-	if _, err := s.c.do(ctx, &request{method: http.MethodPost, path: endpointPath(endpointID) + "/test"}, &e); err != nil {
+	if _, err := s.c.do(ctx, &request{opts: opts, method: http.MethodPost, path: endpointPath(endpointID) + "/test"}, &e); err != nil {
 		return nil, err
 	}
 	return &e, nil
@@ -192,7 +192,7 @@ func (s *WebhookEndpointService) Test(ctx context.Context, endpointID int64) (*E
 
 // Deliveries iterates over an endpoint's deliveries, newest first, each
 // with its attempts. f may be nil.
-func (s *WebhookEndpointService) Deliveries(ctx context.Context, endpointID int64, f *WebhookDeliveryFilter) iter.Seq2[WebhookDelivery, error] {
+func (s *WebhookEndpointService) Deliveries(ctx context.Context, endpointID int64, f *WebhookDeliveryFilter, opts ...CallOption) iter.Seq2[WebhookDelivery, error] {
 	q := url.Values{}
 	if f != nil {
 		q = (&ListOptions{PerPage: f.PerPage}).query()
@@ -200,31 +200,31 @@ func (s *WebhookEndpointService) Deliveries(ctx context.Context, endpointID int6
 			q.Set("status", f.Status)
 		}
 	}
-	return list[WebhookDelivery](ctx, s.c, endpointPath(endpointID)+"/deliveries", q)
+	return list[WebhookDelivery](ctx, s.c, endpointPath(endpointID)+"/deliveries", q, opts...)
 }
 
 // Delivery returns one delivery of an endpoint.
-func (s *WebhookEndpointService) Delivery(ctx context.Context, endpointID, deliveryID int64) (*WebhookDelivery, error) {
-	return s.delivery(ctx, http.MethodGet, endpointPath(endpointID)+"/deliveries/"+id(deliveryID))
+func (s *WebhookEndpointService) Delivery(ctx context.Context, endpointID, deliveryID int64, opts ...CallOption) (*WebhookDelivery, error) {
+	return s.delivery(ctx, http.MethodGet, endpointPath(endpointID)+"/deliveries/"+id(deliveryID), opts...)
 }
 
 // Retry delivers a delivery again now; a failed one starts a new series of
 // retries.
-func (s *WebhookEndpointService) Retry(ctx context.Context, endpointID, deliveryID int64) (*WebhookDelivery, error) {
-	return s.delivery(ctx, http.MethodPost, endpointPath(endpointID)+"/deliveries/"+id(deliveryID)+"/retry")
+func (s *WebhookEndpointService) Retry(ctx context.Context, endpointID, deliveryID int64, opts ...CallOption) (*WebhookDelivery, error) {
+	return s.delivery(ctx, http.MethodPost, endpointPath(endpointID)+"/deliveries/"+id(deliveryID)+"/retry", opts...)
 }
 
-func (s *WebhookEndpointService) delivery(ctx context.Context, method, path string) (*WebhookDelivery, error) {
+func (s *WebhookEndpointService) delivery(ctx context.Context, method, path string, opts ...CallOption) (*WebhookDelivery, error) {
 	var d WebhookDelivery
-	if _, err := s.c.do(ctx, &request{method: method, path: path}, &d); err != nil {
+	if _, err := s.c.do(ctx, &request{opts: opts, method: method, path: path}, &d); err != nil {
 		return nil, err
 	}
 	return &d, nil
 }
 
-func (s *WebhookEndpointService) call(ctx context.Context, method, path string, body any) (*WebhookEndpoint, error) {
+func (s *WebhookEndpointService) call(ctx context.Context, method, path string, body any, opts ...CallOption) (*WebhookEndpoint, error) {
 	var e WebhookEndpoint
-	if _, err := s.c.do(ctx, &request{method: method, path: path, body: body}, &e); err != nil {
+	if _, err := s.c.do(ctx, &request{opts: opts, method: method, path: path, body: body}, &e); err != nil {
 		return nil, err
 	}
 	return &e, nil

@@ -73,3 +73,14 @@ func TestEventsGetNeedsAnID(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// must fails the test on err, else returns v: must(client.New(…))(t).
+func must[T any](v T, err error) func(t *testing.T) T {
+	return func(t *testing.T) T {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+}

@@ -116,7 +116,7 @@ func ParseHeader(header string) (t int64, v1 [][]byte, err error) {
 		return 0, nil, ErrNoSignature
 	}
 	seenT := false
-	for part := range strings.SplitSeq(header, ",") {
+	for _, part := range strings.Split(header, ",") { // not SplitSeq: Go 1.24
 		k, v, ok := strings.Cut(strings.TrimSpace(part), "=")
 		if !ok {
 			return 0, nil, fmt.Errorf("%w: %q is not key=value", ErrHeader, part)

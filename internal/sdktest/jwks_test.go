@@ -1,4 +1,4 @@
-package client_test
+package sdktest_test
 
 import (
 	"context"
@@ -357,7 +357,7 @@ func TestClientKeySetURL(t *testing.T) {
 // A copy checks its proof against the server's JWK Set (fetched, cached,
 // and fetched again when a proof names a key rotated in since), making
 // every claim check: its project and its domain.
-func ExampleVerifier() {
+func Example_verifier() {
 	ctx := context.Background()
 	vendor, _ := client.New(baseURL, apiKey)
 	p, _ := vendor.Projects.Create(ctx, client.ProjectCreate{Name: "JWKS demo", HasPaid: client.Ptr(true)})

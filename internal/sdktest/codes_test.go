@@ -1,4 +1,4 @@
-package client_test
+package sdktest_test
 
 import (
 	"go/ast"
@@ -59,7 +59,7 @@ func TestResultCodesMatchServer(t *testing.T) {
 	}
 	// And every Code* constant of the client is in the table.
 	var clientCodes []string
-	for _, v := range codeConstants(t, ".") {
+	for _, v := range codeConstants(t, "../../client") {
 		clientCodes = append(clientCodes, v)
 	}
 	sort.Strings(clientCodes)

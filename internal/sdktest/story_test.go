@@ -1,4 +1,4 @@
-package client_test
+package sdktest_test
 
 import (
 	"context"
@@ -41,7 +41,7 @@ func must[T any](v T, err error) func(t *testing.T) T {
 func wantAPIError(t *testing.T, err, sentinel error, code string) {
 	t.Helper()
 	var apiErr *client.Error
-	if !errors.Is(err, sentinel) || !errors.As(err, &apiErr) || apiErr.Code != code {
+	if !errors.Is(err, sentinel) || !errors.As(err, &apiErr) || string(apiErr.Code) != code {
 		t.Fatalf("err = %v, want %v with code %s", err, sentinel, code)
 	}
 }

@@ -1,0 +1,3 @@
+module github.com/latchkey/latchkey/client
+
+go 1.23
