@@ -96,7 +96,9 @@ func Register(mux *http.ServeMux, d Deps) []string {
 	}
 	// Every route authenticated by an API key honours Idempotency-Key on
 	// POST and PATCH (idempotency.go); uploads read larger bodies.
-	key := func(f handlerFunc) http.Handler { return a.wrap(h.auth.requireKey(h.idempotent(a, d.MaxBodyBytes, cleanQuery(f)))) }
+	key := func(f handlerFunc) http.Handler {
+		return a.wrap(h.auth.requireKey(h.idempotent(a, d.MaxBodyBytes, cleanQuery(f))))
+	}
 	upload := func(f handlerFunc) http.Handler {
 		return a.wrap(h.auth.requireKey(h.idempotent(a, max(d.MaxBodyBytes, maxMultipart+64<<10), cleanQuery(f))))
 	}
