@@ -29,6 +29,7 @@ type Store interface {
 	PlanStore
 	SigningKeyStore
 	NodeStore
+	IdempotencyStore
 
 	// Publish tells other nodes sharing the database that c happened. Inside
 	// InTx it is delivered only if the transaction commits. A backend with

@@ -94,7 +94,14 @@ func Register(mux *http.ServeMux, d Deps) []string {
 		h.auth.onResult = func(r string) { d.Metrics.AuthResults.WithLabelValues(r).Inc() }
 		h.onValidation = func(code string) { d.Metrics.Validations.WithLabelValues(code).Inc() }
 	}
-	key := func(f handlerFunc) http.Handler { return a.wrap(h.auth.requireKey(cleanQuery(f))) }
+	// Every route authenticated by an API key honours Idempotency-Key on
+	// POST and PATCH (idempotency.go); uploads read larger bodies.
+	key := func(f handlerFunc) http.Handler {
+		return a.wrap(h.auth.requireKey(h.idempotent(a, d.MaxBodyBytes, cleanQuery(f))))
+	}
+	upload := func(f handlerFunc) http.Handler {
+		return a.wrap(h.auth.requireKey(h.idempotent(a, max(d.MaxBodyBytes, maxMultipart+64<<10), cleanQuery(f))))
+	}
 	cachedKey := func(scope core.Scope, f handlerFunc) http.Handler { return key(h.cached(scope, f)) }
 
 	handle("GET /api/v1/{$}", a.wrap(handleRoot()))
@@ -184,11 +191,11 @@ func Register(mux *http.ServeMux, d Deps) []string {
 
 	// Injectables (DevPayr 3.5): JSON or multipart.
 	handle("GET /api/v1/project/{project}/injectables", key(h.listInjectables))
-	handle("POST /api/v1/project/{project}/injectables", key(h.createInjectable))
+	handle("POST /api/v1/project/{project}/injectables", upload(h.createInjectable))
 	handle("GET /api/v1/project/{project}/injectables/{injectable}", key(h.showInjectable))
-	handle("PUT /api/v1/project/{project}/injectables/{injectable}", key(h.updateInjectable))
-	handle("PATCH /api/v1/project/{project}/injectables/{injectable}", key(h.updateInjectable))
-	handle("POST /api/v1/project/{project}/injectables/{injectable}", key(h.updateInjectable))
+	handle("PUT /api/v1/project/{project}/injectables/{injectable}", upload(h.updateInjectable))
+	handle("PATCH /api/v1/project/{project}/injectables/{injectable}", upload(h.updateInjectable))
+	handle("POST /api/v1/project/{project}/injectables/{injectable}", upload(h.updateInjectable))
 	handle("DELETE /api/v1/project/{project}/injectables/{injectable}", key(h.deleteInjectable))
 
 	// API keys (native).

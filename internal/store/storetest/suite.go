@@ -97,6 +97,8 @@ func Run(t *testing.T, b Backend) {
 		{"UsageUnderConcurrency", testUsageUnderConcurrency},
 		{"SigningKeys", testSigningKeys},
 		{"Nodes", testNodes},
+		{"IdempotencyKeys", testIdempotencyKeys},
+		{"IdempotencyConcurrentClaims", testIdempotencyConcurrentClaims},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
