@@ -924,7 +924,8 @@ func TestOpenAPIErrorCodes(t *testing.T) {
 // generatorProblems lists what makes code generators (oapi-codegen, ogen,
 // openapi-typescript) stumble: an enum or const without a type, an
 // untyped object, a JSON body or response that is not a named component,
-// parameter components whose Go names collide with other components,
+// parameter components whose Go names collide with other components, a
+// named schema that is a const (ogen cannot encode a reference to one),
 // paging parameters that are not integers, and operations without a
 // description, a 4xx answer or (POST and PATCH with an API key) the
 // Idempotency-Key header.
@@ -957,6 +958,12 @@ func generatorProblems(doc map[string]any) []string {
 	walk("#", doc)
 
 	comps := doc["components"].(map[string]any)
+	for name, sc := range comps["schemas"].(map[string]any) {
+		if _, ok := sc.(map[string]any)["const"]; ok {
+			// ogen cannot encode a $ref to a const schema.
+			out = append(out, "components.schemas."+name+": const in a named schema (use a one-value enum)")
+		}
+	}
 	goName := func(s string) string { return strings.ToLower(strings.NewReplacer("_", "", "-", "").Replace(s)) }
 	names := map[string]string{}
 	for _, kind := range []string{"schemas", "parameters", "responses", "requestBodies", "headers"} {
@@ -1056,6 +1063,9 @@ func TestOpenAPIGeneratorCheckFails(t *testing.T) {
 		{"inline envelope", "inline schema", func(doc map[string]any) {
 			ok := operation(doc, "/project", "post")["responses"].(map[string]any)["201"].(map[string]any)
 			ok["content"].(map[string]any)["application/json"] = map[string]any{"schema": schema(doc, "ProjectEnvelope")}
+		}},
+		{"named const", "const in a named schema", func(doc map[string]any) {
+			doc["components"].(map[string]any)["schemas"].(map[string]any)["SuccessStatus"] = map[string]any{"type": "string", "const": "success"}
 		}},
 		{"string per_page", "not an integer", func(doc map[string]any) {
 			doc["components"].(map[string]any)["parameters"].(map[string]any)["PerPageParam"].(map[string]any)["schema"] = map[string]any{"type": "string"}
