@@ -381,6 +381,10 @@ func TestResponsesMatchDocument(t *testing.T) {
 		want(st, 200)
 		st, _ = raw(ctx, "GET", "/api/v1/errors", nil)
 		want(st, 200)
+		for _, path := range []string{"/api/v1/?q=%zz", "/api/v1/openapi.json?q=%zz", "/api/v1/errors?q=%zz"} {
+			st, _ = raw(lenient(ctx), "GET", path, nil) // a malformed query string
+			want(st, 422)
+		}
 
 		// Projects.
 		p, err := c.Projects.Create(ctx, client.ProjectCreate{Name: "Pro Plugin", Description: "x", HasPaid: client.Ptr(true),
@@ -861,4 +865,236 @@ func postForm(t *testing.T, hc *http.Client, url, key string, fields map[string]
 	defer func() { _ = resp.Body.Close() }() // a test's read-only response
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, b
+}
+
+// rawOpenAPI is the document as plain JSON values, for the checks below
+// that look at how it is written rather than at what it means.
+func rawOpenAPI(t *testing.T) map[string]any {
+	t.Helper()
+	var doc map[string]any
+	if err := json.Unmarshal(httpapi.OpenAPI(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	return doc
+}
+
+// enumOf returns the string values of the enum of components.schemas[name].
+func enumOf(t *testing.T, doc map[string]any, name string) []string {
+	t.Helper()
+	s, _ := doc["components"].(map[string]any)["schemas"].(map[string]any)[name].(map[string]any)
+	if s == nil {
+		t.Fatalf("components.schemas.%s is missing", name)
+	}
+	if s["type"] != "string" {
+		t.Errorf("%s has type %v, want string", name, s["type"])
+	}
+	var out []string
+	for _, v := range s["enum"].([]any) {
+		out = append(out, v.(string))
+	}
+	return out
+}
+
+// TestOpenAPIErrorCodes keeps the document's ErrorCode enum exactly the
+// catalogue's codes, in its order, and the error envelope pointing at it.
+func TestOpenAPIErrorCodes(t *testing.T) {
+	doc := rawOpenAPI(t)
+	var want []string
+	for _, c := range core.Codes() {
+		want = append(want, c.Code)
+	}
+	if got := enumOf(t, doc, "ErrorCode"); !slices.Equal(got, want) {
+		t.Errorf("components.schemas.ErrorCode.enum = %q,\nwant core.Codes(): %q", got, want)
+	}
+	errSchema := doc["components"].(map[string]any)["schemas"].(map[string]any)["Error"].(map[string]any)
+	if ref := errSchema["properties"].(map[string]any)["code"].(map[string]any)["$ref"]; ref != "#/components/schemas/ErrorCode" {
+		t.Errorf("Error.code is %v, want a $ref to ErrorCode", ref)
+	}
+	results := enumOf(t, doc, "ResultCode")
+	if !slices.Contains(results, "VALID") {
+		t.Errorf("ResultCode lacks VALID: %q", results)
+	}
+	for _, r := range results {
+		if _, ok := core.LookupCode(r); !ok && r != "VALID" && r != "UNPAID" {
+			t.Errorf("ResultCode %s is not in the error catalogue", r)
+		}
+	}
+}
+
+// generatorProblems lists what makes code generators (oapi-codegen, ogen,
+// openapi-typescript) stumble: an enum or const without a type, an
+// untyped object, a JSON body or response that is not a named component,
+// parameter components whose Go names collide with other components, a
+// named schema that is a const (ogen cannot encode a reference to one),
+// paging parameters that are not integers, and operations without a
+// description, a 4xx answer or (POST and PATCH with an API key) the
+// Idempotency-Key header.
+func generatorProblems(doc map[string]any) []string {
+	var out []string
+	var walk func(path string, v any)
+	walk = func(path string, v any) {
+		switch x := v.(type) {
+		case map[string]any:
+			_, enum := x["enum"]
+			_, konst := x["const"]
+			if (enum || konst) && x["type"] == nil {
+				out = append(out, path+": enum or const without type")
+			}
+			if x["type"] == "object" && x["properties"] == nil && x["additionalProperties"] == nil {
+				out = append(out, path+": object without properties or additionalProperties")
+			}
+			if ts, ok := x["type"].([]any); ok && len(slices.DeleteFunc(slices.Clone(ts), func(t any) bool { return t == "null" })) > 1 {
+				out = append(out, path+": several types in one schema (use oneOf)")
+			}
+			for k, e := range x {
+				walk(path+"/"+k, e)
+			}
+		case []any:
+			for i, e := range x {
+				walk(fmt.Sprint(path, "/", i), e)
+			}
+		}
+	}
+	walk("#", doc)
+
+	comps := doc["components"].(map[string]any)
+	for name, sc := range comps["schemas"].(map[string]any) {
+		if _, ok := sc.(map[string]any)["const"]; ok {
+			// ogen cannot encode a $ref to a const schema.
+			out = append(out, "components.schemas."+name+": const in a named schema (use a one-value enum)")
+		}
+	}
+	goName := func(s string) string { return strings.ToLower(strings.NewReplacer("_", "", "-", "").Replace(s)) }
+	names := map[string]string{}
+	for _, kind := range []string{"schemas", "parameters", "responses", "requestBodies", "headers"} {
+		m, _ := comps[kind].(map[string]any)
+		for name := range m {
+			if prev, dup := names[goName(name)]; dup {
+				out = append(out, fmt.Sprintf("components.%s.%s: same generated name as %s", kind, name, prev))
+			}
+			names[goName(name)] = "components." + kind + "." + name
+		}
+	}
+	params := comps["parameters"].(map[string]any)
+	param := func(p any) map[string]any {
+		m := p.(map[string]any)
+		if ref, ok := m["$ref"].(string); ok {
+			return params[strings.TrimPrefix(ref, "#/components/parameters/")].(map[string]any)
+		}
+		return m
+	}
+	named := func(where string, content any) {
+		for ct, mt := range content.(map[string]any) {
+			if !strings.Contains(ct, "json") {
+				continue
+			}
+			if _, ok := mt.(map[string]any)["schema"].(map[string]any)["$ref"]; !ok {
+				out = append(out, where+" "+ct+": inline schema, not a named component")
+			}
+		}
+	}
+	global := doc["security"]
+	for path, item := range doc["paths"].(map[string]any) {
+		for method, o := range item.(map[string]any) {
+			op, ok := o.(map[string]any)
+			if !ok || method == "servers" || method == "parameters" {
+				continue
+			}
+			where := strings.ToUpper(method) + " " + path
+			if d, _ := op["description"].(string); d == "" {
+				out = append(out, where+": no description")
+			}
+			idem := false
+			ps, _ := op["parameters"].([]any)
+			for _, p := range ps {
+				p := param(p)
+				name, _ := p["name"].(string)
+				if p["in"] == "query" && slices.Contains([]string{"per_page", "page", "limit", "days", "ttl"}, name) &&
+					p["schema"].(map[string]any)["type"] != "integer" {
+					out = append(out, fmt.Sprintf("%s: query parameter %v is not an integer", where, p["name"]))
+				}
+				idem = idem || p["name"] == "Idempotency-Key"
+			}
+			keyed := op["security"] == nil || fmt.Sprint(op["security"]) == fmt.Sprint(global)
+			if keyed && (method == "post" || method == "patch") && !idem {
+				out = append(out, where+": no Idempotency-Key parameter")
+			}
+			if rb, ok := op["requestBody"].(map[string]any); ok {
+				named(where+" request", rb["content"])
+			}
+			has4xx := false
+			for code, r := range op["responses"].(map[string]any) {
+				has4xx = has4xx || strings.HasPrefix(code, "4")
+				if c, ok := r.(map[string]any)["content"]; ok {
+					named(where+" "+code, c)
+				}
+			}
+			if !has4xx && method != "options" {
+				out = append(out, where+": no 4xx response")
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func TestOpenAPIIsGeneratorClean(t *testing.T) {
+	if problems := generatorProblems(rawOpenAPI(t)); len(problems) > 0 {
+		t.Errorf("openapi.json trips code generators:\n  %s", strings.Join(problems, "\n  "))
+	}
+}
+
+// TestOpenAPIGeneratorCheckFails proves the check above finds each kind
+// of problem it looks for.
+func TestOpenAPIGeneratorCheckFails(t *testing.T) {
+	for _, tc := range []struct {
+		name, want string
+		spoil      func(doc map[string]any)
+	}{
+		{"untyped enum", "enum or const without type", func(doc map[string]any) {
+			delete(schema(doc, "LicenseStatus"), "type")
+		}},
+		{"bare object", "object without properties", func(doc map[string]any) {
+			schema(doc, "Project")["properties"].(map[string]any)["meta"] = map[string]any{"type": "object"}
+		}},
+		{"colliding names", "same generated name", func(doc map[string]any) {
+			doc["components"].(map[string]any)["parameters"].(map[string]any)["domain"] = map[string]any{"name": "domain", "in": "query", "schema": map[string]any{"type": "string"}}
+		}},
+		{"inline envelope", "inline schema", func(doc map[string]any) {
+			ok := operation(doc, "/project", "post")["responses"].(map[string]any)["201"].(map[string]any)
+			ok["content"].(map[string]any)["application/json"] = map[string]any{"schema": schema(doc, "ProjectEnvelope")}
+		}},
+		{"named const", "const in a named schema", func(doc map[string]any) {
+			doc["components"].(map[string]any)["schemas"].(map[string]any)["SuccessStatus"] = map[string]any{"type": "string", "const": "success"}
+		}},
+		{"string per_page", "not an integer", func(doc map[string]any) {
+			doc["components"].(map[string]any)["parameters"].(map[string]any)["PerPageParam"].(map[string]any)["schema"] = map[string]any{"type": "string"}
+		}},
+		{"no description", "no description", func(doc map[string]any) {
+			delete(operation(doc, "/projects", "get"), "description")
+		}},
+		{"no idempotency key", "no Idempotency-Key", func(doc map[string]any) {
+			operation(doc, "/project", "post")["parameters"] = []any{}
+		}},
+		{"no 4xx", "no 4xx response", func(doc map[string]any) {
+			operation(doc, "/errors", "get")["responses"] = map[string]any{"200": map[string]any{"description": "ok"}}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			doc := rawOpenAPI(t)
+			tc.spoil(doc)
+			got := strings.Join(generatorProblems(doc), "\n")
+			if !strings.Contains(got, tc.want) {
+				t.Errorf("problems = %q, want one saying %q", got, tc.want)
+			}
+		})
+	}
+}
+
+func schema(doc map[string]any, name string) map[string]any {
+	return doc["components"].(map[string]any)["schemas"].(map[string]any)[name].(map[string]any)
+}
+
+func operation(doc map[string]any, path, method string) map[string]any {
+	return doc["paths"].(map[string]any)[path].(map[string]any)[method].(map[string]any)
 }

@@ -104,9 +104,10 @@ func Register(mux *http.ServeMux, d Deps) []string {
 	}
 	cachedKey := func(scope core.Scope, f handlerFunc) http.Handler { return key(h.cached(scope, f)) }
 
-	handle("GET /api/v1/{$}", a.wrap(handleRoot()))
-	handle("GET /api/v1/openapi.json", cors(a.wrap(handleOpenAPI())))
-	handle("GET /api/v1/errors", cors(a.wrap(handleErrorCatalogue(a))))
+	// A malformed query string is a 400 here as on every other route.
+	handle("GET /api/v1/{$}", a.wrap(cleanQuery(handleRoot())))
+	handle("GET /api/v1/openapi.json", cors(a.wrap(cleanQuery(handleOpenAPI()))))
+	handle("GET /api/v1/errors", cors(a.wrap(cleanQuery(handleErrorCatalogue(a)))))
 
 	// Runtime (license key): called by customers' copies, from browsers too.
 	// The license checks are throttled per client IP before any work.
