@@ -185,15 +185,16 @@ LATCHKEY_API_KEY (or LATCHKEY_API_KEY_FILE), then the profile (--profile, LATCHK
 			if err != nil {
 				return usageErr(err)
 			}
-			// Any call with the key proves it: a 403 (a key without the
-			// projects:read scope, or bound to an IP list) is a key the
-			// server knows; a 401 is not.
+			// Listing projects proves the key: MISSING_SCOPE is a key the
+			// server accepted that may not list projects; any other 401 or
+			// 403 (INVALID_API_KEY, IP_NOT_ALLOWED) is a key that does not
+			// work from here.
 			_, err = take(cl.Projects.List(cmd.Context(), &client.ListOptions{PerPage: 1}), 1)
 			var apiErr *client.Error
 			switch {
-			case errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusForbidden:
-				fmt.Fprintf(env.Stderr, "The key is valid but may not list projects: %s\n", apiErr.Message)
-			case errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusUnauthorized:
+			case errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusForbidden && apiErr.Code == "MISSING_SCOPE":
+				fmt.Fprintf(env.Stderr, "The key works but may not list projects: %s\n", apiErr.Message)
+			case errors.As(err, &apiErr) && (apiErr.StatusCode == http.StatusUnauthorized || apiErr.StatusCode == http.StatusForbidden):
 				return fmt.Errorf("the server refused the key, nothing was saved: %w", err)
 			case err != nil:
 				return err
