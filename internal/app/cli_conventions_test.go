@@ -293,7 +293,7 @@ func TestAPICommand(t *testing.T) {
 	}{
 		{"not found", vars, []string{"api", "GET", "/api/v1/project/987654"}, 4, `"code": "NOT_FOUND"`, "(HTTP 404 NOT_FOUND"},
 		{"no key", map[string]string{"LATCHKEY_URL": n.URL}, []string{"api", "GET", "/api/v1/projects"}, 3, "Missing required X-API-KEY header.", "HTTP 401"},
-		{"refused", vars, []string{"api", "POST", "/api/v1/project", "-F", "name=7"}, 1, `"errors"`, "HTTP 422"},
+		{"refused", vars, []string{"api", "POST", "/api/v1/project", "-f", "name="}, 1, `"errors"`, "HTTP 422"},
 		{"no key needed", map[string]string{"LATCHKEY_URL": n.URL}, []string{"api", "GET", "/healthz"}, 0, "", ""},
 		{"one argument", vars, []string{"api", "GET"}, 2, "", "give the method and the path"},
 		{"bad header", vars, []string{"api", "GET", "projects", "-H", "no colon"}, 2, "", `-H: "no colon" is not 'Name: value'`},

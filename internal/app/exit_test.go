@@ -94,7 +94,7 @@ func TestExitCodes(t *testing.T) {
 				w.Header().Set("Content-Type", "application/json")
 				w.Header().Set("X-Request-ID", "req-503")
 				w.WriteHeader(http.StatusServiceUnavailable)
-				_, _ = io.WriteString(w, `{"status":"error","message":"The service is unavailable.","errors":null,"code":"SERVICE_UNAVAILABLE"}`)
+				_, _ = io.WriteString(w, `{"status":"error","message":"The service is unavailable.","errors":null,"code":"SERVICE_UNAVAILABLE","request_id":"req-503"}`)
 			}))
 			t.Cleanup(unavailable.Close)
 
