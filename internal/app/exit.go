@@ -9,7 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"strings"
+	"sync"
 
 	"github.com/spf13/cobra"
 
@@ -90,9 +90,9 @@ func exitCodeOf(err error) int {
 	case errors.As(err, &invalid):
 		return ExitFailed
 	case errors.As(err, &apiErr):
-		return statusExit(apiErr.StatusCode)
+		return codeExit(apiErr.StatusCode, apiErr.Code)
 	case errors.As(err, &ce):
-		return statusExit(core.HTTPStatus(ce.Code))
+		return codeExit(core.HTTPStatus(ce.Code), ce.Reason)
 	case errors.As(err, &ue), errors.As(err, &ne), errors.Is(err, context.DeadlineExceeded):
 		return ExitServer
 	}
@@ -113,6 +113,30 @@ func statusExit(status int) int {
 		return ExitServer
 	}
 	return ExitFailed
+}
+
+// refusals are the codes that DevPayr's protocol sends with 403 but that
+// refuse the request for what it asks, not for who asks: every runtime
+// validation code (REVOKED, SUSPENDED, DOMAIN_NOT_ALLOWED…) and the API's
+// state and limit refusals. They exit 1, as a refused validation does;
+// any other 403 is a permission (exit 3).
+var refusals = sync.OnceValue(func() map[string]bool {
+	m := map[string]bool{"INVALID_STATE": true, "PLAN_LIMIT": true, "POLICY_LIMIT": true,
+		"DOMAIN_NOT_IN_PROJECT": true, "LICENSE_NOT_IN_PROJECT": true}
+	for _, c := range core.Codes() {
+		if c.Runtime && c.Status == http.StatusForbidden {
+			m[c.Code] = true
+		}
+	}
+	return m
+})
+
+// codeExit maps an answer's status and error code to an exit code.
+func codeExit(status int, code string) int {
+	if status == http.StatusForbidden && refusals()[code] {
+		return ExitFailed
+	}
+	return statusExit(status)
 }
 
 // exitError wraps what a run returned. ran says whether a command's own
@@ -161,7 +185,8 @@ func toJSONError(e *ExitError) jsonError {
 			out.Code = errorCodeNames[e.Code]
 		}
 	case errors.As(e.Err, &ce):
-		out.Code, out.Status, out.Fields = strings.ToUpper(ce.Code), core.HTTPStatus(ce.Code), ce.Fields
+		// An admin command's own failure: no HTTP answer, so no status.
+		out.Code, out.Fields = firstOf(ce.Reason, core.DefaultReason(ce.Code)), ce.Fields
 	case errors.As(e.Err, &invalid):
 		out.Code, out.Message = invalid.code, invalid.message
 	case errors.As(e.Err, &c) && e.Code == c.exit:

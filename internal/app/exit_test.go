@@ -114,6 +114,8 @@ func TestExitCodes(t *testing.T) {
 					line: "This license is suspended.", code: "SUSPENDED"},
 				{name: "refused request", args: []string{"licenses", "create", "--project", pid, "--title", ""}, exit: 1,
 					line: "The title field is required.", code: "VALIDATION_ERROR", status: 422, fields: true},
+				{name: "refused state", args: []string{"licenses", "suspend", id(l.ID), "--project", pid}, exit: 1,
+					line: "cannot be suspended", code: "INVALID_STATE", status: 403},
 				{name: "unknown command", args: []string{"projects", "lst"}, exit: 2, line: `did you mean "list"?`, code: "USAGE"},
 				{name: "unknown flag", args: []string{"projects", "list", "--colour"}, exit: 2, line: "unknown flag: --colour", code: "USAGE"},
 				{name: "bad flag value", args: []string{"projects", "list", "--limit", "many"}, exit: 2, line: `invalid argument "many"`, code: "USAGE"},
