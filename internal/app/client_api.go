@@ -121,8 +121,8 @@ The exit status follows the answer: 0 for 2xx, 3 for 401 and 403, 4 for 404, 5 f
 		if err != nil {
 			return err // a *url.Error: exit 5
 		}
-		defer resp.Body.Close() // read to the end below
 		answer, err := io.ReadAll(resp.Body)
+		_ = resp.Body.Close() // read to the end: a close error loses nothing
 		if err != nil {
 			return fmt.Errorf("%s %s: read answer: %w", method, target, err)
 		}

@@ -93,7 +93,7 @@ func (cfg cliConfig) save(path string) error {
 	if err != nil {
 		return err
 	}
-	defer os.Remove(f.Name()) // after the rename, there is nothing left to remove
+	defer func() { _ = os.Remove(f.Name()) }() // after the rename, there is nothing left to remove
 	if err := f.Chmod(0o600); err != nil {
 		_ = f.Close() // the write failed already
 		return err
