@@ -103,6 +103,7 @@ LATCHKEY_DATA_DIR); see "latchkey help serve".`,
 	)
 	root.AddCommand(newClientCmds(env)...)
 	requireVerb(root)
+	root.SetHelpCommand(newHelpCmd(root))
 	return root
 }
 

@@ -42,6 +42,41 @@ func flagUsages(fs *pflag.FlagSet) string {
 	return strings.TrimRight(plain.FlagUsages(), " \n")
 }
 
+// newHelpCmd is "latchkey help [command]": cobra's, except that an unknown
+// topic is an error with suggestions (cobra's own falls back to the root's
+// help once the root takes arguments, as requireVerb makes it).
+func newHelpCmd(root *cobra.Command) *cobra.Command {
+	return &cobra.Command{
+		Use:   "help [command]",
+		Short: "Help about any command",
+		Long:  `Help provides help for any command in the application. Type latchkey help [path to command] for full details.`,
+		RunE: func(_ *cobra.Command, args []string) error {
+			cmd, rest, err := root.Find(args)
+			if err != nil {
+				return usageErr(err)
+			}
+			if len(rest) > 0 && cmd.HasSubCommands() {
+				return unknownCommand(cmd, rest[0])
+			}
+			cmd.InitDefaultHelpFlag()
+			return cmd.Help()
+		},
+		ValidArgsFunction: func(_ *cobra.Command, args []string, _ string) ([]string, cobra.ShellCompDirective) {
+			cmd, _, err := root.Find(args)
+			if err != nil {
+				return nil, cobra.ShellCompDirectiveNoFileComp
+			}
+			var names []string
+			for _, sub := range cmd.Commands() {
+				if sub.IsAvailableCommand() {
+					names = append(names, sub.Name())
+				}
+			}
+			return names, cobra.ShellCompDirectiveNoFileComp
+		},
+	}
+}
+
 // unknownCommand is the error for a mistyped command under cmd, with the
 // commands it is close to: `unknown command "projcts" for "latchkey"; did
 // you mean "projects"?`, on one line as every error is.

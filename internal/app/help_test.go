@@ -63,6 +63,8 @@ func TestMistypedCommandSuggests(t *testing.T) {
 		{[]string{"webhooks", "endpoint", "list"}, `unknown command "endpoint" for "latchkey webhooks"; did you mean "endpoints"?`},
 		{[]string{"licenses", "frobnicate"}, `unknown command "frobnicate" for "latchkey licenses"; see "latchkey licenses --help"`},
 		{[]string{"zzz"}, `unknown command "zzz" for "latchkey"; see "latchkey --help"`},
+		{[]string{"help", "projcts"}, `unknown command "projcts" for "latchkey"; did you mean "projects"?`},
+		{[]string{"help", "licenses", "bulck"}, `unknown command "bulck" for "latchkey licenses"; did you mean "bulk"?`},
 	} {
 		err := Run(context.Background(), tc.args, env)
 		if got := ErrorLine(err); got != tc.want || ExitCode(err) != ExitUsage {
