@@ -53,14 +53,27 @@ func (l *live) ok(apiKey string, v any, args ...string) {
 	}
 }
 
-// fails runs a command that must fail with exit status 1 and one line on
-// standard error that contains want.
-func (l *live) fails(apiKey, want string, args ...string) cliResult {
+// fails runs a command that must fail with exit status code and one line
+// on standard error that contains want: text, or under --output json a
+// JSON object with the same exit code.
+func (l *live) fails(apiKey string, code int, want string, args ...string) cliResult {
 	l.t.Helper()
 	r := l.cli(apiKey, args...)
 	lines := strings.Split(strings.TrimRight(r.stderr, "\n"), "\n")
-	if r.code != 1 || len(lines) != 1 || !strings.HasPrefix(lines[0], "latchkey: ") || !strings.Contains(lines[0], want) {
-		l.t.Fatalf("latchkey %s: exit %d, stderr %q; want exit 1 and one line with %q", strings.Join(args, " "), r.code, r.stderr, want)
+	var je struct {
+		Code     string `json:"code"`
+		Message  string `json:"message"`
+		ExitCode int    `json:"exit_code"`
+	}
+	jsonOut := slices.Contains(args, "json")
+	ok := r.code == code && len(lines) == 1 && strings.Contains(lines[0], want)
+	if jsonOut {
+		ok = ok && json.Unmarshal([]byte(lines[0]), &je) == nil && je.ExitCode == code && je.Code != ""
+	} else {
+		ok = ok && strings.HasPrefix(lines[0], "latchkey: ")
+	}
+	if !ok {
+		l.t.Fatalf("latchkey %s: exit %d, stderr %q; want exit %d and one line with %q", strings.Join(args, " "), r.code, r.stderr, code, want)
 	}
 	return r
 }
@@ -105,11 +118,11 @@ func TestCLIStory(t *testing.T) {
 			if lic.Status != "suspended" {
 				t.Fatalf("suspended: %+v", lic)
 			}
-			r := l.fails("", "This license is suspended.", "validate", "--license", lic.UUID, "--domain", "shop.example.com", "-o", "json")
+			r := l.fails("", 1, "This license is suspended.", "validate", "--license", lic.UUID, "--domain", "shop.example.com", "-o", "json")
 			if err := json.Unmarshal([]byte(r.stdout), &v); err != nil || v.Valid || v.Code != "SUSPENDED" {
 				t.Fatalf("refused validation printed %q (%v)", r.stdout, err)
 			}
-			l.fails(owner, "cannot be suspended", "licenses", "suspend", id(lic.ID), "--project", id(p.ID))
+			l.fails(owner, 1, "cannot be suspended", "licenses", "suspend", id(lic.ID), "--project", id(p.ID))
 			l.ok(owner, &lic, "licenses", "reactivate", id(lic.ID), "--project", id(p.ID))
 			l.ok("", &v, "validate", "--license", lic.UUID, "--domain", "shop.example.com")
 
@@ -118,7 +131,7 @@ func TestCLIStory(t *testing.T) {
 			if key.Secret == "" {
 				t.Fatalf("key %+v", key)
 			}
-			r = l.fails(key.Secret, "API key does not match project owner.", "projects", "show", id(other.ID), "-o", "json")
+			r = l.fails(key.Secret, 3, "API key does not match project owner.", "projects", "show", id(other.ID), "-o", "json")
 			if r.stdout != "" || !strings.Contains(r.stderr, "PROJECT_MISMATCH") {
 				t.Fatalf("refusal printed %q / %q", r.stdout, r.stderr)
 			}
@@ -141,7 +154,7 @@ func TestCLIStory(t *testing.T) {
 			for deadline := time.Now().Add(20 * time.Second); ; {
 				r := l.cli(key.Secret, "projects", "show", id(p.ID))
 				if r.code != 0 {
-					l.fails(key.Secret, "Invalid or expired API key.", "projects", "show", id(p.ID))
+					l.fails(key.Secret, 3, "Invalid or expired API key.", "projects", "show", id(p.ID))
 					if time.Since(rotatedAt) < time.Second {
 						t.Fatal("the old key was refused within its grace")
 					}
@@ -199,7 +212,7 @@ func TestCLIStory(t *testing.T) {
 				r.stdout != `console.log("licensed")` {
 				t.Fatalf("decrypt: exit %d %q %q", r.code, r.stdout, r.stderr)
 			}
-			l.fails(owner, "signature does not match", "injectables", "decrypt", id(inj.ID), "--project", id(p.ID), "--secret", "wrong-secret")
+			l.fails(owner, 1, "signature does not match", "injectables", "decrypt", id(inj.ID), "--project", id(p.ID), "--secret", "wrong-secret")
 			var paid struct {
 				HasPaid bool `json:"has_paid"`
 			}
@@ -212,12 +225,12 @@ func TestCLIStory(t *testing.T) {
 			}
 			l.ok(owner, &usage, "keys", "usage", id(rot.Key.ID), "--days", "7")
 			var revoked cliRecord
-			l.ok(owner, &revoked, "keys", "revoke", id(rot.Key.ID))
+			l.ok(owner, &revoked, "keys", "revoke", id(rot.Key.ID), "--yes")
 			if usage.KeyID != rot.Key.ID || revoked.Status != "revoked" {
 				t.Fatalf("usage %+v, revoked %+v", usage, revoked)
 			}
-			l.fails(rot.Key.Secret, "Invalid or expired API key.", "projects", "list")
-			l.ok(owner, nil, "injectables", "delete", id(inj.ID), "--project", id(p.ID))
+			l.fails(rot.Key.Secret, 3, "Invalid or expired API key.", "projects", "list")
+			l.ok(owner, nil, "injectables", "delete", id(inj.ID), "--project", id(p.ID), "--yes")
 
 			// Tables for people.
 			r = l.cli(owner, "licenses", "list", "--project", id(p.ID))
@@ -225,13 +238,13 @@ func TestCLIStory(t *testing.T) {
 				t.Fatalf("table: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 			}
 			// Failures the server reports, and the CLI's own.
-			l.fails(owner, "The title field is required.", "licenses", "create", "--project", id(p.ID), "--title", "")
-			l.fails(owner, "not found", "projects", "show", "987654")
-			l.fails(owner, "--project", "licenses", "show", id(lic.ID)) // list without --project lists every project
-			l.fails(owner, "unknown command", "licenses", "frobnicate")
-			l.fails(owner, "unknown flag", "projects", "list", "--colour")
-			l.fails("", "no API key", "projects", "list")
-			l.fails("sk_live_notakey", "Invalid or expired API key.", "projects", "list")
+			l.fails(owner, 1, "The title field is required.", "licenses", "create", "--project", id(p.ID), "--title", "")
+			l.fails(owner, 4, "not found", "projects", "show", "987654")
+			l.fails(owner, 2, "--project", "licenses", "show", id(lic.ID)) // list without --project lists every project
+			l.fails(owner, 2, "unknown command", "licenses", "frobnicate")
+			l.fails(owner, 2, "unknown flag", "projects", "list", "--colour")
+			l.fails("", 3, "no API key", "projects", "list")
+			l.fails("sk_live_notakey", 3, "Invalid or expired API key.", "projects", "list")
 
 			// Completion: the script, fixed values, and project IDs from the server.
 			if r := l.cli(owner, "completion", "bash"); r.code != 0 || !strings.Contains(r.stdout, "__start_latchkey") {

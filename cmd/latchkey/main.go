@@ -4,16 +4,15 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"os"
+
+	"golang.org/x/term"
 
 	"github.com/latchkey/latchkey/internal/app"
 )
 
 func main() {
-	env := app.Env{Getenv: os.Getenv, Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr}
-	if err := app.Run(context.Background(), os.Args[1:], env); err != nil {
-		fmt.Fprintln(os.Stderr, "latchkey: "+app.ErrorLine(err))
-		os.Exit(1)
-	}
+	env := app.Env{Getenv: os.Getenv, Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr,
+		Terminal: term.IsTerminal(int(os.Stdin.Fd()))}
+	os.Exit(app.Main(context.Background(), os.Args[1:], env))
 }

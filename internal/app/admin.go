@@ -3,7 +3,6 @@ package app
 import (
 	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -96,11 +95,11 @@ if it does not exist yet (default "Default"), and make the user a member with --
 			}
 			if passwordStdin {
 				if in.Password != "" {
-					return errors.New("give either --password or --password-stdin, not both")
+					return usagef("give either --password or --password-stdin, not both")
 				}
 				line, err := bufio.NewReader(cmd.InOrStdin()).ReadString('\n')
 				if err != nil && line == "" {
-					return errors.New("--password-stdin: no password on standard input")
+					return usagef("--password-stdin: no password on standard input")
 				}
 				in.Password = strings.TrimRight(line, "\r\n")
 			}
@@ -155,7 +154,7 @@ Scopes: ` + strings.Join(core.NewScopeSet(core.AllScopes...).Strings(), ", ") + 
 			if expires != "" {
 				t, err := time.Parse(time.RFC3339, expires)
 				if err != nil {
-					return fmt.Errorf("--expires: %q is not an RFC 3339 time such as 2027-01-31T00:00:00Z", expires)
+					return usagef("--expires: %q is not an RFC 3339 time such as 2027-01-31T00:00:00Z", expires)
 				}
 				in.ExpiresAt = &t
 			}
@@ -163,7 +162,7 @@ Scopes: ` + strings.Join(core.NewScopeSet(core.AllScopes...).Strings(), ", ") + 
 				in.AllowedIPs = strings.Split(allowedIPs, ",")
 			}
 			if in.ProjectID < 0 {
-				return errors.New("--project: must be a project ID")
+				return usagef("--project: must be a project ID")
 			}
 			return withService(cmd.Context(), env, &cfg, func(svc *service.Service, st *store.Store) error {
 				u, m, err := svc.ResolveMembership(cmd.Context(), email, org)

@@ -231,7 +231,7 @@ func adminOutput(f *pflag.FlagSet, out *string) {
 
 func checkOutput(out string) error {
 	if out != "table" && out != "json" {
-		return fmt.Errorf("--output: %q is not table or json", out)
+		return usagef("--output: %q is not table or json", out)
 	}
 	return nil
 }
@@ -401,7 +401,7 @@ refused until it is back under the cap.`,
 				return err
 			}
 			if strings.TrimSpace(name) == "" {
-				return errors.New("--name: give the name of the plan to change")
+				return usagef("--name: give the name of the plan to change")
 			}
 			if !rf.any() && !cmd.Flags().Changed("rename") {
 				return errors.New("nothing to change: give --rename or a cap or switch flag")
@@ -482,7 +482,7 @@ none) with "latchkey admin orgs set-plan" first.`,
 				return err
 			}
 			if strings.TrimSpace(name) == "" {
-				return errors.New("--name: give the name of the plan to delete")
+				return usagef("--name: give the name of the plan to delete")
 			}
 			return withService(cmd.Context(), env, &cfg, func(svc *service.Service, _ *store.Store) error {
 				if err := svc.DeletePlan(cmd.Context(), operator(), name); err != nil {
@@ -495,7 +495,9 @@ none) with "latchkey admin orgs set-plan" first.`,
 	}
 	cmd.Flags().StringVar(&name, "name", "", "the plan to delete (required)")
 	cfg.AddStoreFlags(cmd.Flags())
-	return cmd
+	return destructive(cmd, env, func(*cobra.Command, []string) (string, error) {
+		return fmt.Sprintf("Delete plan %q?", strings.TrimSpace(name)), nil
+	})
 }
 
 func newAdminOrgsCmd(env Env) *cobra.Command {
@@ -529,11 +531,11 @@ the new plan's caps is kept; creating more is refused. Audit-logged in the organ
 				return err
 			}
 			if strings.TrimSpace(org) == "" {
-				return errors.New("--org: give the organization's name")
+				return usagef("--org: give the organization's name")
 			}
 			switch {
 			case noPlan && strings.TrimSpace(plan) != "":
-				return errors.New("give either --plan or --no-plan, not both")
+				return usagef("give either --plan or --no-plan, not both")
 			case !noPlan && !cmd.Flags().Changed("plan"):
 				return errors.New(`--plan: give the plan's name (or --no-plan to take the organization off any plan)`)
 			}

@@ -275,8 +275,8 @@ func TestAdminPlanCommands(t *testing.T) {
 				{"update no name", []string{"plans", "update", "--max-projects", "1"}, "--name: give the name of the plan to change"},
 				{"rename taken", []string{"plans", "update", "--name", "starter", "--rename", "PRO"}, `A plan named "PRO" already exists.`},
 				{"update bad lifetime", []string{"plans", "update", "--name", "starter", "--max-key-lifetime", "200y"}, "is not a duration"},
-				{"delete in use", []string{"plans", "delete", "--name", "starter"}, "used by 1 organization(s)"},
-				{"delete unknown", []string{"plans", "delete", "--name", "gold"}, `no plan named "gold"`},
+				{"delete in use", []string{"plans", "delete", "--name", "starter", "--yes"}, "used by 1 organization(s)"},
+				{"delete unknown", []string{"plans", "delete", "--name", "gold", "--yes"}, `no plan named "gold"`},
 				{"set unknown plan", []string{"orgs", "set-plan", "--org", "Acme", "--plan", "gold"}, `no plan named "gold"`},
 				{"set unknown org", []string{"orgs", "set-plan", "--org", "Nope", "--plan", "pro"}, `no organization named "Nope"`},
 				{"set both", []string{"orgs", "set-plan", "--org", "Acme", "--plan", "pro", "--no-plan"}, "either --plan or --no-plan"},
@@ -303,7 +303,7 @@ func TestAdminPlanCommands(t *testing.T) {
 			}
 
 			op.ok("admin", "orgs", "set-plan", "--org", "Acme", "--no-plan")
-			if out := op.ok("admin", "plans", "delete", "--name", "starter"); out != "deleted plan starter\n" {
+			if out := op.ok("admin", "plans", "delete", "--name", "starter", "--yes"); out != "deleted plan starter\n" {
 				t.Fatalf("delete printed %q", out)
 			}
 			op.json(&plans, "admin", "plans", "list")

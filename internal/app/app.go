@@ -26,22 +26,42 @@ type Env struct {
 	Stdin  io.Reader
 	Stdout io.Writer
 	Stderr io.Writer
+	// Terminal says that Stdin is a terminal someone types at: destructive
+	// verbs ask before they act, and login prompts for the API key.
+	// Otherwise they need --yes, and login reads the key from Stdin.
+	Terminal bool
+
+	// global holds the root's flags (--profile), once newRoot made them.
+	global *globalFlags
 }
 
-// Run runs the latchkey command with args (without the program name).
+// globalFlags are the flags of every command.
+type globalFlags struct {
+	profile string
+}
+
+// Run runs the latchkey command with args (without the program name). A
+// failure is an *ExitError carrying the exit code (ExitCode).
 func Run(ctx context.Context, args []string, env Env) error {
 	ctx, cancel := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer cancel()
 	root := newRoot(env)
+	var ran bool
+	markRuns(root, &ran)
 	root.SetArgs(args)
 	root.SetIn(env.Stdin)
 	root.SetOut(env.Stdout)
 	root.SetErr(env.Stderr)
-	return root.ExecuteContext(ctx)
+	cmd, err := root.ExecuteContextC(ctx)
+	if err == nil {
+		return nil
+	}
+	return exitError(err, ran, jsonOutput(cmd, args))
 }
 
 // requireVerb makes a noun without a verb show its help, and an unknown
-// verb an error: cobra checks subcommand names only at the root.
+// verb an error with suggestions: cobra checks subcommand names only at
+// the root, and words its suggestions on several lines.
 func requireVerb(cmd *cobra.Command) {
 	if !cmd.HasSubCommands() || cmd.RunE != nil {
 		return
@@ -49,13 +69,14 @@ func requireVerb(cmd *cobra.Command) {
 	cmd.Args = cobra.ArbitraryArgs
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		if len(args) > 0 {
-			return fmt.Errorf("unknown command %q for %q; see %q", args[0], cmd.CommandPath(), cmd.CommandPath()+" --help")
+			return unknownCommand(cmd, args[0])
 		}
 		return cmd.Help()
 	}
 }
 
 func newRoot(env Env) *cobra.Command {
+	env.global = &globalFlags{}
 	root := &cobra.Command{
 		Use:   "latchkey",
 		Short: "Self-hosted licensing and API-key server",
@@ -71,6 +92,9 @@ LATCHKEY_DATA_DIR); see "latchkey help serve".`,
 		CompletionOptions: cobra.CompletionOptions{HiddenDefaultCmd: false},
 	}
 	root.SetVersionTemplate("latchkey {{.Version}}\n")
+	root.PersistentFlags().StringVar(&env.global.profile, "profile", "",
+		"the profile of the config file to use (default $LATCHKEY_PROFILE, else \"default\"); see \"latchkey login\"")
+	setHelp(root)
 	root.AddCommand(
 		newServeCmd(env),
 		newMigrateCmd(env),
@@ -78,6 +102,8 @@ LATCHKEY_DATA_DIR); see "latchkey help serve".`,
 		newAdminCmd(env),
 	)
 	root.AddCommand(newClientCmds(env)...)
+	requireVerb(root)
+	root.SetHelpCommand(newHelpCmd(root))
 	return root
 }
 

@@ -43,6 +43,9 @@ func newClientCmds(env Env) []*cobra.Command {
 		newPaymentsCmd(env),
 		newValidateCmd(env),
 		newHeartbeatCmd(env),
+		newAPICmd(env),
+		newLoginCmd(env),
+		newLogoutCmd(env),
 	}
 	for _, c := range cmds {
 		finish(c)
@@ -64,7 +67,8 @@ func finish(cmd *cobra.Command) {
 }
 
 // cliError words an SDK error for the command line: the server's message
-// as it is, a transport failure as what could not be reached.
+// as it is, a transport failure as what could not be reached. The error
+// stays in the chain, for its exit code.
 func cliError(err error) error {
 	var apiErr *client.Error
 	var urlErr *url.Error
@@ -72,16 +76,31 @@ func cliError(err error) error {
 	case err == nil, errors.As(err, &apiErr):
 		return err
 	case errors.As(err, &urlErr):
-		return fmt.Errorf("cannot reach %s: %w", urlErr.URL, urlErr.Err)
+		return reworded{fmt.Sprintf("cannot reach %s: %v", urlErr.URL, urlErr.Err), err}
 	}
-	return errors.New(strings.TrimPrefix(err.Error(), "latchkey: "))
+	if msg, ok := strings.CutPrefix(err.Error(), "latchkey: "); ok {
+		return reworded{msg, err}
+	}
+	return err
 }
+
+// reworded is an error with another message and the same chain.
+type reworded struct {
+	msg string
+	err error
+}
+
+func (e reworded) Error() string { return e.msg }
+func (e reworded) Unwrap() error { return e.err }
 
 const connectionHelp = `
 The server is --url (or LATCHKEY_URL; default ` + defaultURL + `) and the API key --api-key
 (or LATCHKEY_API_KEY, or the file named by LATCHKEY_API_KEY_FILE; prefer the environment, since
 flags show in the process list). Output is a table for people, or JSON with --output json for
-scripts. On failure the command prints one line to standard error and exits with status 1.`
+scripts. --profile (or LATCHKEY_PROFILE) picks a profile saved by "latchkey login". On failure the
+command prints one line to standard error (a JSON object with --output json) and exits with
+status 1 (refused), 2 (usage), 3 (authentication or permission), 4 (not found) or 5 (server or
+network); see docs/cli.md.`
 
 // conn holds the flags every client command shares.
 type conn struct {
@@ -106,24 +125,50 @@ func addConnFlags(cmd *cobra.Command, env Env) *conn {
 // client returns an SDK client for the flags and environment. needKey
 // says whether the command needs an API key (validation does not).
 func (c *conn) client(needKey bool, opts ...client.Option) (*client.Client, error) {
-	if c.output != "table" && c.output != "json" {
-		return nil, fmt.Errorf("--output: %q is not table or json", c.output)
+	url, key, err := c.resolve(needKey)
+	if err != nil {
+		return nil, err
 	}
-	url := firstOf(c.url, c.env.Getenv("LATCHKEY_URL"), defaultURL)
-	key := firstOf(c.apiKey, c.env.Getenv("LATCHKEY_API_KEY"))
+	cl, err := client.New(url, key, append([]client.Option{client.WithUserAgent(userAgent())}, opts...)...)
+	if err != nil {
+		return nil, usageErr(err)
+	}
+	return cl, nil
+}
+
+func userAgent() string { return "latchkey-cli/" + version.String() }
+
+// resolve returns the server URL and the API key: flags, then the
+// environment, then the profile (--profile, LATCHKEY_PROFILE, else
+// "default"), then the default URL. A profile's key is used only with its
+// own URL, so that LATCHKEY_URL or --url pointing elsewhere never receives
+// it.
+func (c *conn) resolve(needKey bool) (url, key string, err error) {
+	if c.output != "table" && c.output != "json" {
+		return "", "", usagef("--output: %q is not table or json", c.output)
+	}
+	p, err := c.env.profile()
+	if err != nil {
+		return "", "", err
+	}
+	url = firstOf(c.url, c.env.Getenv("LATCHKEY_URL"), p.URL, defaultURL)
+	key = firstOf(c.apiKey, c.env.Getenv("LATCHKEY_API_KEY"))
 	if key == "" {
 		if file := c.env.Getenv("LATCHKEY_API_KEY_FILE"); file != "" {
 			b, err := os.ReadFile(file)
 			if err != nil {
-				return nil, fmt.Errorf("LATCHKEY_API_KEY_FILE: %w", err)
+				return "", "", authErr(fmt.Errorf("LATCHKEY_API_KEY_FILE: %w", err))
 			}
 			key = strings.TrimSpace(string(b))
 		}
 	}
-	if needKey && key == "" {
-		return nil, errors.New("no API key: set LATCHKEY_API_KEY (or pass --api-key); \"latchkey admin create-key\" mints the first one")
+	if key == "" && p.APIKey != "" && sameURL(url, p.URL) {
+		key = p.APIKey
 	}
-	return client.New(url, key, append([]client.Option{client.WithUserAgent("latchkey-cli/" + version.String())}, opts...)...)
+	if needKey && key == "" {
+		return "", "", authErr(errors.New("no API key: run \"latchkey login\", or set LATCHKEY_API_KEY (or pass --api-key); \"latchkey admin create-key\" mints the first one"))
+	}
+	return url, key, nil
 }
 
 func firstOf(vals ...string) string {
@@ -339,7 +384,7 @@ func (c *conn) printing(run func(cmd *cobra.Command, cl *client.Client, id int64
 func argID(args []string, what string) (int64, error) {
 	n, err := strconv.ParseInt(args[0], 10, 64)
 	if err != nil || n <= 0 {
-		return 0, fmt.Errorf("%s ID: %q is not a number", what, args[0])
+		return 0, usagef("%s ID: %q is not a number", what, args[0])
 	}
 	return n, nil
 }
@@ -351,7 +396,7 @@ func parseTimeFlag(name, s string) (time.Time, error) {
 			return t, nil
 		}
 	}
-	return time.Time{}, fmt.Errorf("--%s: %q is not a date (2027-01-31) or an RFC 3339 time (2027-01-31T12:00:00Z)", name, s)
+	return time.Time{}, usagef("--%s: %q is not a date (2027-01-31) or an RFC 3339 time (2027-01-31T12:00:00Z)", name, s)
 }
 
 // optText formats an optional value for a table cell.
@@ -428,7 +473,7 @@ func projectCompletion(c *conn) func(*cobra.Command, []string, string) ([]string
 func idArg(what string) cobra.PositionalArgs {
 	return func(cmd *cobra.Command, args []string) error {
 		if len(args) != 1 {
-			return fmt.Errorf("give the %s ID: %s", what, cmd.UseLine())
+			return usagef("give the %s ID: %s", what, cmd.UseLine())
 		}
 		return nil
 	}
@@ -437,7 +482,7 @@ func idArg(what string) cobra.PositionalArgs {
 // requireProject reads --project, which the nested nouns need.
 func requireProject(cmd *cobra.Command, project int64) error {
 	if project <= 0 {
-		return fmt.Errorf("--project: give the project ID (\"latchkey projects list\" shows them)")
+		return usagef("--project: give the project ID (\"latchkey projects list\" shows them)")
 	}
 	return nil
 }

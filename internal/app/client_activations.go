@@ -53,6 +53,7 @@ license's domain limits and its churn limit (max_new_activations_per_day).`,
 			}
 			return cl.Activations.Delete(cmd.Context(), *project, license, id)
 		}))
+	destructive(del, c.env, plainQuestion("Delete", "activation", project))
 	cmd.AddCommand(list, del)
 	return cmd
 }

@@ -42,7 +42,7 @@ func TestActivationCommandsAgainstANode(t *testing.T) {
 				t.Fatalf("table: %v\n%s", err, out)
 			}
 			c.fails("--license", "licenses", "activations", "list", "--project", id(p.ID))
-			c.fails("--license", "licenses", "activations", "delete", "1", "--project", id(p.ID))
+			c.fails("--license", "licenses", "activations", "delete", "1", "--project", id(p.ID), "--yes")
 
 			// explain: exit status 1 for a refusal, every check printed.
 			out, _, err = c.run("validate", "--license", l.UUID, "--domain", "other.example.net", "--explain")
@@ -56,11 +56,11 @@ func TestActivationCommandsAgainstANode(t *testing.T) {
 			}
 
 			var gone client.Activation
-			c.json(&gone, "licenses", "activations", "delete", id(acts[0].ID), "--project", id(p.ID), "--license", id(l.ID))
+			c.json(&gone, "licenses", "activations", "delete", id(acts[0].ID), "--project", id(p.ID), "--license", id(l.ID), "--yes")
 			if gone.ID != acts[0].ID {
 				t.Fatalf("deleted %+v", gone)
 			}
-			c.fails("not found", "licenses", "activations", "delete", id(acts[0].ID), "--project", id(p.ID), "--license", id(l.ID))
+			c.fails("not found", "licenses", "activations", "delete", id(acts[0].ID), "--project", id(p.ID), "--license", id(l.ID), "--yes")
 			if v := must(app.Validate.License(ctx, client.ValidateRequest{License: l.UUID, Domain: "other.example.net"}))(t); !v.Valid {
 				t.Fatalf("after the deletion %+v", v)
 			}

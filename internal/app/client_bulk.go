@@ -34,11 +34,17 @@ func parseMetadataFlags(name string, vals []string) (map[string]string, error) {
 	for _, v := range vals {
 		k, val, ok := strings.Cut(v, "=")
 		if !ok || k == "" {
-			return nil, fmt.Errorf("--%s: %q is not key=value", name, v)
+			return nil, usagef("--%s: %q is not key=value", name, v)
 		}
 		out[k] = val
 	}
 	return out, nil
+}
+
+// bulkVerbs word each bulk action for the confirmation question.
+var bulkVerbs = map[string]string{
+	client.BulkSuspend: "Suspend", client.BulkReactivate: "Reactivate", client.BulkRevoke: "Revoke",
+	client.BulkExtend: "Extend", client.BulkSetMetadata: "Change the metadata of",
 }
 
 func newLicensesBulkCmd(c *conn, project *int64) *cobra.Command {
@@ -46,6 +52,7 @@ func newLicensesBulkCmd(c *conn, project *int64) *cobra.Command {
 	var meta, set []string
 	var ids []int64
 	var dry bool
+	var yes *bool
 	var duration, from string
 	cmd := &cobra.Command{
 		Use:   "bulk suspend|reactivate|revoke|extend|set_metadata --project ID [filter flags] [--dry-run]",
@@ -92,6 +99,19 @@ shows the first 20, changing nothing. See docs/bulk.md.`,
 			if err != nil {
 				return err
 			}
+			if !dry {
+				if err := confirm(cmd, c.env, *yes, func() (string, error) {
+					probe := in
+					probe.DryRun = true
+					res, err := cl.Licenses.Bulk(cmd.Context(), *project, probe)
+					if err != nil {
+						return "", err
+					}
+					return fmt.Sprintf("%s %d licenses of project %d?", bulkVerbs[args[0]], res.Count, *project), nil
+				}); err != nil {
+					return err
+				}
+			}
 			res, err := cl.Licenses.Bulk(cmd.Context(), *project, in)
 			if err != nil {
 				return err
@@ -115,6 +135,7 @@ shows the first 20, changing nothing. See docs/bulk.md.`,
 	fl.StringVar(&duration, "duration", "", "extend: by how long (30d, 12h, 2w, 1y or seconds)")
 	fl.StringVar(&from, "from", "", "extend: from the expiry (default) or now")
 	fl.StringArrayVar(&set, "set", nil, "set_metadata: key=value to set, key= to remove (repeatable)")
+	yes = addYesFlag(cmd)
 	_ = cmd.RegisterFlagCompletionFunc("status", fixedCompletion(client.LicenseActive, client.LicenseRevoked, client.LicenseSuspended))
 	_ = cmd.RegisterFlagCompletionFunc("from", fixedCompletion("expiry", "now"))
 	return cmd
@@ -124,6 +145,7 @@ func newKeysBulkCmd(c *conn) *cobra.Command {
 	var f client.BulkAPIKeyFilter
 	var lastUsed string
 	var dry bool
+	var yes *bool
 	cmd := &cobra.Command{
 		Use:   "bulk revoke [filter flags] [--dry-run]",
 		Short: "Revoke every API key a filter selects (never the calling key)",
@@ -136,7 +158,7 @@ counts them and shows the first 20. See docs/bulk.md.`,
 		ValidArgs: []string{"revoke"},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if args[0] != "revoke" {
-				return fmt.Errorf("%q: API keys can only be revoked in bulk", args[0])
+				return usagef("%q: API keys can only be revoked in bulk", args[0])
 			}
 			if lastUsed != "" {
 				t, err := parseTimeFlag("last-used-before", lastUsed)
@@ -148,6 +170,17 @@ counts them and shows the first 20. See docs/bulk.md.`,
 			cl, err := c.client(true)
 			if err != nil {
 				return err
+			}
+			if !dry {
+				if err := confirm(cmd, c.env, *yes, func() (string, error) {
+					res, err := cl.APIKeys.Bulk(cmd.Context(), client.BulkAPIKeys{Filter: f, DryRun: true})
+					if err != nil {
+						return "", err
+					}
+					return fmt.Sprintf("Revoke %d API keys? Programs using them are refused at once.", res.Count), nil
+				}); err != nil {
+					return err
+				}
 			}
 			res, err := cl.APIKeys.Bulk(cmd.Context(), client.BulkAPIKeys{Filter: f, DryRun: dry})
 			if err != nil {
@@ -167,6 +200,7 @@ counts them and shows the first 20. See docs/bulk.md.`,
 	fl.StringVar(&lastUsed, "last-used-before", "", "only keys not used since this date (never-used keys too)")
 	fl.StringVar(&f.Env, "env", "", "only live or test keys")
 	fl.BoolVar(&dry, "dry-run", false, "count and show the first 20, revoking nothing")
+	yes = addYesFlag(cmd)
 	_ = cmd.RegisterFlagCompletionFunc("env", fixedCompletion("live", "test"))
 	return cmd
 }

@@ -50,26 +50,26 @@ func TestBulkCommands(t *testing.T) {
 			if !res.DryRun || res.Count != 2 || len(res.Sample) != 2 || res.Sample[0].Status != "active" {
 				t.Fatalf("dry run %+v", res)
 			}
-			out, _, err := c.run("licenses", "bulk", "suspend", "--project", pid, "--metadata", "plan=trial")
+			out, _, err := c.run("licenses", "bulk", "suspend", "--project", pid, "--metadata", "plan=trial", "--yes")
 			if err != nil || !strings.HasPrefix(out, "2 licenses changed") || !strings.Contains(out, "suspended") {
 				t.Fatalf("table output %q (%v)", out, err)
 			}
 			if n, _ := n.Store.CountMatchingLicenses(ctx, core.LicenseFilter{ProjectID: p.ID, Status: core.LicenseSuspended}); n != 2 {
 				t.Fatalf("%d suspended", n)
 			}
-			c.json(&res, "licenses", "bulk", "extend", "--project", pid, "--duration", "30d", "--from", "now", "--status", "suspended")
+			c.json(&res, "licenses", "bulk", "extend", "--project", pid, "--duration", "30d", "--from", "now", "--status", "suspended", "--yes")
 			if res.Count != 2 {
 				t.Fatalf("extend %+v", res)
 			}
-			c.json(&res, "licenses", "bulk", "set_metadata", "--project", pid, "--metadata", "plan=gold", "--set", "plan=", "--set", "tier=1")
+			c.json(&res, "licenses", "bulk", "set_metadata", "--project", pid, "--metadata", "plan=gold", "--set", "plan=", "--set", "tier=1", "--yes")
 			if res.Count != 1 {
 				t.Fatalf("set_metadata %+v", res)
 			}
 			if n, _ := n.Store.CountMatchingLicenses(ctx, core.LicenseFilter{ProjectID: p.ID, Metadata: map[string]string{"tier": "1"}}); n != 1 {
 				t.Fatalf("%d with tier=1", n)
 			}
-			c.fails("filter.ids", "licenses", "bulk", "revoke", "--project", pid, "--ids", "0")
-			c.fails("duration", "licenses", "bulk", "extend", "--project", pid)
+			c.fails("filter.ids", "licenses", "bulk", "revoke", "--project", pid, "--ids", "0", "--yes")
+			c.fails("duration", "licenses", "bulk", "extend", "--project", pid, "--yes")
 
 			n.CreateKey(t, owner, service.KeyInput{Name: "ci one"})
 			n.CreateKey(t, owner, service.KeyInput{Name: "ci two", Env: core.EnvTest})
@@ -77,7 +77,7 @@ func TestBulkCommands(t *testing.T) {
 			if res.Count != 2 {
 				t.Fatalf("keys dry run %+v", res)
 			}
-			c.json(&res, "keys", "bulk", "revoke", "--name-prefix", "ci", "--env", "test")
+			c.json(&res, "keys", "bulk", "revoke", "--name-prefix", "ci", "--env", "test", "--yes")
 			if res.Count != 1 {
 				t.Fatalf("keys revoke %+v", res)
 			}

@@ -47,10 +47,10 @@ func (f *defaultsFlags) patch(cmd *cobra.Command) (client.LicenseDefaultsPatch, 
 	for _, u := range f.unset {
 		u = strings.ReplaceAll(strings.TrimSpace(u), "-", "_")
 		if !slices.Contains(client.LicenseDefaultFields, u) {
-			return p, fmt.Errorf("--unset: %q is not a license default (use %s)", u, strings.Join(client.LicenseDefaultFields, ", "))
+			return p, usagef("--unset: %q is not a license default (use %s)", u, strings.Join(client.LicenseDefaultFields, ", "))
 		}
 		if changed(strings.ReplaceAll(u, "_", "-")) {
-			return p, fmt.Errorf("--unset %s: the field is also set by --%s", u, strings.ReplaceAll(u, "_", "-"))
+			return p, usagef("--unset %s: the field is also set by --%s", u, strings.ReplaceAll(u, "_", "-"))
 		}
 		p.Remove = append(p.Remove, u)
 	}

@@ -1,7 +1,6 @@
 package app
 
 import (
-	"fmt"
 	"iter"
 	"strconv"
 
@@ -57,7 +56,7 @@ func newDomainsCmd(env Env) *cobra.Command {
 			}
 			u := cf.update(cmd)
 			if u.Domain == nil {
-				return fmt.Errorf("--domain: give the host, such as shop.example.com")
+				return usagef("--domain: give the host, such as shop.example.com")
 			}
 			cl, err := c.client(true)
 			if err != nil {
@@ -92,6 +91,7 @@ func newDomainsCmd(env Env) *cobra.Command {
 			}
 			return c.printer(cmd).object(map[string]any{"id": id, "deleted": true})
 		})
+	destructive(deleteCmd, env, plainQuestion("Delete", "domain", &project))
 	cmd.AddCommand(listCmd, showCmd, createCmd, updateCmd, deleteCmd)
 	return cmd
 }

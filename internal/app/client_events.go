@@ -30,7 +30,7 @@ events. "latchkey webhooks" manages the endpoints.` + connectionHelp,
   latchkey events list --resource-type license --resource-id 42 --output json`,
 		prepare: func() error {
 			if f.ResourceID != 0 && f.ResourceType == "" {
-				return fmt.Errorf("--resource-id: give --resource-type too (license, api_key…)")
+				return usagef("--resource-id: give --resource-type too (license, api_key…)")
 			}
 			return nil
 		},

@@ -2,8 +2,6 @@ package app
 
 import (
 	"encoding/json"
-	"errors"
-	"fmt"
 	"iter"
 	"os"
 	"path/filepath"
@@ -63,7 +61,7 @@ encrypted by the server for a secret it never stores. Keep the secret: copies ne
 		"  latchkey injectables decrypt 5 --project 7 --secret \"$INJECTABLE_SECRET\" > banner.js",
 		func(cmd *cobra.Command, cl *client.Client, id int64) error {
 			if decryptSecret == "" {
-				return errors.New("--secret: give the secret the injectable was created with")
+				return usagef("--secret: give the secret the injectable was created with")
 			}
 			i, err := cl.Injectables.Get(cmd.Context(), project, id)
 			if err != nil {
@@ -135,6 +133,7 @@ encrypted by the server for a secret it never stores. Keep the secret: copies ne
 			}
 			return c.printer(cmd).object(map[string]any{"id": id, "deleted": true})
 		})
+	destructive(deleteCmd, env, plainQuestion("Delete", "injectable", &project))
 	cmd.AddCommand(listCmd, showCmd, createCmd, updateCmd, decryptCmd, deleteCmd)
 	return cmd
 }
@@ -184,14 +183,14 @@ func (f *injectableFlags) update(cmd *cobra.Command) (client.InjectableUpdate, e
 	}
 	if changed("meta") {
 		if !json.Valid([]byte(f.meta)) {
-			return u, fmt.Errorf("--meta: %q is not JSON", f.meta)
+			return u, usagef("--meta: %q is not JSON", f.meta)
 		}
 		u.Meta = json.RawMessage(f.meta)
 	}
 	if changed("file") {
 		data, err := os.ReadFile(f.file)
 		if err != nil {
-			return u, fmt.Errorf("--file: %w", err)
+			return u, usagef("--file: %w", err)
 		}
 		u.File = &client.File{Name: filepath.Base(f.file), Data: data}
 	}

@@ -59,7 +59,7 @@ Scopes: ` + strings.Join(core.NewScopeSet(core.AllScopes...).Strings(), ", ") + 
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if kf.name == "" {
-				return fmt.Errorf("--name: give the key a name to recognise it by")
+				return usagef("--name: give the key a name to recognise it by")
 			}
 			in := client.APIKeyCreate{Name: kf.name, Description: kf.description, ProjectID: kf.project, Env: kf.env,
 				RateLimitPerMinute: kf.rateLimit}
@@ -130,7 +130,7 @@ Scopes: ` + strings.Join(core.NewScopeSet(core.AllScopes...).Strings(), ", ") + 
 		"  latchkey keys rotate 3 --grace 24h\n  NEW=$(latchkey keys rotate 3 -o json | jq -r .key.secret)",
 		func(cmd *cobra.Command, cl *client.Client, id int64) (any, error) {
 			if grace < 0 || grace > 24*time.Hour {
-				return nil, fmt.Errorf("--grace: %v is not between 0 and 24h", grace)
+				return nil, usagef("--grace: %v is not between 0 and 24h", grace)
 			}
 			r, err := cl.APIKeys.Rotate(cmd.Context(), id, grace)
 			if err != nil {
@@ -148,6 +148,22 @@ Scopes: ` + strings.Join(core.NewScopeSet(core.AllScopes...).Strings(), ", ") + 
 		func(cmd *cobra.Command, cl *client.Client, id int64) (any, error) {
 			return cl.APIKeys.Revoke(cmd.Context(), id)
 		})
+
+	destructive(revokeCmd, env, func(cmd *cobra.Command, args []string) (string, error) {
+		id, err := argID(args, "API key")
+		if err != nil {
+			return "", err
+		}
+		cl, err := c.client(true)
+		if err != nil {
+			return "", err
+		}
+		k, err := cl.APIKeys.Get(cmd.Context(), id)
+		if err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("Revoke API key %d (%s, %s)? Programs using it are refused at once.", id, k.Name, k.Display), nil
+	})
 
 	var days int
 	usageCmd := &cobra.Command{

@@ -76,7 +76,7 @@ func parseFileTTL(s string) (time.Duration, error) {
 	n, err := strconv.ParseInt(s, 10, 64)
 	// Bounded before the multiplication: a huge count must not wrap.
 	if err != nil || n <= 0 || n > int64(400*24*time.Hour/unit) {
-		return 0, fmt.Errorf("--ttl: %q is not a duration between 1m and 365d (seconds, or a number with s, m, h, d, w or y)", s)
+		return 0, usagef("--ttl: %q is not a duration between 1m and 365d (seconds, or a number with s, m, h, d, w or y)", s)
 	}
 	return time.Duration(n) * unit, nil
 }

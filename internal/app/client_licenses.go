@@ -150,6 +150,24 @@ is its uuid. "licenses list" without --project lists the licenses of every proje
 			}
 			return map[string]any{"id": id, "deleted": true}, nil
 		})
+	destructive(deleteCmd, env, func(cmd *cobra.Command, args []string) (string, error) {
+		id, err := argID(args, "license")
+		if err != nil {
+			return "", err
+		}
+		if err := requireProject(cmd, project); err != nil {
+			return "", err
+		}
+		cl, err := c.client(true)
+		if err != nil {
+			return "", err
+		}
+		l, err := cl.Licenses.Get(cmd.Context(), project, id)
+		if err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("Delete license %d (%s, %s) of project %d? Copies using it stop validating.", id, l.Title, l.UUID, project), nil
+	})
 	cmd.AddCommand(listCmd, showCmd, createCmd, updateCmd, renewCmd, suspendCmd, revokeCmd, reactivateCmd, deleteCmd)
 	cmd.AddCommand(newLicensesBulkCmd(c, &project))
 	cmd.AddCommand(newLicenseSeatsCmd(c, &project))
@@ -288,7 +306,7 @@ func metadataFlag(entries []string, allowEmpty bool) (map[string]string, error) 
 	for _, e := range entries {
 		k, v, ok := strings.Cut(e, "=")
 		if !ok || k == "" || (v == "" && !allowEmpty) {
-			return nil, fmt.Errorf("--metadata: %q is not key=value", e)
+			return nil, usagef("--metadata: %q is not key=value", e)
 		}
 		m[k] = v
 	}

@@ -34,7 +34,7 @@ organization-wide key with api_keys:write). See docs/plans.md.` + connectionHelp
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if project < 0 {
-				return fmt.Errorf("--project: must be a project ID")
+				return usagef("--project: must be a project ID")
 			}
 			cl, err := c.client(true)
 			if err != nil {
@@ -137,7 +137,7 @@ func (f *policyFlags) apply(cmd *cobra.Command, pol *client.Policy) error {
 		default:
 			b, err := strconv.ParseBool(v)
 			if err != nil {
-				return fmt.Errorf("--%s: %q is not true, false or unset", sw.flag, sw.val)
+				return usagef("--%s: %q is not true, false or unset", sw.flag, sw.val)
 			}
 			*sw.dst = &b
 		}
@@ -161,7 +161,7 @@ func (f *policyFlags) apply(cmd *cobra.Command, pol *client.Policy) error {
 			d, err = time.ParseDuration(lt.val)
 		}
 		if err != nil || d < time.Second {
-			return fmt.Errorf("--%s: %q is not a duration such as 90d, 720h or 3600 (seconds), nor unset", lt.flag, lt.val)
+			return usagef("--%s: %q is not a duration such as 90d, 720h or 3600 (seconds), nor unset", lt.flag, lt.val)
 		}
 		sec := int64(d / time.Second)
 		*lt.dst = &sec

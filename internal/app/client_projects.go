@@ -66,7 +66,7 @@ func newProjectsCmd(env Env) *cobra.Command {
 				return err
 			}
 			if in.Name == nil || *in.Name == "" {
-				return fmt.Errorf("--name: give the project a name")
+				return usagef("--name: give the project a name")
 			}
 			cl, err := c.client(true)
 			if err != nil {
@@ -135,6 +135,31 @@ func newProjectsCmd(env Env) *cobra.Command {
 			return c.printer(cmd).object(map[string]any{"id": id, "deleted": true})
 		},
 	}
+	destructive(deleteCmd, env, func(cmd *cobra.Command, args []string) (string, error) {
+		id, err := argID(args, "project")
+		if err != nil {
+			return "", err
+		}
+		cl, err := c.client(true)
+		if err != nil {
+			return "", err
+		}
+		p, err := cl.Projects.Get(cmd.Context(), id)
+		if err != nil {
+			return "", err
+		}
+		// Counted to a bound: the question only needs the order of magnitude.
+		const most = 1000
+		ls, err := take(cl.Licenses.List(cmd.Context(), id, nil), most)
+		if err != nil {
+			return "", err
+		}
+		n := strconv.Itoa(len(ls))
+		if len(ls) >= most {
+			n = "at least " + n
+		}
+		return fmt.Sprintf("Delete project %d (%s) and its %s licenses, domains and injectables?", id, p.Name, n), nil
+	})
 	cmd.AddCommand(listCmd, showCmd, createCmd, updateCmd, deleteCmd, newProjectDefaultsCmd(c))
 	return cmd
 }
@@ -174,7 +199,7 @@ func (f *projectFlags) update(cmd *cobra.Command) (client.ProjectUpdate, error) 
 	}
 	if changed("meta") {
 		if !json.Valid([]byte(f.meta)) {
-			return in, fmt.Errorf("--meta: %q is not JSON", f.meta)
+			return in, usagef("--meta: %q is not JSON", f.meta)
 		}
 		in.Meta = json.RawMessage(f.meta)
 	}

@@ -1,7 +1,6 @@
 package app
 
 import (
-	"errors"
 	"strconv"
 
 	"github.com/spf13/cobra"
@@ -22,7 +21,7 @@ func newLicenseSeatsCmd(c *conn, project *int64) *cobra.Command {
 	cmd.PersistentFlags().Int64Var(&license, "license", 0, "the license's ID (required)")
 	requireLicense := func() error {
 		if license <= 0 {
-			return errors.New("--license: give the license's ID (\"latchkey licenses list\" shows them)")
+			return usagef("--license: give the license's ID (\"latchkey licenses list\" shows them)")
 		}
 		return nil
 	}
@@ -61,6 +60,7 @@ func newLicenseSeatsCmd(c *conn, project *int64) *cobra.Command {
 			}
 			return cl.Licenses.DeleteSeat(cmd.Context(), *project, license, id)
 		}))
+	destructive(deleteCmd, c.env, plainQuestion("Free", "seat", project))
 	cmd.AddCommand(listCmd, deleteCmd)
 	return cmd
 }
@@ -84,10 +84,10 @@ status 0 when the copy may run (VALID or UNPAID, with its seat) and 1 otherwise 
 	c := addConnFlags(cmd, env)
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		if in.License == "" {
-			return errors.New("--license: give the license key (its uuid)")
+			return usagef("--license: give the license key (its uuid)")
 		}
 		if in.Instance == "" {
-			return errors.New("--instance: give this copy's machine or process ID")
+			return usagef("--instance: give this copy's machine or process ID")
 		}
 		cl, err := c.client(false)
 		if err != nil {

@@ -55,7 +55,7 @@ func TestSeatCommandsAgainstANode(t *testing.T) {
 				t.Fatalf("table: %v\n%s", err, out)
 			}
 			var del client.LicenseSeat
-			c.json(&del, "licenses", "seats", "delete", id(seats[0].ID), "--project", id(p.ID), "--license", id(l.ID))
+			c.json(&del, "licenses", "seats", "delete", id(seats[0].ID), "--project", id(p.ID), "--license", id(l.ID), "--yes")
 			if del.Instance != "pc-a" {
 				t.Fatalf("deleted %+v", del)
 			}
@@ -66,7 +66,7 @@ func TestSeatCommandsAgainstANode(t *testing.T) {
 
 			c.fails("--license", "licenses", "seats", "list", "--project", id(p.ID))
 			c.fails("--project", "licenses", "seats", "list", "--license", id(l.ID))
-			c.fails("not found", "licenses", "seats", "delete", id(seats[0].ID), "--project", id(p.ID), "--license", id(l.ID))
+			c.fails("not found", "licenses", "seats", "delete", id(seats[0].ID), "--project", id(p.ID), "--license", id(l.ID), "--yes")
 			c.fails("--instance", "heartbeat", "--license", l.UUID)
 			c.fails("--license", "heartbeat", "--instance", "x")
 		})

@@ -36,6 +36,9 @@ func TestEveryCommandHasHelp(t *testing.T) {
 			if !strings.Contains(out.String(), "Usage:") || (isClientCmd(p[0]) && len(out.String()) < 300) {
 				t.Errorf("latchkey %s --help printed too little:\n%s", strings.Join(p, " "), out.String())
 			}
+			if strings.Contains(out.String(), "[=true|false]") {
+				t.Errorf("latchkey %s --help shows [=true|false]", strings.Join(p, " "))
+			}
 			if sub.Short == "" {
 				t.Errorf("latchkey %s has no short description", strings.Join(p, " "))
 			}

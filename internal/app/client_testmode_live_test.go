@@ -69,7 +69,7 @@ func TestModeFlagAgainstANode(t *testing.T) {
 			if res.Count != 2 {
 				t.Fatalf("live key, --mode test: %d", res.Count)
 			}
-			test.json(&res, "licenses", "bulk", "suspend", "--project", id(p.ID))
+			test.json(&res, "licenses", "bulk", "suspend", "--project", id(p.ID), "--yes")
 			if res.Count != 2 {
 				t.Fatalf("test key's bulk: %d", res.Count)
 			}

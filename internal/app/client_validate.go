@@ -1,7 +1,6 @@
 package app
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"time"
@@ -41,7 +40,7 @@ the JWK Set in --jwks (docs/signed-responses.md); an answer that does not verify
 	var jwks string
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		if in.License == "" {
-			return errors.New("--license: give the license key (its uuid)")
+			return usagef("--license: give the license key (its uuid)")
 		}
 		var opts []client.Option
 		if signed {
@@ -51,7 +50,7 @@ the JWK Set in --jwks (docs/signed-responses.md); an answer that does not verify
 			}
 			opts = append(opts, client.WithSignedResponses(v))
 		} else if jwks != "" {
-			return errors.New("--jwks: only with --signed")
+			return usagef("--jwks: only with --signed")
 		}
 		cl, err := c.client(false, opts...)
 		if err != nil {
@@ -88,15 +87,15 @@ the JWK Set in --jwks (docs/signed-responses.md); an answer that does not verify
 // checked: a fake server would serve its own keys.
 func fileVerifier(path string) (*client.Verifier, error) {
 	if path == "" {
-		return nil, errors.New("--jwks: give the JWK Set file to verify the signature with (save it from /.well-known/jwks.json)")
+		return nil, usagef("--jwks: give the JWK Set file to verify the signature with (save it from /.well-known/jwks.json)")
 	}
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("--jwks: %w", err)
+		return nil, usagef("--jwks: %w", err)
 	}
 	ks, err := client.ParseKeySet(data)
 	if err != nil {
-		return nil, fmt.Errorf("--jwks: %w", err)
+		return nil, usagef("--jwks: %w", err)
 	}
 	return &client.Verifier{Keys: ks}, nil
 }

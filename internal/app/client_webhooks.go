@@ -84,10 +84,10 @@ ordered (one delivery at a time, in the order of the events) unless --disabled o
 				if cmd.Flags().Changed("url") {
 					hint = " (--url is the Latchkey server's)"
 				}
-				return fmt.Errorf("--endpoint-url: give the URL events are posted to%s", hint)
+				return usagef("--endpoint-url: give the URL events are posted to%s", hint)
 			}
 			if u.Events == nil {
-				return fmt.Errorf("--events: give the event types, comma-separated (license.created,license.revoked), or '*' for all")
+				return usagef("--events: give the event types, comma-separated (license.created,license.revoked), or '*' for all")
 			}
 			in := client.WebhookEndpointCreate{URL: *u.URL, Events: u.Events, ProjectID: cf.project, Description: cf.description}
 			if cf.disabled {
@@ -135,13 +135,14 @@ ordered (one delivery at a time, in the order of the events) unless --disabled o
 			}
 			return map[string]any{"id": id, "deleted": true}, nil
 		})
+	destructive(deleteCmd, c.env, plainQuestion("Delete", "webhook endpoint", nil))
 
 	grace := 24 * time.Hour
 	rotateCmd := one("rotate-secret ID [--grace 24h]", "Give an endpoint a new signing secret; the old one also signs for --grace",
 		"  latchkey webhooks endpoints rotate-secret 3 --grace 1h\n  NEW=$(latchkey webhooks endpoints rotate-secret 3 -o json | jq -r .secret)",
 		func(cmd *cobra.Command, cl *client.Client, id int64) (any, error) {
 			if grace < 0 || grace > maxWebhookGrace {
-				return nil, fmt.Errorf("--grace: %v is not between 0 and 168h (7 days)", grace)
+				return nil, usagef("--grace: %v is not between 0 and 168h (7 days)", grace)
 			}
 			e, err := cl.WebhookEndpoints.RotateSecret(cmd.Context(), id, grace)
 			if err != nil {
@@ -206,7 +207,7 @@ func (f *endpointFlags) update(cmd *cobra.Command, isUpdate bool) (client.Webhoo
 	if changed("events") {
 		u.Events = splitCSV(f.events)
 		if len(u.Events) == 0 {
-			return u, fmt.Errorf("--events: give at least one event type, or '*' for all")
+			return u, usagef("--events: give at least one event type, or '*' for all")
 		}
 	}
 	if changed("project") {
@@ -227,7 +228,7 @@ func (f *endpointFlags) update(cmd *cobra.Command, isUpdate bool) (client.Webhoo
 	}
 	if changed("expiring-days") {
 		if f.expiringDays < 1 || f.expiringDays > 90 {
-			return u, fmt.Errorf("--expiring-days: %d is not between 1 and 90", f.expiringDays)
+			return u, usagef("--expiring-days: %d is not between 1 and 90", f.expiringDays)
 		}
 		u.ExpiringDays = &f.expiringDays
 	}
@@ -252,7 +253,7 @@ how long it took, and the start of its answer.` + connectionHelp,
 				return err
 			}
 			if len(ids) == 2 && status != "" {
-				return fmt.Errorf("--status: lists only; give no delivery ID to list by status")
+				return usagef("--status: lists only; give no delivery ID to list by status")
 			}
 			cl, err := c.client(true)
 			if err != nil {
@@ -377,7 +378,7 @@ func excerpt(s string, n int) string {
 func rangeArgs(lo, hi int, what string) cobra.PositionalArgs {
 	return func(cmd *cobra.Command, args []string) error {
 		if len(args) < lo || len(args) > hi {
-			return fmt.Errorf("give %s: %s", what, cmd.UseLine())
+			return usagef("give %s: %s", what, cmd.UseLine())
 		}
 		return nil
 	}

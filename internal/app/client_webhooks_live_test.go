@@ -292,11 +292,11 @@ func TestWebhookCommandsAgainstANode(t *testing.T) {
 
 			// delete: gone, and again is not found.
 			var del map[string]any
-			c.json(&del, "webhooks", "endpoints", "delete", id(all.ID))
+			c.json(&del, "webhooks", "endpoints", "delete", id(all.ID), "--yes")
 			if del["deleted"] != true || del["id"] != float64(all.ID) {
 				t.Fatalf("delete printed %v", del)
 			}
-			c.fails("(HTTP 404 NOT_FOUND", "webhooks", "endpoints", "delete", id(all.ID))
+			c.fails("(HTTP 404 NOT_FOUND", "webhooks", "endpoints", "delete", id(all.ID), "--yes")
 		})
 	}
 }

@@ -111,7 +111,7 @@ func TestWebhookCommandsSend(t *testing.T) {
 		{[]string{"webhooks", "endpoints", "update", "3", "--endpoint-url", "https://c.example.com/h", "--events", "api_key.*", "--project", "8",
 			"--expiring-days", "30"}, "PATCH", "/api/v1/webhook-endpoints/3", "",
 			`{"events":["api_key.*"],"expiring_days":30,"project_id":8,"url":"https://c.example.com/h"}`},
-		{[]string{"webhooks", "endpoints", "delete", "3"}, "DELETE", "/api/v1/webhook-endpoints/3", "", ""},
+		{[]string{"webhooks", "endpoints", "delete", "3", "--yes"}, "DELETE", "/api/v1/webhook-endpoints/3", "", ""},
 		{[]string{"webhooks", "endpoints", "rotate-secret", "3"}, "POST", "/api/v1/webhook-endpoints/3/rotate-secret", "", `{"grace_seconds":86400}`},
 		{[]string{"webhooks", "endpoints", "rotate-secret", "3", "--grace", "90m"}, "POST", "/api/v1/webhook-endpoints/3/rotate-secret", "", `{"grace_seconds":5400}`},
 		{[]string{"webhooks", "endpoints", "rotate-secret", "3", "--grace", "0"}, "POST", "/api/v1/webhook-endpoints/3/rotate-secret", "", `{"grace_seconds":0}`},
