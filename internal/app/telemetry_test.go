@@ -85,9 +85,8 @@ func attr(s *tracepb.Span, key string) (string, bool) {
 
 // startTelemetryNode starts a real node (SQLite, loopback HTTP) with extra
 // environment, JSON logs into logs, and an owner's API key.
-func startTelemetryNode(t *testing.T, extra map[string]string, logs io.Writer) (*Server, string) {
+func startTelemetryNode(t *testing.T, in instance, extra map[string]string, logs io.Writer) (*Server, string) {
 	t.Helper()
-	in := instances(t)[0]
 	in.mustRun(t, "admin", "create-user", "--email", "ops@example.com", "--password", "correct horse", "--org", "Ops")
 	key := strings.TrimSpace(in.mustRun(t, "admin", "create-key", "--email", "ops@example.com", "--name", "telemetry"))
 	cfg := config.Defaults()
@@ -133,11 +132,18 @@ func call(t *testing.T, srv *Server, method, path, key, body string, headers ...
 // caller's traceparent is continued; the log lines of a request carry its
 // trace_id and span_id; no span holds SQL text or a credential.
 func TestTracesReachCollector(t *testing.T) {
+	for _, in := range instances(t) {
+		t.Run(in.backend, func(t *testing.T) { testTracesReachCollector(t, in) })
+	}
+}
+
+func testTracesReachCollector(t *testing.T, in instance) {
+	system := map[string]string{"sqlite": "sqlite", "postgres": "postgresql"}[in.backend]
 	col := &collector{}
 	cs := httptest.NewServer(col)
 	defer cs.Close()
 	var logs syncBuffer
-	srv, key := startTelemetryNode(t, map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": cs.URL, "OTEL_SERVICE_NAME": ""}, &logs)
+	srv, key := startTelemetryNode(t, in, map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": cs.URL, "OTEL_SERVICE_NAME": ""}, &logs)
 	const parentTrace, parentSpan = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"
 	ids := map[string]string{} // request ID → the caller's expectation
 	for i := range 3 {
@@ -206,7 +212,7 @@ func TestTracesReachCollector(t *testing.T) {
 				t.Errorf("span %s is not a child of the server span", s.GetName())
 				continue
 			}
-			if sys, _ := attr(s, "db.system"); sys != "sqlite" || !strings.HasPrefix(s.GetName(), "store.") || s.GetName() == "store.statement" {
+			if sys, _ := attr(s, "db.system"); sys != system || !strings.HasPrefix(s.GetName(), "store.") || s.GetName() == "store.statement" {
 				t.Errorf("store span %q, db.system %q", s.GetName(), sys)
 			}
 			children++
@@ -256,7 +262,7 @@ func TestTracingOff(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			var logs syncBuffer
-			srv, key := startTelemetryNode(t, env, &logs)
+			srv, key := startTelemetryNode(t, instances(t)[0], env, &logs)
 			call(t, srv, "GET", "/api/v1/projects", key, "", "X-Request-ID", "off-1")
 			if err := srv.Shutdown(); err != nil {
 				t.Fatal(err)
@@ -320,7 +326,7 @@ func TestAccessLogSwitch(t *testing.T) {
 // promtool the check is skipped, except under CI=true, where it fails.
 func TestMetricsPassPromtool(t *testing.T) {
 	var logs syncBuffer
-	srv, key := startTelemetryNode(t, map[string]string{"LATCHKEY_IP_RATE_LIMIT": "2"}, &logs)
+	srv, key := startTelemetryNode(t, instances(t)[0], map[string]string{"LATCHKEY_IP_RATE_LIMIT": "2"}, &logs)
 	defer func() { _ = srv.Shutdown() }()
 	call(t, srv, "POST", "/api/v1/project", key, `{"name":"Scraped"}`)
 	call(t, srv, "GET", "/api/v1/projects", key, "")
