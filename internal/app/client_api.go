@@ -239,7 +239,7 @@ func apiAnswerError(resp *http.Response, body []byte) error {
 		RequestID string              `json:"request_id"`
 	}
 	_ = json.Unmarshal(body, &env) // a body that is not the envelope leaves the status alone
-	e := &client.Error{StatusCode: resp.StatusCode, Message: env.Message, Code: env.Code, Fields: env.Errors, RequestID: env.RequestID}
+	e := &client.Error{StatusCode: resp.StatusCode, Message: env.Message, Code: client.Code(env.Code), Fields: env.Errors, RequestID: env.RequestID}
 	if e.RequestID == "" {
 		e.RequestID = resp.Header.Get("X-Request-ID")
 	}

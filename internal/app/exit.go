@@ -90,7 +90,7 @@ func exitCodeOf(err error) int {
 	case errors.As(err, &invalid):
 		return ExitFailed
 	case errors.As(err, &apiErr):
-		return codeExit(apiErr.StatusCode, apiErr.Code)
+		return codeExit(apiErr.StatusCode, string(apiErr.Code))
 	case errors.As(err, &ce):
 		return codeExit(core.HTTPStatus(ce.Code), ce.Reason)
 	case errors.As(err, &ue), errors.As(err, &ne), errors.Is(err, context.DeadlineExceeded):
@@ -177,7 +177,7 @@ func toJSONError(e *ExitError) jsonError {
 	var invalid errInvalidLicense
 	switch {
 	case errors.As(e.Err, &apiErr):
-		out.Code, out.Status, out.RequestID, out.Fields = apiErr.Code, apiErr.StatusCode, apiErr.RequestID, apiErr.Fields
+		out.Code, out.Status, out.RequestID, out.Fields = string(apiErr.Code), apiErr.StatusCode, apiErr.RequestID, apiErr.Fields
 		if apiErr.Message != "" && len(apiErr.Fields) <= 1 {
 			out.Message = apiErr.Message
 		}

@@ -18,6 +18,7 @@ import (
 	"github.com/latchkey/latchkey/internal/geoip"
 	"github.com/latchkey/latchkey/internal/secret"
 	"github.com/latchkey/latchkey/internal/store"
+	"github.com/latchkey/latchkey/internal/telemetry"
 	"github.com/latchkey/latchkey/internal/version"
 )
 
@@ -79,6 +80,8 @@ type Server struct {
 	debug *http.Server
 	geo   *geoip.Resolver
 	ln    net.Listener
+	// tracing is nil unless OTEL_EXPORTER_OTLP_*ENDPOINT is set.
+	tracing *telemetry.Tracing
 	// served is closed when http.Serve has returned, with serveErr.
 	served   chan struct{}
 	serveErr error
@@ -87,11 +90,22 @@ type Server struct {
 // Start opens the store, wires everything and starts serving. The server
 // runs until Shutdown.
 func Start(ctx context.Context, cfg config.Config, env Env) (_ *Server, err error) {
-	log := config.NewLogger(env.Stderr, cfg.LogFormat, cfg.LogLevel)
+	// Every line logged with a request's context carries its request_id
+	// and, when traced, its trace_id and span_id.
+	log := slog.New(telemetry.NewLogHandler(config.NewLogger(env.Stderr, cfg.LogFormat, cfg.LogLevel).Handler()))
 	key, source, err := secret.Load(cfg.DataDir, cfg.SecretKey, cfg.SecretKeyFile)
 	if err != nil {
 		return nil, err
 	}
+	tracing, err := telemetry.Setup(ctx, env.Getenv, version.String())
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil && tracing != nil {
+			_ = tracing.Shutdown(context.WithoutCancel(ctx)) // nothing was traced yet
+		}
+	}()
 	st, backend, applied, err := openStore(ctx, &cfg, time.Now)
 	if err != nil {
 		return nil, err
@@ -111,7 +125,12 @@ func Start(ctx context.Context, cfg config.Config, env Env) (_ *Server, err erro
 	if geo.HasDatabase() {
 		log.Info("country database", "type", geo.DatabaseType(), "built", geo.BuildTime().Format(time.DateOnly))
 	}
-	stack := NewStack(StackConfig{Config: cfg, Store: st, Secret: key, Logger: log, DatabaseURL: dbURL(backend), Geo: geo})
+	sc := StackConfig{Config: cfg, Store: st, Secret: key, Logger: log, DatabaseURL: dbURL(backend), Geo: geo}
+	if tracing != nil {
+		sc.Tracer = tracing.Provider()
+		log.Info("tracing", "endpoint", tracing.Endpoint)
+	}
+	stack := NewStack(sc)
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return nil, fmt.Errorf("listen on %s: %w", cfg.Addr, err)
@@ -130,10 +149,11 @@ func Start(ctx context.Context, cfg config.Config, env Env) (_ *Server, err erro
 			MaxHeaderBytes:    64 << 10,
 			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
 		},
-		served: make(chan struct{}),
-		stack:  stack,
-		geo:    geo,
-		ln:     ln,
+		served:  make(chan struct{}),
+		stack:   stack,
+		tracing: tracing,
+		geo:     geo,
+		ln:      ln,
 	}
 	stack.Start()
 	go func() {
@@ -204,6 +224,10 @@ func (s *Server) Shutdown() error {
 		_ = s.debug.Close()
 	}
 	err = errors.Join(err, s.stack.Stop(ctx))
+	if s.tracing != nil {
+		// Export the spans still batched: the last requests' traces.
+		err = errors.Join(err, s.tracing.Shutdown(ctx))
+	}
 	// Closing waits for the statements still running; it too must not
 	// outlast the deadline.
 	closed := make(chan error, 1)

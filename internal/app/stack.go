@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/latchkey/latchkey/internal/config"
 	"github.com/latchkey/latchkey/internal/core"
 	"github.com/latchkey/latchkey/internal/geoip"
@@ -20,6 +22,7 @@ import (
 	"github.com/latchkey/latchkey/internal/service"
 	"github.com/latchkey/latchkey/internal/store"
 	"github.com/latchkey/latchkey/internal/store/postgres"
+	"github.com/latchkey/latchkey/internal/telemetry"
 	"github.com/latchkey/latchkey/internal/version"
 	"github.com/latchkey/latchkey/internal/web"
 	"github.com/latchkey/latchkey/internal/webhook"
@@ -38,6 +41,9 @@ type StackConfig struct {
 	// Geo resolves callers' countries; nil means only a trusted proxy's
 	// header can tell.
 	Geo *geoip.Resolver
+	// Tracer, when set, traces requests and their store statements
+	// (telemetry.Setup); nil: no tracing.
+	Tracer trace.TracerProvider
 }
 
 // Stack is one node's components, wired: the HTTP handler and the
@@ -76,6 +82,10 @@ func NewStack(sc StackConfig) *Stack {
 	cfg := sc.Config
 	log := sc.Logger
 	m := metrics.New()
+	m.WatchBuild(version.String())
+	if sc.Tracer != nil {
+		sc.Store.SetTracer(telemetry.NewStoreSpans(sc.Tracer, sc.Store.Dialect()))
+	}
 	svc := service.New(service.Config{Store: sc.Store, Secret: sc.Secret, Logger: log, Now: sc.Now, PasswordCost: cfg.PasswordCost,
 		CacheTTL: cfg.CacheTTL, MaxKeyRateLimit: cfg.MaxKeyRateLimit, AllowInsecureWebhooks: cfg.AllowInsecureWebhooks})
 	caches := svc.Caches()
@@ -92,6 +102,7 @@ func NewStack(sc StackConfig) *Stack {
 	auth := keys.NewAuthenticator(sc.Store, caches, cfg.CacheTTL, sc.Now)
 	usage := keys.NewUsage()
 	limiter := ratelimit.New()
+	m.WatchRejections(limiter.Rejections)
 	var shared *ratelimit.Redis
 	if cfg.RedisURL != "" {
 		r, err := ratelimit.NewRedis(ratelimit.RedisConfig{URL: cfg.RedisURL, Prefix: cfg.RedisKeyPrefix, Timeout: cfg.RedisTimeout, Logger: log})
@@ -147,6 +158,8 @@ func NewStack(sc StackConfig) *Stack {
 		Redis:          redisState,
 		Listener:       listenerState,
 		TrustedProxies: proxies,
+		AccessLog:      cfg.AccessLog,
+		Tracer:         sc.Tracer,
 		Register: []func(*http.ServeMux){
 			func(mux *http.ServeMux) {
 				routes = httpapi.Register(mux, httpapi.Deps{

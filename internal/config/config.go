@@ -71,6 +71,8 @@ type Config struct {
 	// RedisTimeout bounds one rate-limit decision on Redis; past it the
 	// node decides alone until Redis answers a probe.
 	RedisTimeout time.Duration
+	// AccessLog logs a line per request at info (--access-log).
+	AccessLog bool
 }
 
 // MaxRateLimit is the largest --max-key-rate-limit accepted: far above any
@@ -102,6 +104,7 @@ func Defaults() Config {
 		DBMaxConns:         32,
 		DBMinConns:         2,
 		DBStatementTimeout: 30 * time.Second,
+		AccessLog:          true,
 	}
 }
 
@@ -151,6 +154,7 @@ func (c *Config) AddServeFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&c.RedisURL, "redis-url", c.RedisURL, "redis://… or rediss://… to share every rate limit across the nodes (also LATCHKEY_REDIS_URL_FILE); empty: each node limits alone")
 	fs.DurationVar(&c.RedisTimeout, "redis-timeout", c.RedisTimeout, "longest wait for Redis on a rate-limit decision; past it the node limits alone (its share) until Redis answers again")
 	fs.StringVar(&c.RedisKeyPrefix, "redis-key-prefix", c.RedisKeyPrefix, "prefix of the rate-limit keys in Redis, to share one Redis between instances")
+	fs.BoolVar(&c.AccessLog, "access-log", c.AccessLog, "log a line per request at info: method, route, status, duration_ms, bytes, ip, request_id (false: at debug; 5xx are logged at warn either way)")
 	fs.StringVar(&c.DebugAddr, "debug-addr", c.DebugAddr, "serve Go's pprof profiles on this separate address (keep it on loopback); empty: off")
 }
 

@@ -5,6 +5,8 @@ package metrics
 import (
 	"database/sql"
 	"net/http"
+	"runtime"
+	"runtime/debug"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -30,12 +32,12 @@ func New() *Metrics {
 	m := &Metrics{
 		Registry: prometheus.NewRegistry(),
 		HTTPRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "latchkey_http_requests_total", Help: "HTTP requests by route pattern, method and status code.",
+			Name: "latchkey_http_requests_total", Help: "HTTP requests by route, method and status code.",
 		}, []string{"route", "method", "code"}),
 		HTTPDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name: "latchkey_http_request_duration_seconds", Help: "HTTP request latency by route pattern.",
+			Name: "latchkey_http_request_duration_seconds", Help: "HTTP request latency by route, method and status class (2xx, 4xx, 5xx…).",
 			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
-		}, []string{"route"}),
+		}, []string{"route", "method", "status_class"}),
 		AuthResults: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "latchkey_api_key_auth_total", Help: "API-key authentications by result.",
 		}, []string{"result"}),
@@ -58,6 +60,46 @@ func New() *Metrics {
 		m.HTTPRequests, m.HTTPDuration, m.AuthResults, m.Validations, m.UsageFlushes, m.Invalidations,
 	)
 	return m
+}
+
+// WatchBuild exports latchkey_build_info{version,revision,goversion} 1:
+// the build's version (as the version package reports it), its VCS
+// revision as the toolchain recorded it ("unknown" without one), and the
+// Go release it was built with.
+func (m *Metrics) WatchBuild(version string) {
+	revision := "unknown"
+	if info, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range info.Settings {
+			if s.Key == "vcs.revision" && s.Value != "" {
+				revision = s.Value
+			}
+		}
+	}
+	g := prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "latchkey_build_info", Help: "Always 1; the labels say which build is running.",
+		ConstLabels: prometheus.Labels{"version": version, "revision": revision, "goversion": runtime.Version()},
+	})
+	g.Set(1)
+	m.Registry.MustRegister(g)
+}
+
+var rejectionsDesc = prometheus.NewDesc("latchkey_ratelimit_rejections_total",
+	"Requests refused by a rate limit, by kind of limit (api_key, license, ip, login_ip, login_email, other).", []string{"kind"}, nil)
+
+// rejectionsCollector reads the limiter's refusal counters at scrape time.
+type rejectionsCollector func() map[string]int64
+
+func (f rejectionsCollector) Describe(ch chan<- *prometheus.Desc) { ch <- rejectionsDesc }
+
+func (f rejectionsCollector) Collect(ch chan<- prometheus.Metric) {
+	for kind, n := range f() {
+		ch <- prometheus.MustNewConstMetric(rejectionsDesc, prometheus.CounterValue, float64(n), kind)
+	}
+}
+
+// WatchRejections exports the rate limits' refusals by kind.
+func (m *Metrics) WatchRejections(counts func() map[string]int64) {
+	m.Registry.MustRegister(rejectionsCollector(counts))
 }
 
 // Handler serves the registry in the Prometheus text format.

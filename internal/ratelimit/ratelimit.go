@@ -59,6 +59,8 @@ type Limiter struct {
 	// the limits, for the local fallback.
 	shared *Redis
 	nodes  atomic.Int64
+	// refused counts refusals by kind (rejections.go).
+	refused rejections
 }
 
 type shard struct {
@@ -108,6 +110,10 @@ func (l *Limiter) share(limit int) int {
 // unreachable) this node's, against its share of limit. Either way the
 // result reports limit itself as the limit.
 func (l *Limiter) Allow(key Key, limit int, now time.Time) Result {
+	return l.refused.count(key.Kind, l.allow(key, limit, now))
+}
+
+func (l *Limiter) allow(key Key, limit int, now time.Time) Result {
 	if l.shared == nil {
 		return l.allowLocal(key, limit, now)
 	}
@@ -207,6 +213,10 @@ func (s *shard) sweep(current time.Time) {
 // spent on other nodes passes Peek here until this node's next Allow for
 // it, which Redis refuses: one request per node and window, at most.
 func (l *Limiter) Peek(key Key, limit int, now time.Time) Result {
+	return l.refused.count(key.Kind, l.peek(key, limit, now))
+}
+
+func (l *Limiter) peek(key Key, limit int, now time.Time) Result {
 	if l.shared != nil && !l.shared.Up() {
 		r := l.peekLocal(key, l.share(limit), now)
 		r.Limit = limit

@@ -21,6 +21,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/latchkey/latchkey/internal/core"
 	"github.com/latchkey/latchkey/internal/metrics"
 )
@@ -42,6 +44,13 @@ type Config struct {
 	TrustedProxies []netip.Prefix
 	// Register adds the application's routes to the mux.
 	Register []func(mux *http.ServeMux)
+	// AccessLog logs every request at info (5xx at warn); without it,
+	// requests are logged at debug and 5xx at warn.
+	AccessLog bool
+	// Tracer, when set, traces every request but the operational routes
+	// (otelhttp, W3C traceparent from the caller); nil: no tracing code
+	// runs at all.
+	Tracer trace.TracerProvider
 }
 
 // Handler returns the root handler.
@@ -77,8 +86,11 @@ func Handler(cfg Config) http.Handler {
 	// logs with the request's ID and client address.
 	var h http.Handler = mux
 	h = recoverPanics(h, cfg.Logger)
-	h = observe(h, cfg.Logger, cfg.Metrics)
+	h = observe(h, cfg.Logger, newRouteMetrics(cfg.Metrics), cfg.AccessLog, cfg.Tracer != nil)
 	h = describe(h, cfg.TrustedProxies)
+	if cfg.Tracer != nil {
+		h = traced(h, cfg.Tracer)
+	}
 	return h
 }
 
@@ -209,75 +221,4 @@ func fromForwarded(values []string, trusted []netip.Prefix, peer netip.Addr) net
 		}
 	}
 	return peer
-}
-
-// statusWriter records the status code.
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-func (s *statusWriter) WriteHeader(code int) {
-	if s.status == 0 {
-		s.status = code
-	}
-	s.ResponseWriter.WriteHeader(code)
-}
-
-func (s *statusWriter) Write(b []byte) (int, error) {
-	if s.status == 0 {
-		s.status = http.StatusOK
-	}
-	return s.ResponseWriter.Write(b)
-}
-
-// Unwrap lets http.ResponseController reach the real writer.
-func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
-
-// observe counts and times requests by route pattern, and logs them: at
-// debug level normally (an access log costs on the hot path), at warn for
-// 5xx. Headers are never logged: they carry credentials.
-func observe(next http.Handler, log *slog.Logger, m *metrics.Metrics) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		sw := &statusWriter{ResponseWriter: w}
-		next.ServeHTTP(sw, r)
-		if sw.status == 0 {
-			sw.status = http.StatusOK
-		}
-		d := time.Since(start)
-		route := r.Pattern
-		if route == "" {
-			route = "unmatched"
-		}
-		m.HTTPRequests.WithLabelValues(route, r.Method, statusText(sw.status)).Inc()
-		m.HTTPDuration.WithLabelValues(route).Observe(d.Seconds())
-		level := slog.LevelDebug
-		if sw.status >= 500 {
-			level = slog.LevelWarn
-		}
-		if log.Enabled(r.Context(), level) {
-			log.LogAttrs(r.Context(), level, "request",
-				slog.String("method", r.Method), slog.String("route", route), slog.String("path", r.URL.Path),
-				slog.Int("status", sw.status), slog.Duration("duration", d),
-				slog.String("ip", core.ClientIP(r.Context()).String()),
-				slog.String("request_id", core.RequestID(r.Context())))
-		}
-	})
-}
-
-// statusTexts holds the decimal form of every status code, so that
-// counting a request does not format one.
-var statusTexts = func() (t [600]string) {
-	for i := range t {
-		t[i] = strconv.Itoa(i)
-	}
-	return
-}()
-
-func statusText(code int) string {
-	if code >= 0 && code < len(statusTexts) {
-		return statusTexts[code]
-	}
-	return strconv.Itoa(code)
 }

@@ -234,6 +234,7 @@ type Store struct {
 	node   string
 	// channel is where Publish notifies (ChangeChannel unless SetChannel).
 	channel string
+	tracer  Tracer // nil: statements are not traced (trace.go)
 }
 
 var _ core.Store = (*Store)(nil)
@@ -338,17 +339,17 @@ func (s *Store) runTx(ctx context.Context, fn func(core.Store) error) error {
 // r returns where reads go: the transaction, or the read pool.
 func (s *Store) r() querier {
 	if s.tx != nil {
-		return txQuerier{s.tx, s.writer, s.misses}
+		return s.traced(txQuerier{s.tx, s.writer, s.misses})
 	}
-	return s.reader
+	return s.traced(s.reader)
 }
 
 // w returns where writes go: the transaction, or the write pool.
 func (s *Store) w() querier {
 	if s.tx != nil {
-		return txQuerier{s.tx, s.writer, s.misses}
+		return s.traced(txQuerier{s.tx, s.writer, s.misses})
 	}
-	return s.writer
+	return s.traced(s.writer)
 }
 
 // inTx runs fn in a transaction and hands it the transaction's querier.

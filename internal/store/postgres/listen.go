@@ -196,7 +196,7 @@ func (l *Listener) Barrier(ctx context.Context) {
 	defer cancel()
 	peers, err := l.peers(ctx)
 	if err != nil {
-		l.log.Warn("barrier: cannot list the other nodes' listeners; not waiting", "err", err)
+		l.log.WarnContext(ctx, "barrier: cannot list the other nodes' listeners; not waiting", "err", err)
 		return
 	}
 	if len(peers) == 0 {
@@ -211,7 +211,7 @@ func (l *Listener) Barrier(ctx context.Context) {
 	l.acks.Store(token, acks)
 	defer l.acks.Delete(token)
 	if _, err := l.DB.ExecContext(ctx, `SELECT pg_notify($1, $2)`, l.scope.channel(), l.node+"|barrier:"+token); err != nil {
-		l.log.Warn("barrier: cannot notify the other nodes; not waiting", "err", err)
+		l.log.WarnContext(ctx, "barrier: cannot notify the other nodes; not waiting", "err", err)
 		return
 	}
 	for len(peers) > 0 {
@@ -223,7 +223,7 @@ func (l *Listener) Barrier(ctx context.Context) {
 			for n := range peers {
 				missing = append(missing, n)
 			}
-			l.log.Warn("barrier: nodes did not acknowledge in time", "nodes", missing, "timeout", timeout)
+			l.log.WarnContext(ctx, "barrier: nodes did not acknowledge in time", "nodes", missing, "timeout", timeout)
 			return
 		}
 	}
