@@ -111,7 +111,9 @@ func TestIdempotencyWhatIsStored(t *testing.T) {
 				{"conflict", func(w http.ResponseWriter, r *http.Request) error {
 					return &core.Error{Code: core.EConflict, Message: "state"}
 				}, 409, true},
-				{"validation", func(w http.ResponseWriter, r *http.Request) error { return core.Invalid("name", "The name field is required.") }, 422, true},
+				{"validation", func(w http.ResponseWriter, r *http.Request) error {
+					return core.Invalid("name", "The name field is required.")
+				}, 422, true},
 				{"nothing written", func(w http.ResponseWriter, r *http.Request) error { return nil }, 200, true},
 				{"created", func(w http.ResponseWriter, r *http.Request) error {
 					w.Header().Set("Location", "/api/v1/x/1")
