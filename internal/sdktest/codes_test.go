@@ -77,6 +77,14 @@ func TestResultCodesMatchServer(t *testing.T) {
 // non-test Go files of dir, by name.
 func codeConstants(t *testing.T, dir string) map[string]string {
 	t.Helper()
+	return stringConstants(t, dir, func(name string, _ ast.Expr) bool { return strings.HasPrefix(name, "Code") })
+}
+
+// stringConstants returns the constants with a string literal value
+// declared in the non-test Go files of dir that keep accepts (by name and
+// declared type, nil when untyped), by name.
+func stringConstants(t *testing.T, dir string, keep func(name string, typ ast.Expr) bool) map[string]string {
+	t.Helper()
 	files, err := filepath.Glob(filepath.Join(dir, "*.go"))
 	if err != nil {
 		t.Fatal(err)
@@ -99,7 +107,7 @@ func codeConstants(t *testing.T, dir string) map[string]string {
 			for _, s := range g.Specs {
 				vs := s.(*ast.ValueSpec)
 				for i, n := range vs.Names {
-					if !strings.HasPrefix(n.Name, "Code") || i >= len(vs.Values) {
+					if i >= len(vs.Values) || !keep(n.Name, vs.Type) {
 						continue
 					}
 					if lit, ok := vs.Values[i].(*ast.BasicLit); ok && lit.Kind == token.STRING {

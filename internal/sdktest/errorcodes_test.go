@@ -2,10 +2,6 @@ package sdktest_test
 
 import (
 	"go/ast"
-	"go/parser"
-	"go/token"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -64,44 +60,10 @@ func camel(code string) string {
 // non-test Go files of dir, by name.
 func typedConstants(t *testing.T, dir, typ string) map[string]string {
 	t.Helper()
-	files, err := filepath.Glob(filepath.Join(dir, "*.go"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := map[string]string{}
-	fset := token.NewFileSet()
-	for _, name := range files {
-		if strings.HasSuffix(name, "_test.go") {
-			continue
-		}
-		f, err := parser.ParseFile(fset, name, nil, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, d := range f.Decls {
-			g, ok := d.(*ast.GenDecl)
-			if !ok || g.Tok != token.CONST {
-				continue
-			}
-			for _, s := range g.Specs {
-				vs := s.(*ast.ValueSpec)
-				if id, ok := vs.Type.(*ast.Ident); !ok || id.Name != typ {
-					continue
-				}
-				for i, n := range vs.Names {
-					lit, ok := vs.Values[i].(*ast.BasicLit)
-					if !ok || lit.Kind != token.STRING {
-						t.Fatalf("%s: constant %s of type %s is not a string literal", name, n.Name, typ)
-					}
-					v, err := strconv.Unquote(lit.Value)
-					if err != nil {
-						t.Fatal(err)
-					}
-					out[n.Name] = v
-				}
-			}
-		}
-	}
+	out := stringConstants(t, dir, func(_ string, declared ast.Expr) bool {
+		id, ok := declared.(*ast.Ident)
+		return ok && id.Name == typ
+	})
 	if len(out) == 0 {
 		t.Fatalf("no constants of type %s in %s", typ, dir)
 	}

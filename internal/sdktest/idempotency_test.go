@@ -20,98 +20,86 @@ import (
 // and the server replays the first answer instead of creating a second
 // object.
 func TestRetriedCreateMakesOneObject(t *testing.T) {
-	for name, env := range backends(t) {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			srv, err := startServer(env)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() {
-				if err := srv.Stop(); err != nil {
-					t.Error(err)
+	onEachBackend(t, func(t *testing.T, srv *server) {
+		ctx := context.Background()
+		direct := must(client.New(srv.URL, srv.Key))(t)
+		project := must(direct.Projects.Create(ctx, client.ProjectCreate{Name: "Licensed plugin"}))(t)
+
+		cases := []struct {
+			name   string
+			create func(c *client.Client, meta *client.Response) (int64, error)
+			count  func() int
+		}{
+			{
+				name: "project",
+				create: func(c *client.Client, meta *client.Response) (int64, error) {
+					p, err := c.Projects.Create(ctx, client.ProjectCreate{Name: "Created once"}, client.WithResponse(meta))
+					if err != nil {
+						return 0, err
+					}
+					return p.ID, nil
+				},
+				count: func() int {
+					n := 0
+					for p, err := range direct.Projects.List(ctx, nil) {
+						if err != nil {
+							t.Fatal(err)
+						}
+						if p.Name == "Created once" {
+							n++
+						}
+					}
+					return n
+				},
+			},
+			{
+				name: "license",
+				create: func(c *client.Client, meta *client.Response) (int64, error) {
+					l, err := c.Licenses.Create(ctx, project.ID, client.LicenseCreate{Title: "Issued once"}, client.WithResponse(meta))
+					if err != nil {
+						return 0, err
+					}
+					return l.ID, nil
+				},
+				count: func() int {
+					n := 0
+					for l, err := range direct.Licenses.List(ctx, project.ID, nil) {
+						if err != nil {
+							t.Fatal(err)
+						}
+						if l.Title == "Issued once" {
+							n++
+						}
+					}
+					return n
+				},
+			},
+		}
+		for _, tc := range cases {
+			t.Run(tc.name, func(t *testing.T) {
+				proxy := newResettingProxy(t, srv.URL, 1)
+				c := must(client.New(proxy.URL, srv.Key, client.WithBackoff(time.Millisecond, 10*time.Millisecond)))(t)
+				var meta client.Response
+				id, err := tc.create(c, &meta)
+				if err != nil {
+					t.Fatalf("create through a connection reset: %v", err)
+				}
+				if got := proxy.reset.Load(); got != 1 {
+					t.Fatalf("the proxy reset %d connections after the server answered, want 1", got)
+				}
+				if meta.Attempts != 2 || !meta.Replayed || meta.IdempotencyKey == "" {
+					t.Errorf("attempts %d, replayed %v, key %q; want 2 attempts, the second a replay of the first under one key",
+						meta.Attempts, meta.Replayed, meta.IdempotencyKey)
+				}
+				if id == 0 {
+					t.Errorf("the replayed answer names no object")
+				}
+				if n := tc.count(); n != 1 {
+					t.Errorf("the server holds %d objects after one retried create, want exactly 1", n)
 				}
 			})
-			ctx := context.Background()
-			direct := must(client.New(srv.URL, srv.Key))(t)
-			project := must(direct.Projects.Create(ctx, client.ProjectCreate{Name: "Licensed plugin"}))(t)
-
-			cases := []struct {
-				name   string
-				create func(c *client.Client, meta *client.Response) (int64, error)
-				count  func() int
-			}{
-				{
-					name: "project",
-					create: func(c *client.Client, meta *client.Response) (int64, error) {
-						p, err := c.Projects.Create(ctx, client.ProjectCreate{Name: "Created once"}, client.WithResponse(meta))
-						if err != nil {
-							return 0, err
-						}
-						return p.ID, nil
-					},
-					count: func() int {
-						n := 0
-						for p, err := range direct.Projects.List(ctx, nil) {
-							if err != nil {
-								t.Fatal(err)
-							}
-							if p.Name == "Created once" {
-								n++
-							}
-						}
-						return n
-					},
-				},
-				{
-					name: "license",
-					create: func(c *client.Client, meta *client.Response) (int64, error) {
-						l, err := c.Licenses.Create(ctx, project.ID, client.LicenseCreate{Title: "Issued once"}, client.WithResponse(meta))
-						if err != nil {
-							return 0, err
-						}
-						return l.ID, nil
-					},
-					count: func() int {
-						n := 0
-						for l, err := range direct.Licenses.List(ctx, project.ID, nil) {
-							if err != nil {
-								t.Fatal(err)
-							}
-							if l.Title == "Issued once" {
-								n++
-							}
-						}
-						return n
-					},
-				},
-			}
-			for _, tc := range cases {
-				t.Run(tc.name, func(t *testing.T) {
-					proxy := newResettingProxy(t, srv.URL, 1)
-					c := must(client.New(proxy.URL, srv.Key, client.WithBackoff(time.Millisecond, 10*time.Millisecond)))(t)
-					var meta client.Response
-					id, err := tc.create(c, &meta)
-					if err != nil {
-						t.Fatalf("create through a connection reset: %v", err)
-					}
-					if got := proxy.reset.Load(); got != 1 {
-						t.Fatalf("the proxy reset %d connections after the server answered, want 1", got)
-					}
-					if meta.Attempts != 2 || !meta.Replayed || meta.IdempotencyKey == "" {
-						t.Errorf("attempts %d, replayed %v, key %q; want 2 attempts, the second a replay of the first under one key",
-							meta.Attempts, meta.Replayed, meta.IdempotencyKey)
-					}
-					if id == 0 {
-						t.Errorf("the replayed answer names no object")
-					}
-					if n := tc.count(); n != 1 {
-						t.Errorf("the server holds %d objects after one retried create, want exactly 1", n)
-					}
-				})
-			}
-		})
-	}
+		}
+	})
 }
 
 // resettingProxy forwards TCP connections to a server. On the first

@@ -13,21 +13,9 @@ import (
 // TestLicenseBusiness runs the customer fields, metadata, filters, the
 // cross-project list and renewal through the SDK against a real server.
 func TestLicenseBusiness(t *testing.T) {
-	for name, env := range backends(t) {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			srv, err := startServer(env)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() {
-				if err := srv.Stop(); err != nil {
-					t.Error(err)
-				}
-			})
-			licenseBusiness(t, srv)
-		})
-	}
+	onEachBackend(t, func(t *testing.T, srv *server) {
+		licenseBusiness(t, srv)
+	})
 }
 
 func licenseBusiness(t *testing.T, srv *server) {

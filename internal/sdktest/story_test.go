@@ -25,6 +25,27 @@ func backends(t *testing.T) map[string]map[string]string {
 	return out
 }
 
+// onEachBackend runs test, in parallel, against a server of its own on
+// each backend.
+func onEachBackend(t *testing.T, test func(t *testing.T, srv *server)) {
+	t.Helper()
+	for name, env := range backends(t) {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			srv, err := startServer(env)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() {
+				if err := srv.Stop(); err != nil {
+					t.Error(err)
+				}
+			})
+			test(t, srv)
+		})
+	}
+}
+
 // must fails the test on err, else returns v: must(c.Projects.Get(ctx, 1))(t).
 func must[T any](v T, err error) func(t *testing.T) T {
 	return func(t *testing.T) T {
@@ -52,21 +73,9 @@ func wantAPIError(t *testing.T, err, sentinel error, code string) {
 // scoped to the project → it cannot see another project → rotate → the old
 // key is refused after its grace → the audit log shows every step.
 func TestStory(t *testing.T) {
-	for name, env := range backends(t) {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			srv, err := startServer(env)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() {
-				if err := srv.Stop(); err != nil {
-					t.Error(err)
-				}
-			})
-			story(t, srv)
-		})
-	}
+	onEachBackend(t, func(t *testing.T, srv *server) {
+		story(t, srv)
+	})
 }
 
 func story(t *testing.T, srv *server) {
