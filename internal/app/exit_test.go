@@ -4,10 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"io"
 	"net"
-	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -59,7 +56,8 @@ func freeAddr(t *testing.T) string {
 
 // TestExitCodes runs one failure of each kind against a real node, in text
 // and in JSON, and checks the exit code, the one line on standard error
-// and the JSON error's fields. The last case closes the node's database.
+// and the JSON error's fields. The last cases take a table from the node's
+// database, so that the node itself answers 500.
 func TestExitCodes(t *testing.T) {
 	for _, b := range storetest.Backends(t) {
 		t.Run(b.Name, func(t *testing.T) {
@@ -88,15 +86,6 @@ func TestExitCodes(t *testing.T) {
 			}
 			_, scoped := n.CreateKey(t, owner, service.KeyInput{ProjectID: p.ID})
 			pid, oid := id(p.ID), id(other.ID)
-			// A node whose database is down answers 503 with this body (the
-			// SDK retries a GET three times, then gives up).
-			unavailable := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				w.Header().Set("Content-Type", "application/json")
-				w.Header().Set("X-Request-ID", "req-503")
-				w.WriteHeader(http.StatusServiceUnavailable)
-				_, _ = io.WriteString(w, `{"status":"error","message":"The service is unavailable.","errors":null,"code":"SERVICE_UNAVAILABLE","request_id":"req-503"}`)
-			}))
-			t.Cleanup(unavailable.Close)
 
 			for _, tc := range []struct {
 				name   string
@@ -108,6 +97,7 @@ func TestExitCodes(t *testing.T) {
 				code   string // the JSON error's code
 				status int    // the JSON error's status
 				fields bool   // the JSON error has fields
+				broken bool   // run while the node's projects table is gone
 			}{
 				{name: "ok", args: []string{"projects", "show", pid}},
 				{name: "refused validation", key: "-", args: []string{"validate", "--license", l.UUID}, exit: 1,
@@ -130,10 +120,13 @@ func TestExitCodes(t *testing.T) {
 				{name: "not found", args: []string{"projects", "show", "987654"}, exit: 4, line: "not found", code: "NOT_FOUND", status: 404},
 				{name: "unreachable", url: "http://" + freeAddr(t), args: []string{"projects", "list"}, exit: 5, line: "cannot reach",
 					code: "UNREACHABLE"},
-				{name: "server error", url: unavailable.URL, args: []string{"projects", "list"}, exit: 5, line: "(HTTP 503 SERVICE_UNAVAILABLE",
-					code: "SERVICE_UNAVAILABLE", status: 503},
-				{name: "server error, raw", url: unavailable.URL, args: []string{"api", "GET", "/readyz"}, exit: 5, line: "(HTTP 503",
-					code: "SERVICE_UNAVAILABLE", status: 503},
+				// The node itself fails: its database lost the table a write
+				// needs, so it answers 500 INTERNAL (writes are never served
+				// from a cache).
+				{name: "server error", broken: true, args: []string{"projects", "create", "--name", "Lost"}, exit: 5,
+					line: "(HTTP 500 INTERNAL", code: "INTERNAL", status: 500},
+				{name: "server error, raw", broken: true, args: []string{"api", "POST", "/api/v1/project", "-f", "name=Lost"}, exit: 5,
+					line: "(HTTP 500", code: "INTERNAL", status: 500},
 			} {
 				t.Run(tc.name, func(t *testing.T) {
 					vars := map[string]string{"LATCHKEY_URL": n.URL, "LATCHKEY_API_KEY": key}
@@ -147,11 +140,23 @@ func TestExitCodes(t *testing.T) {
 					if tc.url != "" {
 						vars["LATCHKEY_URL"] = tc.url
 					}
+					if tc.broken {
+						renameTable(t, n, "projects", "projects_lost")
+						defer renameTable(t, n, "projects_lost", "projects")
+					}
 					checkExit(t, vars, tc.args, tc.exit, tc.line, tc.code, tc.status, tc.fields)
 				})
 			}
 
 		})
+	}
+}
+
+// renameTable renames a table of n's database behind the node's back.
+func renameTable(t *testing.T, n *apptest.Node, from, to string) {
+	t.Helper()
+	if _, err := n.Store.DB().ExecContext(context.Background(), "ALTER TABLE "+from+" RENAME TO "+to); err != nil {
+		t.Fatalf("rename %s: %v", from, err)
 	}
 }
 
