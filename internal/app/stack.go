@@ -207,7 +207,6 @@ func (s *Stack) Start() {
 	}
 	s.wg.Go(func() { s.Service.RunDeliveries(ctx, s.DeliveryConfig()) })
 	s.wg.Go(func() { s.Service.RunScheduler(ctx, s.ScheduleConfig()) })
-	s.wg.Go(func() { s.Service.RunIdempotencyPrune(ctx, service.IdempotencyPruneInterval) })
 }
 
 // Heartbeats: a node records itself every HeartbeatInterval and counts as

@@ -85,6 +85,16 @@ func checkFields(raw []byte, fields map[string]json.RawMessage) error {
 	return p.Err()
 }
 
+// bodyError is the answer to a request body that could not be read within
+// max bytes: 413 when it is larger, else 400.
+func bodyError(err error, max int64) error {
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return &core.Error{Code: core.ETooLarge, Message: fmt.Sprintf("The request body is larger than %d bytes.", max)}
+	}
+	return core.Errorf(core.EBadRequest, "The request body could not be read.")
+}
+
 // readBody reads a JSON (or form) body of at most max bytes.
 func readBody(w http.ResponseWriter, r *http.Request, max int64) (*body, error) {
 	b := &body{}
@@ -103,11 +113,7 @@ func readBody(w http.ResponseWriter, r *http.Request, max int64) (*body, error) 
 	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, max))
 	raw := buf.Bytes()
 	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return nil, &core.Error{Code: core.ETooLarge, Message: fmt.Sprintf("The request body is larger than %d bytes.", max)}
-		}
-		return nil, core.Errorf(core.EBadRequest, "The request body could not be read.")
+		return nil, bodyError(err, max)
 	}
 	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	trimmed := bytes.TrimSpace(raw)

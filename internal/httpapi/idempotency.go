@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -133,11 +131,7 @@ func readRawBody(w http.ResponseWriter, r *http.Request, max int64) ([]byte, err
 	}
 	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, max))
 	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return nil, &core.Error{Code: core.ETooLarge, Message: fmt.Sprintf("The request body is larger than %d bytes.", max)}
-		}
-		return nil, core.Errorf(core.EBadRequest, "The request body could not be read.")
+		return nil, bodyError(err, max)
 	}
 	return b, nil
 }

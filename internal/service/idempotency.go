@@ -18,9 +18,6 @@ const (
 	// than any management request runs, short enough that a node's crash
 	// does not leave a client waiting for long.
 	IdempotencyLease = time.Minute
-	// IdempotencyPruneInterval is how often each node deletes expired
-	// keys.
-	IdempotencyPruneInterval = 10 * time.Minute
 	// idempotencyPruneBatch bounds one DELETE, and idempotencyPruneBatches
 	// the DELETEs of one tick, so that pruning never holds the writer for
 	// long; what is left waits for the next tick.
@@ -76,7 +73,8 @@ func (s *Service) ReleaseIdempotencyKey(ctx context.Context, c *IdempotencyClaim
 }
 
 // PruneIdempotencyKeys deletes keys expired at the service's time, in
-// bounded batches, and returns how many it deleted.
+// bounded batches, and returns how many it deleted. The scheduler's tick
+// runs it on the node that holds the scheduler lease.
 func (s *Service) PruneIdempotencyKeys(ctx context.Context) (int, error) {
 	now := s.now()
 	total := 0
@@ -88,25 +86,4 @@ func (s *Service) PruneIdempotencyKeys(ctx context.Context) (int, error) {
 		}
 	}
 	return total, nil
-}
-
-// RunIdempotencyPrune prunes expired keys every interval until ctx ends.
-// Every node runs it: deleting an expired row twice is harmless, and no
-// lease is needed.
-func (s *Service) RunIdempotencyPrune(ctx context.Context, interval time.Duration) {
-	if interval <= 0 {
-		interval = IdempotencyPruneInterval
-	}
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		if _, err := s.PruneIdempotencyKeys(ctx); err != nil && ctx.Err() == nil {
-			s.log.Warn("prune idempotency keys", "err", err)
-		}
-	}
 }

@@ -8,7 +8,8 @@ import (
 	"github.com/latchkey/latchkey/internal/core"
 )
 
-// ScheduleConfig sets up the time-driven work: expiry events and pruning.
+// ScheduleConfig sets up the time-driven work: expiry events and pruning
+// (of old events and expired idempotency keys).
 type ScheduleConfig struct {
 	Owner string // this node's ID, recorded on the lease
 	// Interval is how often a tick runs; 0 means a minute.
@@ -95,10 +96,15 @@ func (s *Service) ScheduleTick(ctx context.Context, cfg ScheduleConfig) error {
 	}
 	for {
 		n, err := s.store.PruneEvents(ctx, now.Add(-cfg.Retention), pruneBatch)
-		if err != nil || n < pruneBatch {
+		if err != nil {
 			return err
 		}
+		if n < pruneBatch {
+			break
+		}
 	}
+	_, err = s.PruneIdempotencyKeys(ctx)
+	return err
 }
 
 // expiries emits, for licenses and keys expiring in (from, to], the
