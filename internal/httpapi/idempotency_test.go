@@ -25,37 +25,27 @@ func idemKey(secret, key string) []string {
 // countProjects counts the organization's projects named name.
 func countProjects(t *testing.T, n *apptest.Node, secret, name string) int {
 	t.Helper()
-	r := n.Do(t, "GET", "/api/v1/projects?per_page=100", nil, apptest.Key(secret)...)
-	wantStatus(t, r, 200)
-	var ps struct {
-		Data []struct {
-			Name string `json:"name"`
-		} `json:"data"`
-	}
-	r.Decode(t, &ps)
-	c := 0
-	for _, p := range ps.Data {
-		if p.Name == name {
-			c++
-		}
-	}
-	return c
+	return countWhere(t, n, secret, "/api/v1/projects?per_page=100", "name", name)
 }
 
 // countAudit counts the organization's audit events of action.
 func countAudit(t *testing.T, n *apptest.Node, secret, action string) int {
 	t.Helper()
-	r := n.Do(t, "GET", "/api/v1/audit?action="+action, nil, apptest.Key(secret)...)
+	return countWhere(t, n, secret, "/api/v1/audit?action="+action, "action", action)
+}
+
+// countWhere counts the items of the page at path whose field is value.
+func countWhere(t *testing.T, n *apptest.Node, secret, path, field, value string) int {
+	t.Helper()
+	r := n.Do(t, "GET", path, nil, apptest.Key(secret)...)
 	wantStatus(t, r, 200)
-	var es struct {
-		Data []struct {
-			Action string `json:"action"`
-		} `json:"data"`
+	var page struct {
+		Data []map[string]any `json:"data"`
 	}
-	r.Decode(t, &es)
+	r.Decode(t, &page)
 	c := 0
-	for _, e := range es.Data {
-		if e.Action == action {
+	for _, item := range page.Data {
+		if item[field] == value {
 			c++
 		}
 	}

@@ -155,24 +155,6 @@ func newPub(t *testing.T) ed25519.PublicKey {
 	return pub
 }
 
-// clock is a test clock for a RemoteKeySet.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 // TestRemoteKeySetCacheLifetime holds the cache to the server's max-age,
 // clamped to [MinKeySetAge, MaxKeySetAge].
 func TestRemoteKeySetCacheLifetime(t *testing.T) {
@@ -192,7 +174,7 @@ func TestRemoteKeySetCacheLifetime(t *testing.T) {
 		t.Run(tc.cacheControl, func(t *testing.T) {
 			pub := newPub(t)
 			srv := newJWKSServer(t, tc.cacheControl, pub)
-			clk := &clock{t: time.Unix(1_800_000_000, 0)}
+			clk := storetest.NewClock(time.Unix(1_800_000_000, 0))
 			ks := client.NewRemoteKeySet(srv.URL, nil)
 			ks.Now = clk.Now
 			ctx := context.Background()
@@ -222,7 +204,7 @@ func TestRemoteKeySetCacheLifetime(t *testing.T) {
 func TestRemoteKeySetUnknownKid(t *testing.T) {
 	oldKey, newKey := newPub(t), newPub(t)
 	srv := newJWKSServer(t, "public, max-age=3600", oldKey)
-	clk := &clock{t: time.Unix(1_800_000_000, 0)}
+	clk := storetest.NewClock(time.Unix(1_800_000_000, 0))
 	ks := client.NewRemoteKeySet(srv.URL, nil)
 	ks.Now = clk.Now
 	ctx := context.Background()
@@ -256,7 +238,7 @@ func TestRemoteKeySetUnknownKid(t *testing.T) {
 func TestRemoteKeySetFailures(t *testing.T) {
 	pub := newPub(t)
 	srv := newJWKSServer(t, "max-age=60", pub)
-	clk := &clock{t: time.Unix(1_800_000_000, 0)}
+	clk := storetest.NewClock(time.Unix(1_800_000_000, 0))
 	ks := client.NewRemoteKeySet(srv.URL, nil)
 	ks.Now = clk.Now
 	ctx := context.Background()
