@@ -65,7 +65,7 @@ func newDashboard(deps Deps) *dashboard {
 	if d.limiter == nil {
 		d.limiter = ratelimit.New()
 	}
-	d.pages = parseTemplates()
+	d.pages = parseTemplates(d.now)
 	d.cop = http.NewCrossOriginProtection()
 	if u, err := url.Parse(deps.PublicURL); err == nil && u.Scheme != "" && u.Host != "" {
 		// Behind a proxy that rewrites Host, the browser's Origin is the

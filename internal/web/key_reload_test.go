@@ -71,7 +71,7 @@ func TestKeySecretPageSurvivesReload(t *testing.T) {
 		}
 		shown, again = reload(c, rotate, rform, p)
 		rotated := shownSecret(t, shown)
-		wantText(t, shown, "The old key keeps working until")
+		wantText(t, shown, "The old key keeps working for now: it is refused in ")
 		if again.Location != "" {
 			again = c.follow(again)
 		}

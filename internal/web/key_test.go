@@ -99,7 +99,7 @@ func TestAPIKeyPages(t *testing.T) {
 		p = c.follow(p)
 		wantStatus(t, p, http.StatusOK)
 		rotated := shownSecret(t, p)
-		wantText(t, p, "The old key keeps working until")
+		wantText(t, p, "The old key keeps working for now: it is refused in ")
 		for _, s := range []string{secret, rotated} {
 			if r := n.Do(t, "GET", "/api/v1/projects", nil, apptest.Key(s)...); r.Status != 200 {
 				t.Fatalf("after rotation: %d %s", r.Status, r.Body)

@@ -41,7 +41,10 @@ func TestLicenseSeats(t *testing.T) {
 		}
 		page := c.get(lpath)
 		expires := n.Clock.Now().Add(2 * 60e9).UTC().Format("2006-01-02 15:04:05 UTC")
-		wantText(t, page, "2 of 3 in use", "pc-alpha", "pc-beta", "127.0.0.1", expires, "Release")
+		wantText(t, page, "2 of 3 in use", "pc-alpha", "pc-beta", "127.0.0.1", "in 2 minutes", "Release")
+		if !strings.Contains(page.Body, `title="`+expires+`"`) {
+			t.Errorf("a seat's expiry lacks its absolute time %q", expires)
+		}
 		seats, err := n.Service().ListSeats(ctx, acc.Actor(), pid, l.ID)
 		if err != nil || len(seats) != 2 {
 			t.Fatalf("seats %v %v", seats, err)

@@ -41,6 +41,9 @@ type view struct {
 	Project *core.Project
 	Tab     string
 	Data    any
+	// Theme is "light" or "dark" when the user chose one (theme.go), ""
+	// to follow the system.
+	Theme string
 }
 
 // Can reports whether the signed-in user's role allows scope, to show
@@ -55,8 +58,8 @@ func (v *view) Owner() bool { return v.Session != nil && v.Session.Role.ManagesM
 // parseTemplates parses every page once, at startup, each with the layout
 // and the shared partials (files starting with "_"). The templates are
 // embedded, so a parse error is a build defect: it stops the start.
-func parseTemplates() map[string]*template.Template {
-	base := template.Must(template.New("").Funcs(funcs).ParseFS(templateFS, "templates/_*.html"))
+func parseTemplates(now func() time.Time) map[string]*template.Template {
+	base := template.Must(template.New("").Funcs(funcs).Funcs(timeFuncs(now)).ParseFS(templateFS, "templates/_*.html"))
 	names, err := fs.Glob(templateFS, "templates/*.html")
 	if err != nil {
 		panic(err)
@@ -88,6 +91,7 @@ func (d *dashboard) render(w http.ResponseWriter, r *http.Request, status int, n
 	if v.Flash == nil {
 		v.Flash = d.takeFlash(w, r)
 	}
+	v.Theme = themeOf(r)
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout", v); err != nil {
 		return fmt.Errorf("web: render %s: %w", name, err)
@@ -193,31 +197,8 @@ var scopeDescriptions = map[core.Scope]string{
 
 var funcs = template.FuncMap{
 	"static": func(name string) string { return "/static/" + name + "?v=" + staticVersion[name] },
-	"date": func(t any) string {
-		switch t := t.(type) {
-		case time.Time:
-			return t.UTC().Format("2006-01-02")
-		case *time.Time:
-			if t != nil {
-				return t.UTC().Format("2006-01-02")
-			}
-		}
-		return ""
-	},
-	"datetime": func(t any) string {
-		switch t := t.(type) {
-		case time.Time:
-			return t.UTC().Format("2006-01-02 15:04 UTC")
-		case *time.Time:
-			if t != nil {
-				return t.UTC().Format("2006-01-02 15:04 UTC")
-			}
-		}
-		return ""
-	},
-	// seconds is datetime to the second, for webhook attempts and retries
-	// (their waits are seconds apart).
-	"seconds": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },
+	// date, datetime and seconds are timeFuncs (relative_time.go): they
+	// need the dashboard's clock.
 	// limit shows a nullable limit; null and 0 both mean unlimited.
 	"limit": func(n *int64) string {
 		if n == nil || *n == 0 {

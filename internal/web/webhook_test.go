@@ -201,7 +201,7 @@ func TestWebhookPages(t *testing.T) {
 		if cur, _ := n.Service().WebhookEndpoint(ctx, acc.Actor(), ep.ID); cur.FailingSince == nil {
 			t.Error("a failed attempt did not mark the endpoint failing")
 		} else {
-			wantText(t, c.get("/webhooks"), n.Clock.Now().UTC().Format("2006-01-02 15:04"))
+			wantText(t, c.get("/webhooks"), "just now") // failing since, relative (relative_time.go)
 		}
 
 		// Retry it now: the second attempt succeeds.
@@ -272,8 +272,12 @@ func TestWebhookPages(t *testing.T) {
 			t.Fatal("the rotation showed the old secret")
 		}
 		until := n.Clock.Now().Add(time.Hour).UTC().Format("2006-01-02 15:04 UTC")
-		wantText(t, shown, "Rotated signing secret", "The old secret keeps signing until "+until)
-		wantText(t, c.get(wpath), "The previous secret signs too until "+until)
+		// Relative on the page, the absolute time on hover (relative_time.go).
+		wantText(t, shown, "Rotated signing secret", "The old secret stops signing in 1 hour")
+		wantText(t, c.get(wpath), "The previous secret signs too; it stops in 1 hour")
+		if !strings.Contains(shown.Body, `title="`+until+`"`) {
+			t.Errorf("the rotation's end lacks its absolute time %q", until)
+		}
 		wantRedirect(t, c.post(wpath+"/test", nil), wpath)
 		got := rc.Wait(t, 3)[2]
 		verifies(t, n, got, rotated)
