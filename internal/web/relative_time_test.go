@@ -49,16 +49,16 @@ func TestRelativeTime(t *testing.T) {
 // other types render nothing.
 func TestTimeFuncs(t *testing.T) {
 	now := time.Date(2026, 12, 7, 14, 0, 0, 0, time.UTC)
-	at := time.Date(2026, 12, 7, 11, 0, 5, 0, time.FixedZone("CET", 3600)) // 10:00:05 UTC
+	at := time.Date(2026, 12, 7, 10, 59, 55, 0, time.FixedZone("CET", 3600)) // 09:59:55 UTC
 	var nilTime *time.Time
 	cases := []struct {
 		src  string
 		arg  any
 		want string
 	}{
-		{`{{date .}}`, at, `<time datetime="2026-12-07T10:00:05Z" title="2026-12-07 10:00 UTC">4 hours ago</time>`},
-		{`{{datetime .}}`, &at, `<time datetime="2026-12-07T10:00:05Z" title="2026-12-07 10:00 UTC">4 hours ago</time>`},
-		{`{{seconds .}}`, at, `<time datetime="2026-12-07T10:00:05Z" title="2026-12-07 10:00:05 UTC">4 hours ago</time>`},
+		{`{{date .}}`, at, `<time datetime="2026-12-07T09:59:55Z" title="2026-12-07 09:59 UTC">4 hours ago</time>`},
+		{`{{datetime .}}`, &at, `<time datetime="2026-12-07T09:59:55Z" title="2026-12-07 09:59 UTC">4 hours ago</time>`},
+		{`{{seconds .}}`, at, `<time datetime="2026-12-07T09:59:55Z" title="2026-12-07 09:59:55 UTC">4 hours ago</time>`},
 		{`{{datetime .}}`, nilTime, ``},
 		{`{{datetime .}}`, "2026-12-07", ``},
 	}
