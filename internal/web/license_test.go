@@ -96,8 +96,11 @@ func TestLicenseForm(t *testing.T) {
 			t.Fatalf("%d licenses", len(ls))
 		}
 		l := ls[0]
-		wantText(t, show, "License Customer A created.", l.UUID, "shop.example.com", next, "1000", "NG, US",
+		wantText(t, show, "License Customer A created.", l.UUID, "shop.example.com", "Expires in 12 months", "1000", "NG, US",
 			"127.0.0.1, 102.90.101.2", "The project's registered domains", "Unlimited")
+		if !strings.Contains(show.Body, `title="`+next+` `) { // the expiry is relative, the date on hover
+			t.Errorf("the license lacks the expiry %s", next)
+		}
 		if l.MaxDomains == nil || *l.MaxDomains != 3 || l.MaxSubdomainsPerDomain != nil || !l.IsTestLicense || !l.AllowConfigs {
 			t.Fatalf("license %+v", l)
 		}
