@@ -36,6 +36,8 @@ type axePage struct {
 	// signedOut pages are visited before signing in (the first run) or
 	// after signing out.
 	signedOut bool
+	// shot names a screenshot of the page in dark (see browser_test.go's shot).
+	shot string
 }
 
 // axePages lists every GET page of the dashboard (TestAxeCoversEveryPage
@@ -59,7 +61,7 @@ var axePages = []axePage{
 	{pattern: "GET /licenses", path: "/licenses", at: "/projects/1/licenses"}, // the last project seen
 	{pattern: "GET /projects/{p}/licenses", path: "/projects/1/licenses"},
 	{pattern: "GET /projects/{p}/licenses/new", path: "/projects/1/licenses/new"},
-	{pattern: "GET /projects/{p}/licenses/{l}", path: "/projects/1/licenses/1"},
+	{pattern: "GET /projects/{p}/licenses/{l}", path: "/projects/1/licenses/1", shot: "dark-license"},
 	{pattern: "GET /projects/{p}/licenses/{l}", path: "/projects/1/licenses/2"}, // suspended
 	{pattern: "GET /projects/{p}/licenses/{l}/edit", path: "/projects/1/licenses/1/edit"},
 	{pattern: "GET /projects/{p}/licenses/{l}/delete", path: "/projects/1/licenses/1/delete"},
@@ -296,6 +298,9 @@ func TestBrowserAxe(t *testing.T) {
 		}
 		report.WriteString(b.checkAxe(script, p.path))
 		checked++
+		if p.shot != "" {
+			b.shot(p.shot) // checkAxe ends in dark
+		}
 	}
 
 	// The first run's form, before any user exists.
