@@ -235,6 +235,23 @@ func TestInvitationWithoutMail(t *testing.T) {
 		if m, err := n.Store.ListMembers(context.Background(), acc.OrgID); err != nil || len(m) != 2 {
 			t.Fatalf("members %v, %v", m, err)
 		}
+		// Two browsers racing on one link: exactly one account joins.
+		race := inviteLink(t, c, "race@acme.test", "viewer")
+		a, b := newClient(t, n), newClient(t, n)
+		a.get(race)
+		b.get(race)
+		statuses := make(chan int, 2)
+		for _, rc := range []*client{a, b} {
+			go func() { statuses <- rc.post(race, url.Values{"name": {"Racer"}, "password": {password}}).Status }()
+		}
+		got := []int{<-statuses, <-statuses}
+		if (got[0] == http.StatusSeeOther) == (got[1] == http.StatusSeeOther) {
+			t.Fatalf("concurrent accepts: %v, want one 303", got)
+		}
+		if m, err := n.Store.ListMembers(context.Background(), acc.OrgID); err != nil || len(m) != 3 {
+			t.Fatalf("members after the race: %v, %v", m, err)
+		}
+
 		// Invalid tokens of every shape: a clean 404.
 		for _, tok := range []string{"x", strings.Repeat("a", 200), "%00", "%ff%fe"} {
 			wantStatus(t, newClient(t, n).get("/invite/"+tok), http.StatusNotFound)
