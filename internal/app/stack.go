@@ -87,7 +87,8 @@ func NewStack(sc StackConfig) *Stack {
 		sc.Store.SetTracer(telemetry.NewStoreSpans(sc.Tracer, sc.Store.Dialect()))
 	}
 	svc := service.New(service.Config{Store: sc.Store, Secret: sc.Secret, Logger: log, Now: sc.Now, PasswordCost: cfg.PasswordCost,
-		CacheTTL: cfg.CacheTTL, MaxKeyRateLimit: cfg.MaxKeyRateLimit, AllowInsecureWebhooks: cfg.AllowInsecureWebhooks})
+		CacheTTL: cfg.CacheTTL, MaxKeyRateLimit: cfg.MaxKeyRateLimit, AllowInsecureWebhooks: cfg.AllowInsecureWebhooks,
+		Mailer: newMailer(cfg, log), PublicURL: cfg.PublicURL})
 	caches := svc.Caches()
 	m.WatchCaches(func() []metrics.CacheStats {
 		var out []metrics.CacheStats
@@ -285,6 +286,8 @@ func (s *Stack) Stop(ctx context.Context) error {
 	done := make(chan struct{})
 	go func() {
 		s.wg.Wait()
+		// Mails being sent (password resets) end within --smtp-timeout.
+		s.Service.WaitMail()
 		if s.Redis != nil {
 			// Leave the count of live nodes at once, so that the others'
 			// shares grow now rather than after LiveWindow. Best effort:

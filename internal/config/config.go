@@ -4,11 +4,13 @@
 package config
 
 import (
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"math"
+	"net/mail"
 	"net/netip"
 	"net/url"
 	"os"
@@ -73,6 +75,17 @@ type Config struct {
 	RedisTimeout time.Duration
 	// AccessLog logs a line per request at info (--access-log).
 	AccessLog bool
+	// SMTPURL (smtp:// with STARTTLS, smtps:// implicit TLS) turns on
+	// mailed invitations and password resets; SMTPPassword comes from the
+	// URL, LATCHKEY_SMTP_PASSWORD or LATCHKEY_SMTP_PASSWORD_FILE, never a
+	// flag. MailFrom is the sender's address; SMTPCAFile, when set, is the
+	// PEM bundle the server's certificate is verified with instead of the
+	// system's roots.
+	SMTPURL      string
+	SMTPPassword string
+	SMTPCAFile   string
+	MailFrom     string
+	SMTPTimeout  time.Duration
 }
 
 // MaxRateLimit is the largest --max-key-rate-limit accepted: far above any
@@ -105,6 +118,7 @@ func Defaults() Config {
 		DBMinConns:         2,
 		DBStatementTimeout: 30 * time.Second,
 		AccessLog:          true,
+		SMTPTimeout:        30 * time.Second,
 	}
 }
 
@@ -155,6 +169,10 @@ func (c *Config) AddServeFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&c.RedisTimeout, "redis-timeout", c.RedisTimeout, "longest wait for Redis on a rate-limit decision; past it the node limits alone (its share) until Redis answers again")
 	fs.StringVar(&c.RedisKeyPrefix, "redis-key-prefix", c.RedisKeyPrefix, "prefix of the rate-limit keys in Redis, to share one Redis between instances")
 	fs.BoolVar(&c.AccessLog, "access-log", c.AccessLog, "log a line per request at info: method, route, status, duration_ms, bytes, ip, request_id (false: at debug; 5xx are logged at warn either way)")
+	fs.StringVar(&c.SMTPURL, "smtp-url", c.SMTPURL, "smtp://user@host:587 (STARTTLS) or smtps://user@host:465 (implicit TLS) to mail invitations and password resets (password: LATCHKEY_SMTP_PASSWORD or LATCHKEY_SMTP_PASSWORD_FILE; also LATCHKEY_SMTP_URL_FILE); empty: the dashboard shows invitation links to copy")
+	fs.StringVar(&c.MailFrom, "mail-from", c.MailFrom, "sender address of the mails (\"Latchkey <no-reply@example.com>\"); required with --smtp-url")
+	fs.StringVar(&c.SMTPCAFile, "smtp-ca-file", c.SMTPCAFile, "PEM file of the CA certificates the SMTP server's certificate is verified with (default: the system's roots)")
+	fs.DurationVar(&c.SMTPTimeout, "smtp-timeout", c.SMTPTimeout, "longest time one mail may take to send (connect, TLS, every command)")
 	fs.StringVar(&c.DebugAddr, "debug-addr", c.DebugAddr, "serve Go's pprof profiles on this separate address (keep it on loopback); empty: off")
 }
 
@@ -197,6 +215,26 @@ func ApplyEnv(fs *pflag.FlagSet, getenv func(string) string, c *Config) error {
 				errs = append(errs, fmt.Errorf("LATCHKEY_REDIS_URL_FILE: %w", err))
 			}
 			c.RedisURL = strings.TrimSpace(string(b))
+		}
+	}
+	if fs.Lookup("smtp-url") != nil {
+		if c.SMTPURL == "" {
+			if file := getenv("LATCHKEY_SMTP_URL_FILE"); file != "" {
+				b, err := os.ReadFile(file)
+				if err != nil {
+					errs = append(errs, fmt.Errorf("LATCHKEY_SMTP_URL_FILE: %w", err))
+				}
+				c.SMTPURL = strings.TrimSpace(string(b))
+			}
+		}
+		// The password is never a flag (it would show in ps).
+		c.SMTPPassword = getenv("LATCHKEY_SMTP_PASSWORD")
+		if file := getenv("LATCHKEY_SMTP_PASSWORD_FILE"); file != "" && c.SMTPPassword == "" {
+			b, err := os.ReadFile(file)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("LATCHKEY_SMTP_PASSWORD_FILE: %w", err))
+			}
+			c.SMTPPassword = strings.TrimRight(string(b), "\r\n")
 		}
 	}
 	c.SecretKey = getenv("LATCHKEY_SECRET_KEY")
@@ -313,10 +351,73 @@ func (c *Config) Validate() error {
 			bad("public-url", "must be an http:// or https:// URL")
 		}
 	}
+	c.validateMail(bad)
 	if c.Issuer != "" && (!utf8.ValidString(c.Issuer) || strings.ContainsFunc(c.Issuer, unicode.IsControl) || len(c.Issuer) > 512) {
 		bad("issuer", "must be printable text of at most 512 bytes")
 	}
 	return errors.Join(errs...)
+}
+
+// validateMail checks the mail settings. Its messages never repeat the
+// SMTP URL or password.
+func (c *Config) validateMail(bad func(flag, format string, args ...any)) {
+	if c.SMTPURL == "" {
+		if c.SMTPPassword != "" {
+			bad("smtp-url", "is required when LATCHKEY_SMTP_PASSWORD or LATCHKEY_SMTP_PASSWORD_FILE is set")
+		}
+		return
+	}
+	u, err := checkSMTPURL(c.SMTPURL)
+	if err != nil {
+		bad("smtp-url", "%v", err)
+	} else if _, hasPass := u.User.Password(); (hasPass || c.SMTPPassword != "") && u.User.Username() == "" {
+		bad("smtp-url", "names no user for the password (smtp://user@host:587)")
+	}
+	switch addr, err := mail.ParseAddress(c.MailFrom); {
+	case c.MailFrom == "":
+		bad("mail-from", "is required with --smtp-url")
+	case err != nil || strings.ContainsAny(c.MailFrom, "\r\n") || len(addr.Address) > 254:
+		bad("mail-from", "must be an email address, optionally with a name (\"Latchkey <no-reply@example.com>\")")
+	}
+	// Links in mails are built from --public-url, never from a request's
+	// Host header, which whoever asks for a reset controls.
+	if c.PublicURL == "" {
+		bad("public-url", "is required with --smtp-url: links in mails point there")
+	}
+	if c.SMTPCAFile != "" {
+		if b, err := os.ReadFile(c.SMTPCAFile); err != nil {
+			bad("smtp-ca-file", "cannot be read: %v", err)
+		} else if !x509.NewCertPool().AppendCertsFromPEM(b) {
+			bad("smtp-ca-file", "holds no PEM certificate")
+		}
+	}
+	if c.SMTPTimeout < time.Second || c.SMTPTimeout > 10*time.Minute {
+		bad("smtp-timeout", "must be between 1s and 10m")
+	}
+}
+
+// checkSMTPURL validates --smtp-url as the mail package reads it.
+func checkSMTPURL(s string) (*url.URL, error) {
+	u, err := url.Parse(s)
+	switch {
+	case err != nil:
+		return nil, errors.New("not a valid URL")
+	case u.Scheme != "smtp" && u.Scheme != "smtps":
+		return nil, errors.New("must start with smtp:// (STARTTLS) or smtps:// (implicit TLS)")
+	case u.Hostname() == "":
+		return nil, errors.New("names no host (smtp://user@mail.example.com:587)")
+	case u.Path != "" && u.Path != "/", u.RawQuery != "", u.Fragment != "":
+		return nil, errors.New("must not have a path, query or fragment")
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return nil, errors.New("has an invalid port")
+		}
+	}
+	if u.User == nil {
+		u.User = url.User("")
+	}
+	return u, nil
 }
 
 // TokenIssuer is the iss claim of proofs and license files.

@@ -45,16 +45,37 @@ type Member struct {
 	Disabled bool
 }
 
-// Invitation is a membership an owner offered and the person has not yet
-// accepted: nobody joins an organization without saying yes.
+// Invitation is a membership an owner offered to an email: the invited
+// person opens the link carrying its token (only the token's digest is
+// stored) within InvitationTTL and joins, with a new account or the one the
+// email already has. It is used once and can be revoked before.
 type Invitation struct {
-	OrgID     int64
+	ID         int64
+	OrgID      int64
+	Email      string
+	Role       Role
+	Digest     []byte // of the token; nil for invitations of the earlier model until resent
+	InvitedBy  string // audit label of the owner who invited
+	CreatedAt  time.Time
+	ExpiresAt  time.Time
+	AcceptedAt *time.Time
+	RevokedAt  *time.Time
+	OrgName    string // of the organization, when read by digest
+}
+
+// Pending reports whether the invitation can still be accepted at now.
+func (i *Invitation) Pending(now time.Time) bool {
+	return i.AcceptedAt == nil && i.RevokedAt == nil && len(i.Digest) > 0 && now.Before(i.ExpiresAt)
+}
+
+// PasswordReset is a one-time password reset: the digest of the token
+// mailed to the user, valid until ExpiresAt.
+type PasswordReset struct {
+	Digest    []byte
 	UserID    int64
-	Role      Role
-	InvitedBy string // audit label of the owner who invited
 	CreatedAt time.Time
-	Email     string // of the user, in the organization's listing
-	OrgName   string // of the organization, in the user's listing
+	ExpiresAt time.Time
+	UsedAt    *time.Time
 }
 
 // MemberOrg is a membership with the organization's details.

@@ -69,17 +69,39 @@ type AccountStore interface {
 	ListMembers(ctx context.Context, orgID int64) ([]Member, error)
 	// ListUserOrganizations returns the user's memberships, oldest first.
 	ListUserOrganizations(ctx context.Context, userID int64) ([]MemberOrg, error)
-	// PutInvitation records an invitation, or renews the role and date of
-	// the one already pending for the same user and organization.
-	PutInvitation(ctx context.Context, inv *Invitation) error
-	// ListInvitations returns an organization's pending invitations with
-	// the users' emails, oldest first.
+	// CreateInvitation inserts an invitation, or renews the one pending
+	// (neither accepted nor revoked) for the same organization and email:
+	// its role, token, inviter and dates are replaced, its ID kept.
+	CreateInvitation(ctx context.Context, inv *Invitation) error
+	// ListInvitations returns an organization's pending invitations
+	// (expired ones included, for resending), oldest first.
 	ListInvitations(ctx context.Context, orgID int64) ([]Invitation, error)
-	// UserInvitations returns a user's pending invitations with the
-	// organizations' names, oldest first.
-	UserInvitations(ctx context.Context, userID int64) ([]Invitation, error)
-	// DeleteInvitation returns ENotFound when there is none.
-	DeleteInvitation(ctx context.Context, orgID, userID int64) error
+	// Invitation returns one of an organization's invitations; ENotFound
+	// when there is none.
+	Invitation(ctx context.Context, orgID, id int64) (*Invitation, error)
+	// InvitationByDigest returns the invitation of a token, with its
+	// organization's name, whatever its state; ENotFound when unknown.
+	InvitationByDigest(ctx context.Context, digest []byte) (*Invitation, error)
+	// RenewInvitation gives a pending invitation a new token and expiry;
+	// ENotFound when it is not pending.
+	RenewInvitation(ctx context.Context, orgID, id int64, digest []byte, expires time.Time) error
+	// RevokeInvitation ends a pending invitation; ENotFound when it is not
+	// pending.
+	RevokeInvitation(ctx context.Context, orgID, id int64, at time.Time) error
+	// UseInvitation marks an invitation accepted by userID if it is still
+	// pending and unexpired at `at`, atomically (one use); ENotFound
+	// otherwise.
+	UseInvitation(ctx context.Context, id, userID int64, at time.Time) error
+
+	// CreatePasswordReset stores a reset token's digest, and drops the
+	// user's resets that expired.
+	CreatePasswordReset(ctx context.Context, pr *PasswordReset) error
+	// PasswordReset returns a reset usable at now; ENotFound otherwise.
+	PasswordReset(ctx context.Context, digest []byte, now time.Time) (*PasswordReset, error)
+	// UsePasswordReset spends a reset usable at `at`, atomically (one
+	// use), deletes the user's other resets and returns the user's ID;
+	// ENotFound when the reset is unknown, used or expired.
+	UsePasswordReset(ctx context.Context, digest []byte, at time.Time) (int64, error)
 }
 
 // UserUpdate changes the fields that are set.

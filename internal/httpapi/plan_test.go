@@ -196,13 +196,13 @@ func TestPlanCaps(t *testing.T) {
 			// the service it calls.
 			{core.CapMembers,
 				func(i int) result {
-					_, err := w.n.Service().AddMember(ctx, w.owner.Actor(), service.AddMemberInput{
-						Email: fmt.Sprintf("m%d@acme.test", i), Password: "correct horse battery", Role: core.RoleDeveloper})
+					_, err := w.n.Service().Invite(ctx, w.owner.Actor(), service.InviteInput{
+						Email: fmt.Sprintf("m%d@acme.test", i), Role: core.RoleDeveloper})
 					return serviceResult(err)
 				},
 				func() result {
-					_, err := w.n.Service().AddMember(ctx, w.owner.Actor(), service.AddMemberInput{
-						Email: "not an email", Password: "correct horse battery", Role: core.RoleDeveloper})
+					_, err := w.n.Service().Invite(ctx, w.owner.Actor(), service.InviteInput{
+						Email: "not an email", Role: core.RoleDeveloper})
 					return serviceResult(err)
 				},
 				"valid email"},
@@ -645,7 +645,7 @@ func TestPlanMembersRenewal(t *testing.T) {
 		w := newPlanWorld(t, b)
 		ctx := context.Background()
 		invite := func(email string, role core.Role) error {
-			_, err := w.n.Service().AddMember(ctx, w.owner.Actor(), service.AddMemberInput{Email: email, Password: "correct horse battery", Role: role})
+			_, err := w.n.Service().Invite(ctx, w.owner.Actor(), service.InviteInput{Email: email, Role: role})
 			return err
 		}
 		if err := invite("new@acme.test", core.RoleViewer); err != nil {

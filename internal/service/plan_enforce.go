@@ -295,20 +295,17 @@ func (s *Service) checkMemberCap(ctx context.Context, st core.Store, orgID int64
 		return err
 	}
 	if email != "" {
-		u, err := st.UserByEmail(ctx, email)
-		switch {
-		case err == nil:
-			invs, err := st.UserInvitations(ctx, u.ID)
-			if err != nil {
-				return err
-			}
-			for _, inv := range invs {
-				if inv.OrgID == orgID {
-					return nil
-				}
-			}
-		case !core.IsCode(err, core.ENotFound):
+		invs, err := st.ListInvitations(ctx, orgID)
+		if err != nil {
 			return err
+		}
+		now := s.now()
+		for _, inv := range invs {
+			// Renewing a pending invitation that holds a seat is not a
+			// creation.
+			if inv.Email == email && inv.Pending(now) {
+				return nil
+			}
 		}
 	}
 	return r.checkCap(ctx, st, 0, core.CapMembers, 1)

@@ -7,6 +7,8 @@ import (
 	"context"
 	"crypto/ed25519"
 	"log/slog"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -39,6 +41,11 @@ type Config struct {
 	// AllowInsecureWebhooks lets endpoints use http and loopback or
 	// private addresses (--allow-insecure-webhooks).
 	AllowInsecureWebhooks bool
+	// Mailer sends invitations and password resets; nil when no SMTP
+	// server is configured (the dashboard then shows invitation links).
+	Mailer Mailer
+	// PublicURL is where links in mails point (--public-url).
+	PublicURL string
 }
 
 // LicenseBoxPurpose names the key that encrypts license keys at rest; the
@@ -79,6 +86,11 @@ type Service struct {
 
 	// maxKeyRateLimit is the ceiling of a key's rate limit.
 	maxKeyRateLimit int
+
+	mailer    Mailer
+	publicURL string
+	// mailing counts the mails sent in the background, for Wait.
+	mailing sync.WaitGroup
 }
 
 // New returns a Service.
@@ -113,6 +125,7 @@ func New(cfg Config) *Service {
 	s.signingKeys = newKeyringCache(s.caches, s.now)
 	s.wake = make(chan struct{}, 1)
 	s.allowInsecureWebhooks = cfg.AllowInsecureWebhooks
+	s.mailer, s.publicURL = cfg.Mailer, strings.TrimRight(cfg.PublicURL, "/")
 	s.maxKeyRateLimit = cfg.MaxKeyRateLimit
 	if s.maxKeyRateLimit <= 0 {
 		s.maxKeyRateLimit = MaxKeyRateLimit

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"net/netip"
-	"slices"
 	"strings"
 	"time"
 
@@ -44,11 +43,6 @@ type SignInInput struct {
 	Password  string
 	Addr      netip.Addr
 	UserAgent string
-	// Answered lists the organizations whose invitations were shown to the
-	// person (after a *PendingInvitations answer); Accept those they
-	// accepted. The others of Answered are declined.
-	Answered []int64
-	Accept   []int64
 }
 
 // SessionInfo is a signed-in user as one request sees them: the session,
@@ -139,27 +133,6 @@ func (s *Service) SignIn(ctx context.Context, in SignInInput) (string, error) {
 	if u.Disabled {
 		return "", &core.Error{Code: core.EForbidden, Reason: core.ReasonUserDisabled, Message: "This account is disabled."}
 	}
-	// Invitations are answered here, by the person, before anything else:
-	// nobody is attached to an organization without saying yes.
-	invs, err := s.store.UserInvitations(ctx, u.ID)
-	if err != nil {
-		return "", err
-	}
-	var unanswered []core.Invitation
-	for _, inv := range invs {
-		if !slices.Contains(in.Answered, inv.OrgID) {
-			unanswered = append(unanswered, inv)
-		}
-	}
-	if len(unanswered) > 0 {
-		return "", &PendingInvitations{Invitations: unanswered}
-	}
-	joined := int64(0)
-	if len(invs) > 0 {
-		if joined, err = s.answerInvitations(ctx, u, invs, in.Answered, in.Accept, in.Addr, in.UserAgent); err != nil {
-			return "", err
-		}
-	}
 	orgs, err := s.store.ListUserOrganizations(ctx, u.ID)
 	if err != nil {
 		return "", err
@@ -169,11 +142,6 @@ func (s *Service) SignIn(ctx context.Context, in SignInInput) (string, error) {
 			Message: "Your account is not a member of any organization."}
 	}
 	first := orgs[0]
-	for _, o := range orgs {
-		if o.OrgID == joined { // land in the organization just joined
-			first = o
-		}
-	}
 	return s.startSession(ctx, u, first.OrgID, first.Role, in.Addr, in.UserAgent)
 }
 

@@ -188,7 +188,7 @@ func (s *Store) Usage(ctx context.Context, orgID, projectID int64, caps ...core.
 	}{
 		{core.CapProjects, `SELECT count(*) FROM projects WHERE org_id = $1 AND deleted_at IS NULL`, orgID},
 		{core.CapAPIKeys, `SELECT count(*) FROM api_keys WHERE org_id = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $2)`, orgID},
-		{core.CapMembers, `SELECT (SELECT count(*) FROM memberships WHERE org_id = $1) + (SELECT count(*) FROM invitations WHERE org_id = $1)`, orgID},
+		{core.CapMembers, `SELECT (SELECT count(*) FROM memberships WHERE org_id = $1) + (SELECT count(*) FROM invitations WHERE org_id = $1 AND accepted_at IS NULL AND revoked_at IS NULL AND digest IS NOT NULL AND expires_at > $2)`, orgID},
 		{core.CapWebhookEndpoints, `SELECT count(*) FROM webhook_endpoints WHERE org_id = $1 AND source = 'api'`, orgID},
 	}
 	if projectID != 0 {
@@ -208,7 +208,7 @@ func (s *Store) Usage(ctx context.Context, orgID, projectID int64, caps ...core.
 			continue
 		}
 		args := []any{c.arg}
-		if c.cap == core.CapAPIKeys {
+		if c.cap == core.CapAPIKeys || c.cap == core.CapMembers {
 			args = append(args, now)
 		}
 		var n int64

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"errors"
 	"fmt"
 	"hash/fnv"
 	"net/http"
@@ -50,7 +49,7 @@ func safeNext(s string) string {
 		return home
 	}
 	u, err := url.Parse(s)
-	if err != nil || u.Scheme != "" || u.Host != "" || u.Path == "/login" || u.Path == "/setup" {
+	if err != nil || u.Scheme != "" || u.Host != "" || u.Path == "/login" || u.Path == "/setup" || strings.HasPrefix(u.Path, "/reset-password/") {
 		return home
 	}
 	return s
@@ -73,28 +72,8 @@ func (d *dashboard) loginPage(w http.ResponseWriter, r *http.Request) error {
 	return d.renderLogin(w, r, http.StatusOK, f)
 }
 
-// loginData holds the invitations a person is asked to answer at sign-in.
-type loginData struct {
-	Invitations []core.Invitation
-}
-
 func (d *dashboard) renderLogin(w http.ResponseWriter, r *http.Request, status int, f *form) error {
-	return d.renderLoginWith(w, r, status, f, loginData{})
-}
-
-func (d *dashboard) renderLoginWith(w http.ResponseWriter, r *http.Request, status int, f *form, data loginData) error {
-	return d.render(w, r, status, "login", &view{Title: "Sign in", Form: f, CSRF: d.formToken(w, r), Data: data})
-}
-
-// orgIDs reads the organization IDs of a repeated form field.
-func orgIDs(f *form, name string) []int64 {
-	var out []int64
-	for _, v := range f.Values[name] {
-		if id, err := strconv.ParseInt(v, 10, 64); err == nil && id > 0 {
-			out = append(out, id)
-		}
-	}
-	return out
+	return d.render(w, r, status, "login", &view{Title: "Sign in", Form: f, CSRF: d.formToken(w, r)})
 }
 
 func (d *dashboard) login(w http.ResponseWriter, r *http.Request) error {
@@ -111,15 +90,7 @@ func (d *dashboard) login(w http.ResponseWriter, r *http.Request) error {
 	token, err := "", d.throttle(w, r, f.str("email"))
 	if err == nil {
 		token, err = d.svc.SignIn(r.Context(), service.SignInInput{Email: f.str("email"), Password: f.Get("password"),
-			Addr: core.ClientIP(r.Context()), UserAgent: r.UserAgent(),
-			Answered: orgIDs(f, "invitation"), Accept: orgIDs(f, "accept")})
-	}
-	var pending *service.PendingInvitations
-	if errors.As(err, &pending) {
-		// The password was right: ask which invitations to accept. The
-		// password is typed again, as it is never written into a page.
-		f.set("next", next)
-		return d.renderLoginWith(w, r, http.StatusOK, f, loginData{Invitations: pending.Invitations})
+			Addr: core.ClientIP(r.Context()), UserAgent: r.UserAgent()})
 	}
 	if err != nil {
 		status, err := f.refused(err, r)

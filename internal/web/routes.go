@@ -129,7 +129,20 @@ func Register(mux *http.ServeMux, deps Deps) {
 	user("POST /team/{u}/role", d.teamRole)
 	user("GET /team/{u}/remove", d.teamRemovePage)
 	user("POST /team/{u}/remove", d.teamRemove)
-	user("POST /team/invitations/{u}/cancel", d.teamCancelInvitation)
+
+	// Invitations and password reset by email (issue 19): the team page's
+	// invitations, the invited person's link (public: they may have no
+	// account yet; joining with an account needs its session), and the
+	// reset pages reached from the sign-in page and the mailed link.
+	user("POST /team/invitations/{i}/resend", d.teamResendInvitation)
+	user("POST /team/invitations/{i}/revoke", d.teamRevokeInvitation)
+	page("GET /invite/{token}", d.invitePage)
+	page("POST /invite/{token}", d.inviteAccept)
+	user("POST /invite/{token}/join", d.inviteJoin)
+	page("GET /forgot-password", d.forgotPage)
+	page("POST /forgot-password", d.forgot)
+	page("GET /reset-password/{token}", d.resetPage)
+	page("POST /reset-password/{token}", d.reset)
 
 	user("GET /audit", d.auditList)
 

@@ -2,18 +2,30 @@ package web
 
 import (
 	"net/http"
+	"time"
 
 	"github.com/latchkey/latchkey/internal/core"
-	"github.com/latchkey/latchkey/internal/service"
 )
 
 type teamData struct {
 	Members     []core.Member
 	Invitations []core.Invitation // owners only
 	Roles       []core.Role
+	Now         time.Time
+	// Mail tells whether invitations are mailed; Link, after an invitation
+	// was made or resent without a mail, is the link to hand over.
+	Mail bool
+	Link *inviteLink
 }
 
-func (d *dashboard) renderTeam(w http.ResponseWriter, r *http.Request, status int, f *form) error {
+// inviteLink is an invitation link shown once to the owner who made it.
+type inviteLink struct {
+	Email     string
+	URL       string
+	MailError string
+}
+
+func (d *dashboard) renderTeam(w http.ResponseWriter, r *http.Request, status int, f *form, link *inviteLink) error {
 	actor := actorOf(r)
 	ms, err := d.svc.ListMembers(r.Context(), actor)
 	if err != nil {
@@ -25,44 +37,16 @@ func (d *dashboard) renderTeam(w http.ResponseWriter, r *http.Request, status in
 			return err
 		}
 	}
+	if link != nil {
+		// The page holds a one-time link: keep it out of referrers.
+		w.Header().Set("Referrer-Policy", "no-referrer")
+	}
 	return d.render(w, r, status, "team", &view{Title: "Team", Nav: "team", Form: f,
-		Data: teamData{Members: ms, Invitations: invs, Roles: core.Roles}})
+		Data: teamData{Members: ms, Invitations: invs, Roles: core.Roles, Now: d.now(), Mail: d.svc.MailConfigured(), Link: link}})
 }
 
 func (d *dashboard) teamList(w http.ResponseWriter, r *http.Request) error {
 	f := newForm()
 	f.set("role", string(core.RoleDeveloper))
-	return d.renderTeam(w, r, http.StatusOK, f)
-}
-
-// teamAdd invites a member by email. The answer is the same whether or not
-// the email has an account; the person joins only by accepting at their
-// next sign-in (there is no email delivery to send invitations with yet).
-func (d *dashboard) teamAdd(w http.ResponseWriter, r *http.Request) error {
-	f := formOf(r)
-	inv, err := d.svc.AddMember(r.Context(), actorOf(r), service.AddMemberInput{Email: f.str("email"), Name: f.str("name"),
-		Password: f.Get("password"), Role: core.Role(f.str("role"))})
-	if err != nil {
-		status, err := f.refused(err, r)
-		if err != nil {
-			return err
-		}
-		return d.renderTeam(w, r, status, f)
-	}
-	d.setFlash(w, r, "ok", inv.Email+" was invited as "+string(inv.Role)+
-		". They join when they accept the invitation at their next sign-in: with the first password you set if the email had no account here, else with their own.")
-	return redirect(w, r, "/team")
-}
-
-// teamCancelInvitation withdraws a pending invitation.
-func (d *dashboard) teamCancelInvitation(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r, "u")
-	if err != nil {
-		return err
-	}
-	if err := d.svc.CancelInvitation(r.Context(), actorOf(r), id); err != nil {
-		return err
-	}
-	d.setFlash(w, r, "ok", "The invitation was withdrawn.")
-	return redirect(w, r, "/team")
+	return d.renderTeam(w, r, http.StatusOK, f, nil)
 }

@@ -125,7 +125,12 @@ func testUsage(t *testing.T, st *store.Store, clock *Clock) {
 	}
 	bob := &core.User{Email: "bob-usage@example.com", Name: "Bob", PasswordHash: "$2a$04$hash"}
 	must(t, st.CreateUser(ctx, bob))
-	must(t, st.PutInvitation(ctx, &core.Invitation{OrgID: o.ID, UserID: bob.ID, Role: core.RoleDeveloper, InvitedBy: "alice"}))
+	must(t, st.CreateInvitation(ctx, &core.Invitation{OrgID: o.ID, Email: bob.Email, Role: core.RoleDeveloper, InvitedBy: "alice",
+		Digest: []byte("usage-invitation"), ExpiresAt: clock.Now().Add(time.Hour)}))
+	// Revoked invitations hold no seat.
+	gone := &core.Invitation{OrgID: o.ID, Email: "gone@example.com", Role: core.RoleViewer, Digest: []byte("usage-revoked"), ExpiresAt: clock.Now().Add(time.Hour)}
+	must(t, st.CreateInvitation(ctx, gone))
+	must(t, st.RevokeInvitation(ctx, o.ID, gone.ID, clock.Now()))
 	must(t, st.CreateWebhookEndpoint(ctx, &core.WebhookEndpoint{OrgID: o.ID, Source: core.EndpointSourceAPI, URL: "https://hooks.example/a", Events: []string{"*"}, SecretEnc: []byte{1}, Enabled: true}))
 	must(t, st.CreateWebhookEndpoint(ctx, &core.WebhookEndpoint{OrgID: o.ID, ProjectID: l.ProjectID, Source: core.EndpointSourceProject, URL: "https://hooks.example/p", Events: []string{"*"}, SecretEnc: []byte{1}, Enabled: true}))
 

@@ -57,6 +57,7 @@ func Run(t *testing.T, b Backend) {
 		{"Users", testUsers},
 		{"Memberships", testMemberships},
 		{"Invitations", testInvitations},
+		{"PasswordResets", testPasswordResets},
 		{"APIKeys", testAPIKeys},
 		{"APIKeyOwner", testAPIKeyOwner},
 		{"APIKeyListing", testAPIKeyListing},
@@ -255,43 +256,6 @@ func testMemberships(t *testing.T, st *store.Store, clock *Clock) {
 	wantCode(t, err, core.ENotFound)
 	wantCode(t, st.DeleteMembership(ctx, o1.ID, bob.ID), core.ENotFound)
 	wantCode(t, st.UpdateMembershipRole(ctx, o1.ID, bob.ID, core.RoleViewer), core.ENotFound)
-}
-
-func testInvitations(t *testing.T, st *store.Store, clock *Clock) {
-	ctx := context.Background()
-	o1, _ := Fixture(t, st, "One", "alice@example.com", core.RoleOwner)
-	o2, bob := Fixture(t, st, "Two", "bob@example.com", core.RoleOwner)
-	carol := &core.User{Email: "carol@example.com", PasswordHash: "x"}
-	must(t, st.CreateUser(ctx, carol))
-	must(t, st.PutInvitation(ctx, &core.Invitation{OrgID: o1.ID, UserID: bob.ID, Role: core.RoleViewer, InvitedBy: "alice@example.com"}))
-	clock.Advance(time.Second)
-	must(t, st.PutInvitation(ctx, &core.Invitation{OrgID: o1.ID, UserID: carol.ID, Role: core.RoleDeveloper}))
-	must(t, st.PutInvitation(ctx, &core.Invitation{OrgID: o2.ID, UserID: carol.ID, Role: core.RoleAdmin}))
-	clock.Advance(time.Second)
-	// Inviting again renews the pending invitation: one per user and
-	// organization.
-	must(t, st.PutInvitation(ctx, &core.Invitation{OrgID: o1.ID, UserID: bob.ID, Role: core.RoleAdmin, InvitedBy: "alice@example.com"}))
-	invs, err := st.ListInvitations(ctx, o1.ID)
-	must(t, err)
-	if len(invs) != 2 || invs[0].Email != "carol@example.com" || invs[1].Email != "bob@example.com" || invs[1].Role != core.RoleAdmin ||
-		invs[1].InvitedBy != "alice@example.com" || !invs[1].CreatedAt.Equal(ts(clock.Now())) || invs[1].OrgName != "One" {
-		t.Fatalf("invitations of One = %+v", invs)
-	}
-	mine, err := st.UserInvitations(ctx, carol.ID)
-	must(t, err)
-	if len(mine) != 2 || mine[0].OrgName != "One" || mine[1].OrgName != "Two" || mine[1].Role != core.RoleAdmin {
-		t.Fatalf("carol's invitations = %+v", mine)
-	}
-	must(t, st.DeleteInvitation(ctx, o1.ID, carol.ID))
-	wantCode(t, st.DeleteInvitation(ctx, o1.ID, carol.ID), core.ENotFound)
-	mine, err = st.UserInvitations(ctx, carol.ID)
-	must(t, err)
-	if len(mine) != 1 || mine[0].OrgID != o2.ID {
-		t.Fatalf("carol's invitations after one was answered = %+v", mine)
-	}
-	// Invitations never make a member.
-	_, err = st.Membership(ctx, o1.ID, bob.ID)
-	wantCode(t, err, core.ENotFound)
 }
 
 func newKey(o *core.Organization, u *core.User, n byte) *core.APIKey {
