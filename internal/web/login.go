@@ -114,6 +114,9 @@ func (d *dashboard) login(w http.ResponseWriter, r *http.Request) error {
 			Addr: core.ClientIP(r.Context()), UserAgent: r.UserAgent(),
 			Answered: orgIDs(f, "invitation"), Accept: orgIDs(f, "accept")})
 	}
+	if done, ferr := d.loginAfterPassword(w, r, err, next); done {
+		return ferr
+	}
 	var pending *service.PendingInvitations
 	if errors.As(err, &pending) {
 		// The password was right: ask which invitations to accept. The
