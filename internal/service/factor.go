@@ -464,17 +464,33 @@ func (s *Service) RemovePasskey(ctx context.Context, actor *core.Actor, id int64
 }
 
 // RemoveUserFactors removes every factor of a user who lost their device
-// ("latchkey admin remove-factors"); the user signs in with the password
-// alone and enrols again.
-func (s *Service) RemoveUserFactors(ctx context.Context, actor *core.Actor, email string) (*core.User, error) {
+// ("latchkey admin remove-factors"): the user signs in with the password
+// alone and enrols again. It is audited in each of the user's
+// organizations, as by label.
+func (s *Service) RemoveUserFactors(ctx context.Context, email, label string) (*core.User, error) {
 	u, err := s.store.UserByEmail(ctx, strings.ToLower(strings.TrimSpace(email)))
+	if core.IsCode(err, core.ENotFound) {
+		return nil, core.Invalid("email", "No user has this email.")
+	}
 	if err != nil {
 		return nil, err
 	}
-	if err := s.store.DeleteUserFactors(ctx, u.ID); err != nil {
+	orgs, err := s.store.ListUserOrganizations(ctx, u.ID)
+	if err != nil {
 		return nil, err
 	}
-	return u, audit(ctx, s.store, actor.Audit("user.factors_removed", "user", u.ID, 0, nil))
+	err = s.store.InTx(ctx, func(st core.Store) error {
+		if err := st.DeleteUserFactors(ctx, u.ID); err != nil {
+			return err
+		}
+		for _, o := range orgs {
+			if err := audit(ctx, st, core.SystemActor(o.OrgID, label).Audit("user.factors_removed", "user", u.ID, 0, nil)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return u, err
 }
 
 // RequiresSecondFactor reports the organization's sign-in policy.
