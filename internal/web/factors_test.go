@@ -214,3 +214,41 @@ func wantBody(t *testing.T, p *page, want ...string) {
 		}
 	}
 }
+
+// TestFactorManagement: recovery codes regenerated replace the old ones,
+// removing the authenticator drops the codes and makes the password
+// enough again, and bad input to the passkey forms is a clear refusal.
+func TestFactorManagement(t *testing.T) {
+	eachBackend(t, func(t *testing.T, n *apptest.Node) {
+		c, acc := owner(t, n, "Acme", "manage@example.com")
+		_, old := enrolTOTP(t, n, c)
+		c.get("/settings/security")
+		p := c.post("/settings/security/recovery-codes", nil)
+		wantRedirect(t, p, "/settings/security/recovery-codes")
+		fresh := recoveryCodeRE.FindAllStringSubmatch(c.follow(p).Body, -1)
+		if len(fresh) != 10 || fresh[0][1] == old[0] {
+			t.Fatalf("regenerated codes: %v", fresh)
+		}
+		s := passwordStep(t, n, acc.Email)
+		wantStatus(t, s.post("/login/factor", url.Values{"code": {old[0]}}), http.StatusUnprocessableEntity)
+		wantRedirect(t, s.post("/login/factor", url.Values{"code": {fresh[0][1]}}), "/api-keys")
+
+		// Passkey forms: a forged credential and a bad name are refused.
+		c.get("/settings/security")
+		bad := c.post("/settings/security/passkeys", url.Values{"credential": {"{not json"}, "name": {"x"}})
+		wantStatus(t, bad, http.StatusUnprocessableEntity)
+		wantBody(t, bad, `"error"`)
+		wantStatus(t, c.post("/login/passkey", url.Values{"credential": {"\x00"}}), http.StatusForbidden) // no pre-session token
+		wantStatus(t, c.post("/settings/security/passkeys/999/rename", url.Values{"name": {"bad\x00"}}), http.StatusUnprocessableEntity)
+		wantRedirect(t, c.post("/settings/security/passkeys/999/rename", url.Values{"name": {""}}), "/settings/security")
+		wantStatus(t, c.post("/settings/security/passkeys/999/remove", nil), http.StatusNotFound)
+
+		c.get("/settings/security")
+		wantRedirect(t, c.post("/settings/security/totp/remove", nil), "/settings/security")
+		left, err := n.Service().RecoveryCodesLeft(context.Background(), acc.UserID)
+		if err != nil || left != 0 {
+			t.Fatalf("%d recovery codes left without a factor (%v)", left, err)
+		}
+		signIn(t, n, acc.Email) // the password alone again
+	})
+}
