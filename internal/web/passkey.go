@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"time"
 
 	"github.com/go-webauthn/webauthn/protocol"
 	"github.com/go-webauthn/webauthn/webauthn"
@@ -24,7 +25,7 @@ import (
 // "credential". Both are ordinary form posts, with the page's CSRF token.
 const (
 	webauthnCookie = "latchkey_webauthn"
-	webauthnMaxAge = 5 * 60 * 1e9 // 5 minutes
+	webauthnMaxAge = 5 * time.Minute
 )
 
 // ceremony is what the finishing post needs of its options post.
