@@ -74,6 +74,7 @@ func TestBrowserFactors(t *testing.T) {
 	b.wantPage("/settings/security/recovery-codes", "shown only once")
 	b.open("/settings/security")
 	b.wantPage("/settings/security", "Virtual laptop")
+	b.shot("sign-in-security")
 
 	// Sign in with the passkey alone.
 	b.submit("sign-out")
@@ -87,6 +88,7 @@ func TestBrowserFactors(t *testing.T) {
 	b.open("/projects/" + itoa(doomed) + "/delete")
 	b.submit("confirm")
 	b.wantPage("/projects/"+itoa(doomed)+"/delete", "Confirm it's you")
+	b.shot("reauthenticate")
 	b.do(chromedp.Click(chromedp.ID("reauth-passkey")))
 	b.waitPath("/projects")
 	if _, err := n.Store.Project(ctx, doomed); !core.IsCode(err, core.ENotFound) {
@@ -96,6 +98,7 @@ func TestBrowserFactors(t *testing.T) {
 	// An authenticator app, enrolled with its first code.
 	b.open("/settings/security/totp")
 	secret := strings.TrimSpace(b.text("#totp-secret"))
+	b.shot("authenticator-setup")
 	code, err := totp.GenerateCode(secret, n.Clock.Now())
 	if err != nil {
 		t.Fatal(err)
@@ -108,6 +111,7 @@ func TestBrowserFactors(t *testing.T) {
 	b.submit("sign-out")
 	signInPassword()
 	b.wantPage("/login/factor", "Two-step verification")
+	b.shot("sign-in-second-step")
 	n.Clock.Advance(30 * time.Second)
 	code, _ = totp.GenerateCode(secret, n.Clock.Now())
 	b.fill("f-code", code)
