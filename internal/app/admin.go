@@ -52,7 +52,7 @@ func newAdminCmd(env Env) *cobra.Command {
 		Long: `Admin commands work directly on the configured store (--data-dir or --database-url), without
 a running server. Use them to create the first user and key, and to give organizations plans.`,
 	}
-	cmd.AddCommand(newCreateUserCmd(env), newAddMemberCmd(env), newResetPasswordCmd(env), newCreateKeyCmd(env), newAdminPlansCmd(env), newAdminOrgsCmd(env), newAdminSigningCmd(env))
+	cmd.AddCommand(newCreateUserCmd(env), newAddMemberCmd(env), newResetPasswordCmd(env), newCreateKeyCmd(env), newAdminPlansCmd(env), newAdminOrgsCmd(env), newAdminSigningCmd(env), newRemoveFactorsCmd(env))
 	requireVerb(cmd)
 	return cmd
 }

@@ -97,4 +97,7 @@ type Session struct {
 	CreatedAt  time.Time
 	LastSeenAt time.Time
 	ExpiresAt  time.Time
+	// VerifiedAt is when the user last proved who they are in this
+	// session: the sign-in, or a re-authentication.
+	VerifiedAt time.Time
 }

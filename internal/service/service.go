@@ -61,6 +61,7 @@ type Service struct {
 	licenseBox   *secret.Box
 	webhookBox   *secret.Box
 	signingBox   *secret.Box
+	totpBox      *secret.Box
 	// initialSigning is the key derived from the instance secret: the
 	// first signing key, recorded when there is none.
 	initialSigning ed25519.PrivateKey
@@ -103,6 +104,7 @@ func New(cfg Config) *Service {
 		licenseBox:     cfg.Secret.Box(LicenseBoxPurpose),
 		webhookBox:     cfg.Secret.Box("webhook-secret"),
 		signingBox:     cfg.Secret.Box(signingBoxPurpose),
+		totpBox:        cfg.Secret.Box(totpBoxPurpose),
 		initialSigning: cfg.Secret.SigningKey(),
 	}
 	if s.log == nil {

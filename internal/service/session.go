@@ -55,6 +55,9 @@ type SessionInfo struct {
 	// Orgs lists every organization the user belongs to, for the
 	// organization switcher.
 	Orgs []core.MemberOrg
+	// MustEnrol is set when the organization requires a second factor
+	// and the user has none: the dashboard sends them to enrol first.
+	MustEnrol bool
 }
 
 // Actor returns the actor the session's user acts as for one request: the
@@ -142,6 +145,13 @@ func (s *Service) SignIn(ctx context.Context, in SignInInput) (string, error) {
 			Message: "Your account is not a member of any organization."}
 	}
 	first := orgs[0]
+	// A user with a second factor is not signed in yet: the dashboard
+	// asks for it (CompleteSignIn).
+	if has, err := s.store.HasSecondFactor(ctx, u.ID); err != nil {
+		return "", err
+	} else if has {
+		return "", &SecondFactorRequired{UserID: u.ID, OrgID: first.OrgID}
+	}
 	return s.startSession(ctx, u, first.OrgID, first.Role, in.Addr, in.UserAgent)
 }
 
@@ -160,6 +170,13 @@ func (s *Service) newSession(userID, orgID int64, addr netip.Addr, userAgent str
 
 // startSession stores a new session and audits the sign-in.
 func (s *Service) startSession(ctx context.Context, u *core.User, orgID int64, role core.Role, addr netip.Addr, userAgent string) (string, error) {
+	return s.startSessionWith(ctx, u, orgID, role, addr, userAgent, nil)
+}
+
+// startSessionWith is startSession with the sign-in's details audited
+// (which second factor was used).
+func (s *Service) startSessionWith(ctx context.Context, u *core.User, orgID int64, role core.Role, addr netip.Addr, userAgent string,
+	details map[string]any) (string, error) {
 	se, token := s.newSession(u.ID, orgID, addr, userAgent)
 	err := s.write(ctx, func(st core.Store, _ func(core.Change)) error {
 		if err := st.CreateSession(ctx, se); err != nil {
@@ -167,7 +184,7 @@ func (s *Service) startSession(ctx context.Context, u *core.User, orgID int64, r
 		}
 		actor := &core.Actor{Type: core.ActorUser, UserID: u.ID, OrgID: orgID, Role: role, Label: u.Email,
 			Addr: addr, UserAgent: userAgent}
-		return audit(ctx, st, actor.Audit("user.sign_in", "user", u.ID, 0, nil))
+		return audit(ctx, st, actor.Audit("user.sign_in", "user", u.ID, 0, details))
 	})
 	if err != nil {
 		return "", err
@@ -226,6 +243,15 @@ func (s *Service) Session(ctx context.Context, token string) (*SessionInfo, erro
 		se.LastSeenAt, se.ExpiresAt = now, expires
 	}
 	info := &SessionInfo{Session: *se, User: *u, Role: m.Role, Orgs: orgs}
+	if req, err := s.store.RequiresSecondFactor(ctx, se.OrgID); err != nil && !core.IsCode(err, core.ENotFound) {
+		return nil, err
+	} else if req {
+		has, err := s.store.HasSecondFactor(ctx, u.ID)
+		if err != nil {
+			return nil, err
+		}
+		info.MustEnrol = !has
+	}
 	info.User.PasswordHash = ""
 	for _, o := range orgs {
 		if o.OrgID == se.OrgID {

@@ -16,23 +16,33 @@ func (s *Store) CreateSession(ctx context.Context, se *core.Session) error {
 	if se.LastSeenAt.IsZero() {
 		se.LastSeenAt = now
 	}
+	if se.VerifiedAt.IsZero() {
+		se.VerifiedAt = se.CreatedAt
+	}
 	_, err := s.w().ExecContext(ctx,
-		`INSERT INTO sessions (digest, user_id, org_id, csrf_token, ip, user_agent, created_at, last_seen_at, expires_at)
-		 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-		se.Digest, se.UserID, se.OrgID, se.CSRFToken, se.IP, se.UserAgent, ts(se.CreatedAt), ts(se.LastSeenAt), ts(se.ExpiresAt))
+		`INSERT INTO sessions (digest, user_id, org_id, csrf_token, ip, user_agent, created_at, last_seen_at, expires_at, verified_at)
+		 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+		se.Digest, se.UserID, se.OrgID, se.CSRFToken, se.IP, se.UserAgent, ts(se.CreatedAt), ts(se.LastSeenAt), ts(se.ExpiresAt),
+		ts(se.VerifiedAt))
 	return s.conflict(err, "create session", "Session already exists.")
 }
 
 // SessionByDigest returns a live session.
 func (s *Store) SessionByDigest(ctx context.Context, digest []byte, now time.Time) (*core.Session, error) {
 	var se core.Session
+	var verified *time.Time
 	err := s.r().QueryRowContext(ctx,
-		`SELECT digest, user_id, org_id, csrf_token, ip, user_agent, created_at, last_seen_at, expires_at
+		`SELECT digest, user_id, org_id, csrf_token, ip, user_agent, created_at, last_seen_at, expires_at, verified_at
 		   FROM sessions WHERE digest = $1 AND expires_at > $2`, digest, ts(now)).
 		Scan(&se.Digest, &se.UserID, &se.OrgID, &se.CSRFToken, &se.IP, &se.UserAgent,
-			utc{&se.CreatedAt}, utc{&se.LastSeenAt}, utc{&se.ExpiresAt})
+			utc{&se.CreatedAt}, utc{&se.LastSeenAt}, utc{&se.ExpiresAt}, nullTime{&verified})
 	if err != nil {
 		return nil, s.wrap(notFound(err, "Session"), "session")
+	}
+	// Sessions older than migration 0009 were verified at their sign-in.
+	se.VerifiedAt = se.CreatedAt
+	if verified != nil {
+		se.VerifiedAt = *verified
 	}
 	return &se, nil
 }

@@ -112,7 +112,10 @@ func TestAPIKeyPages(t *testing.T) {
 		if r := n.Do(t, "GET", "/api/v1/projects", nil, apptest.Key(secret)...); r.Status != 403 {
 			t.Fatalf("the old key after its grace: %d", r.Status)
 		}
+		// An hour on, rotating a live key asks for the password again.
 		p = c.post(kpath+"/rotate", url.Values{"grace_seconds": {"0"}})
+		wantText(t, p, "Confirm it's you")
+		p = c.post(kpath+"/rotate", url.Values{"grace_seconds": {"0"}, "_reauth_password": {password}})
 		wantRedirect(t, p, kpath)
 		wantText(t, c.follow(p), "This API key was already rotated")
 		wantRedirect(t, c.post(kpath+"/rotate", url.Values{"grace_seconds": {"lots"}}), kpath)

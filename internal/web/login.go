@@ -92,6 +92,9 @@ func (d *dashboard) login(w http.ResponseWriter, r *http.Request) error {
 		token, err = d.svc.SignIn(r.Context(), service.SignInInput{Email: f.str("email"), Password: f.Get("password"),
 			Addr: core.ClientIP(r.Context()), UserAgent: r.UserAgent()})
 	}
+	if done, ferr := d.loginAfterPassword(w, r, err, next); done {
+		return ferr
+	}
 	if err != nil {
 		status, err := f.refused(err, r)
 		if err != nil {

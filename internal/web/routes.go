@@ -66,7 +66,7 @@ func Register(mux *http.ServeMux, deps Deps) {
 	user("POST /projects/{p}/edit", d.projectUpdate)
 	user("POST /projects/{p}/license-defaults", d.projectDefaultsUpdate)
 	user("GET /projects/{p}/delete", d.projectDeletePage)
-	user("POST /projects/{p}/delete", d.projectDelete)
+	user("POST /projects/{p}/delete", d.fresh(d.projectDelete))
 
 	user("GET /licenses", d.licensePicker)
 	user("GET /projects/{p}/licenses", d.licenseList)
@@ -102,10 +102,10 @@ func Register(mux *http.ServeMux, deps Deps) {
 
 	user("GET /api-keys", d.keyList)
 	user("GET /api-keys/new", d.keyNew)
-	user("POST /api-keys", d.keyCreate)
+	user("POST /api-keys", d.freshIf(liveKeyForm, d.keyCreate))
 	user("GET /api-keys/{k}", d.keyShow)
 	user("GET /api-keys/{k}/secret", d.keySecret)
-	user("POST /api-keys/{k}/rotate", d.keyRotate)
+	user("POST /api-keys/{k}/rotate", d.freshIf(d.liveKey, d.keyRotate))
 	user("GET /api-keys/{k}/revoke", d.keyRevokePage)
 	user("POST /api-keys/{k}/revoke", d.keyRevoke)
 
@@ -126,7 +126,7 @@ func Register(mux *http.ServeMux, deps Deps) {
 
 	user("GET /team", d.teamList)
 	user("POST /team", d.teamAdd)
-	user("POST /team/{u}/role", d.teamRole)
+	user("POST /team/{u}/role", d.fresh(d.teamRole))
 	user("GET /team/{u}/remove", d.teamRemovePage)
 	user("POST /team/{u}/remove", d.teamRemove)
 
@@ -151,6 +151,30 @@ func Register(mux *http.ServeMux, deps Deps) {
 	user("POST /settings/password", d.settingsPassword)
 	user("POST /settings/policy", d.settingsPolicy)
 	user("POST /settings/license-defaults", d.orgDefaultsUpdate)
+
+	// Second factors and re-authentication (issue 19, reauth.go): the
+	// second step of a sign-in, passkey sign-in, the sign-in security page.
+	// Sensitive actions elsewhere are wrapped in d.fresh (a fresh password
+	// or factor within ReauthWindow); wrap organization deletion too.
+	page("GET /login/factor", d.loginFactorPage)
+	page("POST /login/factor", d.loginFactor)
+	page("POST /login/factor/passkey/options", d.factorPasskeyOptions)
+	page("POST /login/factor/passkey", d.factorPasskey)
+	page("POST /login/passkey/options", d.passkeyLoginOptions)
+	page("POST /login/passkey", d.passkeyLogin)
+	user("POST /reauth/passkey/options", d.reauthPasskeyOptions)
+	user("POST /reauth/passkey", d.reauthPasskey)
+	user("GET /settings/security", d.security)
+	user("GET /settings/security/totp", d.totpPage)
+	user("POST /settings/security/totp", d.totpConfirm)
+	user("POST /settings/security/totp/remove", d.fresh(d.totpRemove))
+	user("POST /settings/security/recovery-codes", d.fresh(d.recoveryCodesRegenerate))
+	user("GET "+recoveryCodesPath, d.recoveryCodesPage)
+	user("POST /settings/security/passkeys/options", d.passkeyRegisterOptions)
+	user("POST /settings/security/passkeys", d.passkeyRegister)
+	user("POST /settings/security/passkeys/{id}/rename", d.passkeyRename)
+	user("POST /settings/security/passkeys/{id}/remove", d.fresh(d.passkeyRemove))
+	user("POST /settings/security/policy", d.fresh(d.securityPolicy))
 
 	// Everything else outside /api/ is a dashboard 404 page.
 	page("/", d.notFound)

@@ -117,6 +117,11 @@ func (d *dashboard) signedIn(next handlerFunc) handlerFunc {
 		// the page keeps the sidebar, and a refusal names the role.
 		if err := checkRequest(w, r, info); err != nil {
 			d.fail(w, r, err)
+		} else if info.MustEnrol && !enrolPath(r.URL.Path) {
+			// The organization requires a second factor: nothing else
+			// until the member has one (security.go).
+			d.setFlash(w, r, "error", "Your organization requires a second factor: add one to go on.")
+			return redirect(w, r, "/settings/security")
 		} else if err := next(w, r); err != nil {
 			d.fail(w, r, err)
 		}

@@ -100,6 +100,7 @@ func Run(t *testing.T, b Backend) {
 		{"Nodes", testNodes},
 		{"IdempotencyKeys", testIdempotencyKeys},
 		{"IdempotencyConcurrentClaims", testIdempotencyConcurrentClaims},
+		{"Factors", testFactors},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
