@@ -30,6 +30,7 @@ type Store interface {
 	SigningKeyStore
 	NodeStore
 	IdempotencyStore
+	InsightStore
 
 	// Publish tells other nodes sharing the database that c happened. Inside
 	// InTx it is delivered only if the transaction commits. A backend with
