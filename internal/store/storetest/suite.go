@@ -99,6 +99,8 @@ func Run(t *testing.T, b Backend) {
 		{"Nodes", testNodes},
 		{"IdempotencyKeys", testIdempotencyKeys},
 		{"IdempotencyConcurrentClaims", testIdempotencyConcurrentClaims},
+		{"Outcomes", testOutcomes},
+		{"InsightFigures", testInsightFigures},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
