@@ -332,3 +332,12 @@ func (s *Service) orgRequests(ctx context.Context, actor *core.Actor, rep *Usage
 		return s.store.OrgKeyUsage(ctx, actor.OrgID, from, to)
 	}, pending)
 }
+
+// The result codes an outcome chart colours apart from the refusals.
+const (
+	OutcomeValid  = licensing.CodeValid
+	OutcomeUnpaid = licensing.CodeUnpaid
+)
+
+// OutcomeMessage is what a copy is told with code.
+func OutcomeMessage(code string) string { return licensing.Messages[code] }
