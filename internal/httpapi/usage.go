@@ -85,4 +85,3 @@ func (h *api) usage(scope string) handlerFunc {
 		return ok(w, http.StatusOK, "", usageView(rep))
 	}
 }
-
