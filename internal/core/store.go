@@ -31,6 +31,7 @@ type Store interface {
 	NodeStore
 	IdempotencyStore
 	FactorStore
+	InsightStore
 
 	// Publish tells other nodes sharing the database that c happened. Inside
 	// InTx it is delivered only if the transaction commits. A backend with

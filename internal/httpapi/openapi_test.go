@@ -784,6 +784,15 @@ func TestResponsesMatchDocument(t *testing.T) {
 		st, _ = raw(lenient(ctx), "PUT", "/api/v1/organization/license-defaults", []byte(`{}`))
 		want(st, 401)
 
+		// Runtime answers by result code (issue 19).
+		for _, path := range []string{"/api/v1/usage?range=24h", "/api/v1/project/" + pid + "/usage?range=7d",
+			"/api/v1/project/" + pid + "/licenses/" + id(l.ID) + "/usage"} {
+			st, _ = raw(ctx, "GET", path, nil, withKey...)
+			want(st, 200)
+		}
+		st, _ = raw(lenient(ctx), "GET", "/api/v1/usage?range=1y", nil, withKey...)
+		want(st, 422)
+
 		// Last: deleting the project.
 		must(c.Projects.Delete(ctx, p.ID))
 		conf.report(loadOpenAPI(t))

@@ -213,6 +213,12 @@ func Register(mux *http.ServeMux, d Deps) []string {
 	handle("GET /api/v1/organization", key(h.showOrganization))
 	handle("PUT /api/v1/organization/policy", key(h.setPolicy))
 
+	// Runtime answers by result code (issue 19; usage.go): the
+	// organization's, a project's, a license's.
+	handle("GET /api/v1/usage", key(h.usage("organization")))
+	handle("GET /api/v1/project/{project}/usage", key(h.usage("project")))
+	handle("GET /api/v1/project/{project}/licenses/{license}/usage", key(h.usage("license")))
+
 	// Audit log (native).
 	handle("GET /api/v1/audit", key(h.listAudit))
 

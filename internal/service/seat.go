@@ -72,11 +72,20 @@ func seatTTL(l *core.License) time.Duration {
 // (a revoked copy shutting down gives its seat back), as long as the key is
 // the license's.
 func (v *Validator) Heartbeat(ctx context.Context, in HeartbeatInput) (*ValidateResult, *SeatStatus, error) {
+	now := v.now()
+	res, st, err := v.heartbeat(ctx, in, now)
+	if err == nil {
+		v.outcomes.add(res, now)
+	}
+	return res, st, err
+}
+
+func (v *Validator) heartbeat(ctx context.Context, in HeartbeatInput, now time.Time) (*ValidateResult, *SeatStatus, error) {
 	if err := CheckInstance(in.Instance); err != nil {
 		return nil, nil, err
 	}
 	in.Count = false
-	res, err := v.Validate(ctx, in.ValidateInput)
+	res, err := v.validate(ctx, in.ValidateInput, now)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -88,7 +97,6 @@ func (v *Validator) Heartbeat(ctx context.Context, in HeartbeatInput) (*Validate
 	if maxN == 0 {
 		return res, nil, nil
 	}
-	now := v.now()
 	st := &SeatStatus{Instance: in.Instance, Max: maxN, TTL: seatTTL(l)}
 	if in.Release {
 		out, err := v.store.ReleaseSeat(ctx, l.ID, in.Instance, now)

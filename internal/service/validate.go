@@ -82,6 +82,9 @@ type Validator struct {
 	absent *cache.Cache[[32]byte, struct{}]
 
 	pending pendingUses
+	// outcomes counts every answer about a known license by code and hour
+	// (outcome.go), flushed with the uses.
+	outcomes *outcomes
 
 	svc    *Service
 	events *runtimeEvents
@@ -119,6 +122,7 @@ func (s *Service) NewValidator(cfg ValidatorConfig) *Validator {
 		absent: cache.NewIn(s.caches, cache.Config[[32]byte, struct{}]{Name: "license_unknown", MaxEntries: maxAbsentKeys, Now: s.now}),
 	}
 	v.pending.m = map[pendingKey]*pendingUse{}
+	v.outcomes = newOutcomes()
 	v.svc, v.events = s, newRuntimeEvents(s.caches, s.now)
 	return v
 }
@@ -202,9 +206,19 @@ func (v *Validator) learn(digest [32]byte, identifier, base string) {
 	v.snaps.Update(digest, func(s *licensing.Snapshot) *licensing.Snapshot { return s.WithActivation(identifier, base) })
 }
 
-// Validate runs one validation.
+// Validate runs one validation, and counts its answer (outcome.go).
 func (v *Validator) Validate(ctx context.Context, in ValidateInput) (*ValidateResult, error) {
 	now := v.now()
+	res, err := v.validate(ctx, in, now)
+	if err == nil {
+		v.outcomes.add(res, now)
+	}
+	return res, err
+}
+
+// validate runs one validation without counting its answer (Heartbeat
+// counts its own, after the seat rule).
+func (v *Validator) validate(ctx context.Context, in ValidateInput, now time.Time) (*ValidateResult, error) {
 	res := &ValidateResult{Identifier: licensing.NormalizeIdentifier(in.Identifier)}
 	key := licensing.NormalizeKey(in.Key)
 	if key == "" {
@@ -384,7 +398,14 @@ func (v *Validator) Pending(licenseID int64) map[string]int64 { return v.pending
 // database cannot store, which no retry fixes) is dropped and reported in
 // the returned error; at any other failure (the database is unreachable)
 // that part and those not yet written go back for the next flush.
+//
+// The runtime outcomes counted since the last flush are written after the
+// uses, whatever became of those.
 func (v *Validator) Flush(ctx context.Context) error {
+	return errors.Join(v.flushUses(ctx), v.outcomes.flush(ctx, v.store))
+}
+
+func (v *Validator) flushUses(ctx context.Context) error {
 	batch, back := v.pending.take()
 	if len(batch) == 0 {
 		return nil

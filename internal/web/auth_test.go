@@ -59,7 +59,7 @@ func TestFirstRun(t *testing.T) {
 		wantRedirect(t, c.get("/setup"), "/login")
 		other := newClient(t, n)
 		wantRedirect(t, other.get("/setup"), "/login")
-		wantRedirect(t, other.get("/"), "/projects")
+		wantRedirect(t, other.get("/"), "/login?next=%2F") // signed out: the overview asks to sign in
 		other.get("/login")
 		p = other.post("/setup", url.Values{"org": {"Evil"}, "email": {"evil@evil.test"}, "password": {"long enough"}})
 		wantRedirect(t, p, "/login")

@@ -8,7 +8,7 @@ import (
 
 type keyShowData struct {
 	Key   keyRow
-	Usage []core.DayCount
+	Usage *keyUsageData // the request chart over a range (insight.go)
 	// Graces are the rotation grace periods offered, in seconds.
 	Graces []grace
 }
@@ -39,11 +39,7 @@ func (d *dashboard) keyShow(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	var pending map[string]int64
-	if d.usage != nil {
-		_, _, pending = d.usage.Pending(k.ID)
-	}
-	usage, err := d.svc.APIKeyUsage(r.Context(), actor, k.ID, usageDays, pending)
+	usage, err := d.keyUsage(r, k)
 	if err != nil {
 		return err
 	}

@@ -94,7 +94,7 @@ func TestAPIKeyPages(t *testing.T) {
 			wantNoText(t, pg, secret, secret[:20])
 		}
 		// Two requests: the refused one was authenticated, so it counts.
-		wantText(t, show, "Requests, last 30 days: 2 in total", ks[0].PublicID, "127.0.0.1/32")
+		wantText(t, show, "Requests per UTC day: 2 in total", ks[0].PublicID, "127.0.0.1/32")
 
 		// Rotate: a new secret, once; the old one works through the grace.
 		p = c.post(kpath+"/rotate", url.Values{"grace_seconds": {"3600"}})

@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"strconv"
 
 	"github.com/latchkey/latchkey/internal/core"
 )
@@ -11,6 +12,9 @@ type projectShowData struct {
 	Total   int64
 	Domains int
 	Plan    *planUsage // the project's usage against the plan (plan.go)
+	// Insight is the project's runtime answers (insight.go); nil for a
+	// role without audit:read.
+	Insight *insightData
 }
 
 func (d *dashboard) projectShow(w http.ResponseWriter, r *http.Request) error {
@@ -36,6 +40,9 @@ func (d *dashboard) projectShow(w http.ResponseWriter, r *http.Request) error {
 		data.Domains = len(ds)
 	}
 	if data.Plan, err = d.projectPlanUsage(r, p.ID); err != nil {
+		return err
+	}
+	if data.Insight, err = d.insight(r, p.ID, "/projects/"+strconv.FormatInt(p.ID, 10)); err != nil {
 		return err
 	}
 	return d.render(w, r, http.StatusOK, "project_show", &view{Title: p.Name, Nav: "projects", Project: p, Tab: "overview", Data: data})

@@ -49,6 +49,9 @@ func Register(mux *http.ServeMux, deps Deps) {
 	user := func(pattern string, f handlerFunc) { page(pattern, d.signedIn(f)) }
 
 	mux.Handle("GET /static/", d.guard(d.staticFiles()))
+	// GET / is the organization's overview once signed in (issue 19,
+	// insight.go); a project's overview and an API key's page take
+	// ?range= too.
 	page("GET /{$}", d.home)
 	page("GET /setup", d.setupPage)
 	page("POST /setup", d.setup)

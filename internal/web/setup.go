@@ -29,7 +29,8 @@ func (d *dashboard) home(w http.ResponseWriter, r *http.Request) error {
 	if first {
 		return redirect(w, r, "/setup")
 	}
-	return redirect(w, r, "/projects")
+	// Signed in, the organization's overview (insight.go); else sign in.
+	return d.signedIn(d.insightHome)(w, r)
 }
 
 // setupPage shows the first-run form, which creates the first owner. Once

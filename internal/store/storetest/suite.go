@@ -101,6 +101,8 @@ func Run(t *testing.T, b Backend) {
 		{"IdempotencyKeys", testIdempotencyKeys},
 		{"IdempotencyConcurrentClaims", testIdempotencyConcurrentClaims},
 		{"Factors", testFactors},
+		{"Outcomes", testOutcomes},
+		{"InsightFigures", testInsightFigures},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
