@@ -261,7 +261,7 @@ func (s *Service) CreateAPIKey(ctx context.Context, actor *core.Actor, ownerID i
 func keyAuditDetails(k *core.APIKey) map[string]any {
 	d := map[string]any{
 		"name": k.Name, "public_id": k.PublicID, "env": k.Env, "scopes": k.Scopes.Strings(),
-		"project_id": k.ProjectID, "user_id": k.UserID,
+		"project_id": k.ProjectID, "user_id": k.UserID, "enabled": k.DisabledAt == nil,
 	}
 	if k.ExpiresAt != nil {
 		d["expires_at"] = k.ExpiresAt.UTC().Format(time.RFC3339)
@@ -333,6 +333,9 @@ type KeyUpdate struct {
 	ExpiresAt   **time.Time
 	AllowedIPs  *[]string
 	RateLimit   *int
+	// Enabled false disables the key for a while, true enables it again
+	// (issue 19); a key already in that state is left as it is.
+	Enabled *bool
 }
 
 // ownerGrantable returns what the actor may grant on a key owned by
@@ -431,6 +434,13 @@ func (s *Service) UpdateAPIKey(ctx context.Context, actor *core.Actor, id int64,
 		if in.RateLimit != nil {
 			s.checkRateLimit(p, *in.RateLimit)
 		}
+		if in.Enabled != nil && *in.Enabled != (k.DisabledAt == nil) {
+			var at *time.Time
+			if !*in.Enabled {
+				at = &now
+			}
+			upd.DisabledAt = &at
+		}
 		if err := s.updateKeyRules(ctx, st, k, in); err != nil {
 			return err
 		}
@@ -520,6 +530,10 @@ func (s *Service) RotateAPIKey(ctx context.Context, actor *core.Actor, id int64,
 			return core.Errorf(core.EConflict, "This API key was already rotated (its successor is key %d).", k.RotatedTo)
 		case !k.Usable(now):
 			return core.Errorf(core.EConflict, "This API key has expired and cannot be rotated.")
+		case k.DisabledAt != nil:
+			// A successor would be an enabled copy: enabling is a choice
+			// of its own, made (and audited) as such.
+			return core.Errorf(core.EConflict, "This API key is disabled: enable it before rotating it.")
 		}
 		allowed, err := s.ownerGrantable(ctx, st, actor, k.OrgID, k.UserID)
 		if err != nil {
