@@ -83,7 +83,7 @@ func TestAPIKeyPages(t *testing.T) {
 		// It is never shown again: not in the list, not on its page.
 		list := c.get("/api-keys")
 		wantText(t, list, "deploy pipeline", "sk_live_…"+secret[len(secret)-4:], "Pro Plugin", expires,
-			"projects:read, licenses:read, licenses:write")
+			"projects:read licenses:read licenses:write")
 		ks, _ := n.Service().ListAPIKeys(context.Background(), acc.Actor(), 0, 10)
 		kpath := "/api-keys/" + itoa(ks[0].ID)
 		show := c.get(kpath)

@@ -137,7 +137,7 @@ func (lq *licenseQuery) values(page int) url.Values {
 }
 
 // Filtered reports whether any filter narrows the list.
-func (lq *licenseQuery) Filtered() bool {
+func (lq licenseQuery) Filtered() bool {
 	return lq.Search != "" || lq.Status != "" || lq.Mode != "" || lq.Expiry != ""
 }
 
