@@ -17,10 +17,10 @@ const keysPerPage = 20
 // is not stored.
 type keyRow struct {
 	core.APIKey
-	Display    string // sk_live_…9f3a
-	Project    string // the project's name, or "" for a global key
-	Owner      string // the owner's email
-	Status     string
+	Display string // sk_live_…9f3a
+	Project string // the project's name, or "" for a global key
+	Owner   string // the owner's email
+	Status  string
 	// Disabled: switched off for a while (issue 19); Label is the status
 	// shown, "disabled" for an active key that is.
 	Disabled bool
