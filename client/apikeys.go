@@ -39,13 +39,17 @@ type APIKey struct {
 	Status             string     `json:"status"`
 	ExpiresAt          *time.Time `json:"expires_at"`
 	RevokedAt          *time.Time `json:"revoked_at"`
-	RotatedToID        *int64     `json:"rotated_to_id"`
-	LastUsedAt         *time.Time `json:"last_used_at"`
-	LastUsedIP         *string    `json:"last_used_ip"`
-	CreatedBy          string     `json:"created_by"`
-	CreatedAt          time.Time  `json:"created_at"`
-	UpdatedAt          time.Time  `json:"updated_at"`
-	Secret             string     `json:"secret,omitempty"`
+	// Enabled is false while the key is disabled (DisabledAt): the
+	// server refuses it with ErrorAPIKeyDisabled until it is enabled.
+	Enabled     bool       `json:"enabled"`
+	DisabledAt  *time.Time `json:"disabled_at"`
+	RotatedToID *int64     `json:"rotated_to_id"`
+	LastUsedAt  *time.Time `json:"last_used_at"`
+	LastUsedIP  *string    `json:"last_used_ip"`
+	CreatedBy   string     `json:"created_by"`
+	CreatedAt   time.Time  `json:"created_at"`
+	UpdatedAt   time.Time  `json:"updated_at"`
+	Secret      string     `json:"secret,omitempty"`
 }
 
 // APIKeyCreate is the body of APIKeys.Create. Only Name is required.
@@ -76,6 +80,8 @@ type APIKeyUpdate struct {
 	AllowedIPs         []string   `json:"allowed_ips,omitempty"`
 	ClearAllowedIPs    bool       `json:"-"`
 	RateLimitPerMinute *int       `json:"rate_limit_per_minute,omitempty"`
+	// Enabled false disables the key for a while; true enables it again.
+	Enabled *bool `json:"enabled,omitempty"`
 }
 
 // MarshalJSON encodes the set fields, with null for the cleared ones.
@@ -136,6 +142,13 @@ func (s *APIKeyService) Create(ctx context.Context, in APIKeyCreate, opts ...Cal
 // Update changes the fields that are set.
 func (s *APIKeyService) Update(ctx context.Context, keyID int64, in APIKeyUpdate, opts ...CallOption) (*APIKey, error) {
 	return s.call(ctx, http.MethodPatch, "api-keys/"+id(keyID), in, opts...)
+}
+
+// SetEnabled disables (false) or enables (true) a key: a disabled key is
+// refused with ErrorAPIKeyDisabled on its next request, on every node,
+// and works again once enabled. Unlike Revoke it can be undone.
+func (s *APIKeyService) SetEnabled(ctx context.Context, keyID int64, enabled bool, opts ...CallOption) (*APIKey, error) {
+	return s.Update(ctx, keyID, APIKeyUpdate{Enabled: &enabled}, opts...)
 }
 
 // Revoke revokes a key at once and for good; revoking again changes

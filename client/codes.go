@@ -56,6 +56,9 @@ const (
 	// ErrorInvalidAPIKey (403): The API key is unknown, revoked or expired,
 	// or its owner lost the rights it needs.
 	ErrorInvalidAPIKey Code = "INVALID_API_KEY"
+	// ErrorAPIKeyDisabled (403): The API key is disabled for the time
+	// being; it works again once enabled.
+	ErrorAPIKeyDisabled Code = "API_KEY_DISABLED"
 	// ErrorIPNotAllowed (403): The API key's IP allow-list (or, at runtime,
 	// the license's) does not include the caller's address.
 	ErrorIPNotAllowed Code = "IP_NOT_ALLOWED"

@@ -30,11 +30,14 @@ type APIKey struct {
 	ExpiresAt   *time.Time
 	RevokedAt   *time.Time
 	RotatedTo   int64 // ID of the key that replaced this one by rotation
-	LastUsedAt  *time.Time
-	LastUsedIP  string
-	CreatedBy   string // audit label of whoever created it
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
+	// DisabledAt, when set, refuses the key until it is enabled again
+	// (issue 19); its status stays what its lifetime says.
+	DisabledAt *time.Time
+	LastUsedAt *time.Time
+	LastUsedIP string
+	CreatedBy  string // audit label of whoever created it
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
 }
 
 // Key statuses as shown in listings.
@@ -42,6 +45,10 @@ const (
 	KeyActive  = "active"
 	KeyRevoked = "revoked"
 	KeyExpired = "expired"
+	// KeyDisabled is a listing filter and a label, never a Status: a
+	// disabled key keeps its lifetime's status (DisabledAt says it is
+	// off).
+	KeyDisabled = "disabled"
 )
 
 // Status returns the key's status at now.
@@ -80,8 +87,14 @@ type APIKeyFilter struct {
 	Env            string
 	LastUsedBefore *time.Time
 	Unrevoked      bool
-	BeforeID       int64 // keyset cursor: only IDs below this; 0: from the newest
-	Limit          int
+	// Status, when set, keeps keys in that state at Now: KeyActive (and
+	// enabled), KeyDisabled (disabled, neither revoked nor expired),
+	// KeyRevoked or KeyExpired. GlobalOnly keeps keys bound to no project.
+	Status     string
+	Now        time.Time
+	GlobalOnly bool
+	BeforeID   int64 // keyset cursor: only IDs below this; 0: from the newest
+	Limit      int
 }
 
 // APIKeyUpdate changes the fields that are set.
@@ -92,6 +105,8 @@ type APIKeyUpdate struct {
 	AllowedIPs  *[]netip.Prefix
 	RateLimit   *int
 	ExpiresAt   **time.Time
+	// DisabledAt disables (a time) or enables (nil) the key.
+	DisabledAt **time.Time
 }
 
 // KeyUse is an aggregated batch of uses of one key, flushed from memory.

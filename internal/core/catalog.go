@@ -23,6 +23,9 @@ const (
 	// still being handled.
 	ReasonIdempotencyKeyReused = "IDEMPOTENCY_KEY_REUSED"
 	ReasonIdempotencyKeyInUse  = "IDEMPOTENCY_KEY_IN_USE"
+	// ReasonAPIKeyDisabled is a key switched off for a while (issue 19):
+	// refused as a revoked key is, until it is enabled again.
+	ReasonAPIKeyDisabled = "API_KEY_DISABLED"
 )
 
 // CodeInfo is one entry of the error catalogue: a code the API sends in an
@@ -83,6 +86,9 @@ var catalogue = []CodeInfo{
 	{Code: ReasonInvalidAPIKey, Status: http.StatusForbidden,
 		Meaning: "The API key is unknown, revoked or expired, or its owner lost the rights it needs.",
 		Action:  "Use a current key; create or rotate one in the dashboard or with `latchkey keys`."},
+	{Code: ReasonAPIKeyDisabled, Status: http.StatusForbidden,
+		Meaning: "The API key is disabled for the time being; it works again once enabled.",
+		Action:  "Enable the key (dashboard or `PATCH /api/v1/api-keys/{id}` with `\"enabled\": true`), or use another key."},
 	{Code: ReasonIPNotAllowed, Status: http.StatusForbidden,
 		Meaning: "The API key's IP allow-list (or, at runtime, the license's) does not include the caller's address.",
 		Action:  "Call from an allowed address or widen the allow-list."},

@@ -92,10 +92,31 @@ type LicenseFilter struct {
 	Expiring bool
 	// Mode, ModeLive or ModeTest, keeps live or test licenses only; ""
 	// keeps both (issue 15).
-	Mode     string
+	Mode string
+	// ExpiresFrom and ExpiresBefore, when set, keep licenses whose expiry
+	// is in [ExpiresFrom, ExpiresBefore); NoExpiry keeps perpetual ones
+	// (the dashboard's expiry window, issue 19).
+	ExpiresFrom   time.Time
+	ExpiresBefore time.Time
+	NoExpiry      bool
+	// Sort orders the list by one of the LicenseSort… columns (the
+	// newest first when ""), Asc ascending; ties are broken by ID in the
+	// same direction. A sorted list pages by Offset, not BeforeID.
+	Sort     string
+	Asc      bool
+	Offset   int
 	BeforeID int64
 	Limit    int
 }
+
+// Columns a license list may be sorted by.
+const (
+	LicenseSortCreated  = "created"
+	LicenseSortTitle    = "title"
+	LicenseSortCustomer = "customer"
+	LicenseSortStatus   = "status"
+	LicenseSortExpires  = "expires"
+)
 
 // LicenseUpdate changes the fields that are set.
 type LicenseUpdate struct {

@@ -123,6 +123,13 @@ func (h *api) updateKey(w http.ResponseWriter, r *http.Request) error {
 		rl := int(min(max(n, -1), service.MaxKeyRateLimit+1))
 		in.RateLimit = &rl
 	}
+	if b.has("enabled") {
+		if b.isNull("enabled") {
+			b.problems().Add("enabled", "The enabled field must be true or false.")
+		} else if v, ok := b.boolean("enabled"); ok {
+			in.Enabled = &v
+		}
+	}
 	in.Problems = b.p
 	k, err := h.svc.UpdateAPIKey(r.Context(), actorFrom(r), id, in)
 	if err != nil {

@@ -15,6 +15,11 @@ var (
 		Message: "Missing required X-API-KEY header."}
 	ErrInvalid = &core.Error{Code: core.EForbidden, Reason: core.ReasonInvalidAPIKey,
 		Message: "Invalid or expired API key."}
+	// ErrDisabled refuses a key its owner switched off for a while: the
+	// revoked key's status, with its own code so that the caller knows
+	// the key can come back.
+	ErrDisabled = &core.Error{Code: core.EForbidden, Reason: core.ReasonAPIKeyDisabled,
+		Message: "This API key is disabled."}
 	ErrIPNotAllowed = &core.Error{Code: core.EForbidden, Reason: core.ReasonIPNotAllowed,
 		Message: "This API key may not be used from your IP address."}
 )
@@ -97,7 +102,7 @@ func slim(ko *core.KeyOwner) *core.KeyOwner {
 	return &core.KeyOwner{Role: ko.Role, UserDisabled: ko.UserDisabled, Key: core.APIKey{
 		ID: k.ID, OrgID: k.OrgID, UserID: k.UserID, ProjectID: k.ProjectID, PublicID: k.PublicID, Env: k.Env,
 		Scopes: k.Scopes, AllowedIPs: k.AllowedIPs, RateLimit: k.RateLimit, ExpiresAt: k.ExpiresAt,
-		RevokedAt: k.RevokedAt, RotatedTo: k.RotatedTo,
+		RevokedAt: k.RevokedAt, RotatedTo: k.RotatedTo, DisabledAt: k.DisabledAt,
 	}}
 }
 
@@ -108,6 +113,9 @@ func Authorize(ko *core.KeyOwner, ip netip.Addr, userAgent string, now time.Time
 	k := &ko.Key
 	if !k.Usable(now) || ko.UserDisabled || !ko.Role.Valid() {
 		return nil, ErrInvalid
+	}
+	if k.DisabledAt != nil {
+		return nil, ErrDisabled
 	}
 	if len(k.AllowedIPs) > 0 {
 		allowed := false

@@ -224,12 +224,29 @@ func (s *Service) ListLicenses(ctx context.Context, actor *core.Actor, projectID
 // not 0, narrows the list to that project, checked as the per-project list
 // checks it.
 func (s *Service) ListAllLicenses(ctx context.Context, actor *core.Actor, projectID int64, f core.LicenseFilter) ([]core.License, error) {
+	if err := s.allLicensesFilter(ctx, actor, projectID, &f); err != nil {
+		return nil, err
+	}
+	return s.listLicenses(ctx, f)
+}
+
+// CountAllLicenses returns how many licenses ListAllLicenses would list
+// with f, without its cursor, offset and limit: the dashboard's total.
+func (s *Service) CountAllLicenses(ctx context.Context, actor *core.Actor, projectID int64, f core.LicenseFilter) (int64, error) {
+	if err := s.allLicensesFilter(ctx, actor, projectID, &f); err != nil {
+		return 0, err
+	}
+	return s.store.CountMatchingLicenses(ctx, f)
+}
+
+// allLicensesFilter checks access as ListAllLicenses does and completes f.
+func (s *Service) allLicensesFilter(ctx context.Context, actor *core.Actor, projectID int64, f *core.LicenseFilter) error {
 	f.ProjectID, f.OrgID = 0, actor.OrgID
 	switch {
 	case projectID != 0:
 		p, err := s.projectAccess(ctx, s.store, actor, projectID, core.ScopeLicensesRead)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		f.ProjectID = p.ID
 	case actor.ProjectID != 0:
@@ -237,19 +254,19 @@ func (s *Service) ListAllLicenses(ctx context.Context, actor *core.Actor, projec
 		// nothing rather than its leftover licenses.
 		p, err := s.projectAccess(ctx, s.store, actor, actor.ProjectID, core.ScopeLicensesRead)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		f.ProjectID = p.ID
 	default:
 		if err := actor.Require(core.ScopeLicensesRead); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	if err := checkLicenseFilter(&f, "").Err(); err != nil {
-		return nil, err
+	if err := checkLicenseFilter(f, "").Err(); err != nil {
+		return err
 	}
-	scopeLicenses(actor, &f)
-	return s.listLicenses(ctx, f)
+	scopeLicenses(actor, f)
+	return nil
 }
 
 func (s *Service) listLicenses(ctx context.Context, f core.LicenseFilter) ([]core.License, error) {

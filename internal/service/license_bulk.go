@@ -173,6 +173,11 @@ func bulkUpdate(l *core.License, in *BulkLicenseInput, d time.Duration, now time
 	return core.LicenseUpdate{Metadata: &m}, nil
 }
 
+// errGlobalKeyRequired refuses a bulk action across projects to a
+// project-bound actor.
+var errGlobalKeyRequired = &core.Error{Code: core.EForbidden, Reason: core.ReasonGlobalKeyRequired,
+	Message: "Only global API keys can run a bulk action across projects."}
+
 // errTooMany refuses a bulk action selecting more than MaxBulk records.
 func errTooMany(n int64, what string) error {
 	return core.Invalid("filter", "The filter selects "+strconv.FormatInt(n, 10)+" "+what+": a bulk action changes at most "+
@@ -184,8 +189,19 @@ func errTooMany(n int64, what string) error {
 // real run changes at most MaxBulk in one transaction, with one audit
 // event for the whole action and, per license, the event and cache
 // invalidation its single route makes.
+//
+// projectID 0 runs it across every live project of the actor's
+// organization (the dashboard's "All licenses"); a project-bound actor is
+// refused, as everywhere that spans the organization.
 func (s *Service) BulkLicenses(ctx context.Context, actor *core.Actor, projectID int64, in BulkLicenseInput) (*BulkLicenseResult, error) {
-	if _, err := s.projectAccess(ctx, s.store, actor, projectID, core.ScopeLicensesWrite); err != nil {
+	if projectID == 0 {
+		if actor.ProjectID != 0 {
+			return nil, errGlobalKeyRequired
+		}
+		if err := actor.Require(core.ScopeLicensesWrite); err != nil {
+			return nil, err
+		}
+	} else if _, err := s.projectAccess(ctx, s.store, actor, projectID, core.ScopeLicensesWrite); err != nil {
 		return nil, err
 	}
 	d, probs := checkBulkLicense(&in)
@@ -193,7 +209,10 @@ func (s *Service) BulkLicenses(ctx context.Context, actor *core.Actor, projectID
 		return nil, err
 	}
 	base := in.Filter
-	base.ProjectID, base.OrgID, base.BeforeID, base.Limit = projectID, 0, 0, 0
+	base.ProjectID, base.OrgID, base.BeforeID, base.Limit, base.Offset = projectID, 0, 0, 0, 0
+	if projectID == 0 {
+		base.OrgID = actor.OrgID
+	}
 	scopeLicenses(actor, &base)
 	res := &BulkLicenseResult{Action: in.Action, DryRun: in.DryRun}
 	if in.DryRun {
@@ -218,9 +237,13 @@ func (s *Service) BulkLicenses(ctx context.Context, actor *core.Actor, projectID
 	}
 	err := s.write(ctx, func(st core.Store, changed func(core.Change)) error {
 		res.Count, res.Sample = 0, nil // the group commit may run this twice
-		p, err := s.projectAccess(ctx, st, actor, projectID, core.ScopeLicensesWrite)
-		if err != nil {
-			return err
+		orgID := actor.OrgID
+		if projectID != 0 {
+			p, err := s.projectAccess(ctx, st, actor, projectID, core.ScopeLicensesWrite)
+			if err != nil {
+				return err
+			}
+			orgID = p.OrgID
 		}
 		now := s.now()
 		f := base
@@ -248,7 +271,7 @@ func (s *Service) BulkLicenses(ctx context.Context, actor *core.Actor, projectID
 				return err
 			}
 			changed(core.Change{Kind: core.ChangeLicense, ID: before.ID})
-			if err := s.emitLicense(ctx, st, p.OrgID, bulkEvents[in.Action], before, after); err != nil {
+			if err := s.emitLicense(ctx, st, orgID, bulkEvents[in.Action], before, after); err != nil {
 				return err
 			}
 			if len(res.Sample) < BulkSampleSize {
@@ -256,8 +279,12 @@ func (s *Service) BulkLicenses(ctx context.Context, actor *core.Actor, projectID
 			}
 		}
 		res.Count = int64(len(ls))
-		if len(ls) > 0 {
-			catalogChanged(changed, projectID)
+		projects := map[int64]bool{}
+		for i := range ls {
+			if !projects[ls[i].ProjectID] {
+				projects[ls[i].ProjectID] = true
+				catalogChanged(changed, ls[i].ProjectID)
+			}
 		}
 		return audit(ctx, st, actor.Audit("license.bulk_"+in.Action, "license", 0, projectID, bulkAudit(&in, res.Count)))
 	})

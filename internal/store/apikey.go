@@ -27,12 +27,12 @@ func (s *Store) CreateAPIKey(ctx context.Context, k *core.APIKey) error {
 
 const keyColumns = `k.id, k.org_id, k.user_id, k.project_id, k.name, k.description, k.public_id, k.digest, k.last4,
 	k.env, k.scopes, k.allowed_ips, k.rate_limit, k.expires_at, k.revoked_at, k.rotated_to,
-	k.last_used_at, k.last_used_ip, k.created_by, k.created_at, k.updated_at`
+	k.last_used_at, k.last_used_ip, k.created_by, k.created_at, k.updated_at, k.disabled_at`
 
 func keyDest(k *core.APIKey, scopes, ips *string) []any {
 	return []any{&k.ID, &k.OrgID, &k.UserID, zeroInt{&k.ProjectID}, &k.Name, &k.Description, &k.PublicID,
 		&k.Digest, &k.Last4, &k.Env, scopes, ips, &k.RateLimit, nullTime{&k.ExpiresAt}, nullTime{&k.RevokedAt},
-		zeroInt{&k.RotatedTo}, nullTime{&k.LastUsedAt}, &k.LastUsedIP, &k.CreatedBy, utc{&k.CreatedAt}, utc{&k.UpdatedAt}}
+		zeroInt{&k.RotatedTo}, nullTime{&k.LastUsedAt}, &k.LastUsedIP, &k.CreatedBy, utc{&k.CreatedAt}, utc{&k.UpdatedAt}, nullTime{&k.DisabledAt}}
 }
 
 func finishKey(k *core.APIKey, scopes, ips string) {
@@ -101,6 +101,28 @@ func (s *Store) ListAPIKeys(ctx context.Context, f core.APIKeyFilter) ([]core.AP
 	if f.Unrevoked {
 		q += ` AND k.revoked_at IS NULL`
 	}
+	if f.GlobalOnly {
+		q += ` AND k.project_id IS NULL`
+	}
+	if f.Status != "" {
+		// Placeholders are added only where used: PostgreSQL cannot type
+		// a parameter the statement never mentions.
+		live := func() string {
+			return ` AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > ` + args.add(ts(f.Now)) + `)`
+		}
+		switch f.Status {
+		case core.KeyActive:
+			q += live() + ` AND k.disabled_at IS NULL`
+		case core.KeyDisabled:
+			q += live() + ` AND k.disabled_at IS NOT NULL`
+		case core.KeyRevoked:
+			q += ` AND k.revoked_at IS NOT NULL`
+		case core.KeyExpired:
+			q += ` AND k.revoked_at IS NULL AND k.expires_at <= ` + args.add(ts(f.Now))
+		default:
+			q += ` AND 1 = 0`
+		}
+	}
 	if f.BeforeID != 0 {
 		q += ` AND k.id < ` + args.add(f.BeforeID)
 	}
@@ -143,6 +165,9 @@ func (s *Store) UpdateAPIKey(ctx context.Context, id int64, upd core.APIKeyUpdat
 		}
 		if upd.ExpiresAt != nil {
 			set.add("expires_at", tsp(*upd.ExpiresAt))
+		}
+		if upd.DisabledAt != nil {
+			set.add("disabled_at", tsp(*upd.DisabledAt))
 		}
 		set.add("updated_at", s.clock())
 		res, err := q.ExecContext(ctx, `UPDATE api_keys SET `+set.clause()+` WHERE id = `+set.next(), append(set.args, id)...)

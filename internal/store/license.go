@@ -195,6 +195,15 @@ func licenseWhere(f core.LicenseFilter, args *argList) string {
 	if f.Mode != "" {
 		q += ` AND is_test_license = ` + args.add(f.Mode == core.ModeTest)
 	}
+	if !f.ExpiresFrom.IsZero() {
+		q += ` AND expires_at >= ` + args.add(ts(f.ExpiresFrom))
+	}
+	if !f.ExpiresBefore.IsZero() {
+		q += ` AND expires_at < ` + args.add(ts(f.ExpiresBefore))
+	}
+	if f.NoExpiry {
+		q += ` AND expires_at IS NULL`
+	}
 	if f.IDs != nil {
 		if len(f.IDs) == 0 {
 			q += ` AND 1 = 0`
@@ -209,6 +218,33 @@ func licenseWhere(f core.LicenseFilter, args *argList) string {
 	return q
 }
 
+// licenseOrder is the ORDER BY of a filter's sort. Both backends order
+// NULLs differently by default, so missing values are placed explicitly:
+// last ascending, first descending (as a perpetual license "expires"
+// after every dated one). Text is compared in lower case so that both
+// backends agree whatever their collation.
+func licenseOrder(f core.LicenseFilter) string {
+	dir := " DESC"
+	if f.Asc {
+		dir = " ASC"
+	}
+	var col string
+	switch f.Sort {
+	case core.LicenseSortTitle:
+		col = `lower(title)`
+	case core.LicenseSortCustomer:
+		col = `(customer_name IS NULL AND customer_email IS NULL)` + map[bool]string{true: " ASC", false: " DESC"}[f.Asc] +
+			`, lower(coalesce(customer_name, customer_email, ''))`
+	case core.LicenseSortStatus:
+		col = `status`
+	case core.LicenseSortExpires:
+		col = `(expires_at IS NULL)` + map[bool]string{true: " ASC", false: " DESC"}[f.Asc] + `, expires_at`
+	default:
+		return `id` + dir
+	}
+	return col + dir + `, id` + dir
+}
+
 // likeArg is a case-insensitive LIKE pattern for a substring.
 func likeArg(s string) string { return "%" + escapeLike(strings.ToLower(s)) + "%" }
 
@@ -221,7 +257,10 @@ func (s *Store) ListLicenses(ctx context.Context, f core.LicenseFilter) ([]core.
 	if f.BeforeID != 0 {
 		q += ` AND id < ` + args.add(f.BeforeID)
 	}
-	q += ` ORDER BY id DESC LIMIT ` + args.add(limit(f.Limit, 20, 10001))
+	q += ` ORDER BY ` + licenseOrder(f) + ` LIMIT ` + args.add(limit(f.Limit, 20, 10001))
+	if f.Offset > 0 {
+		q += ` OFFSET ` + args.add(f.Offset)
+	}
 	rows, err := s.r().QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, s.wrap(err, "list licenses")

@@ -228,6 +228,8 @@ type APIKey struct {
 	Status             string   `json:"status"`
 	ExpiresAt          *string  `json:"expires_at"`
 	RevokedAt          *string  `json:"revoked_at"`
+	Enabled            bool     `json:"enabled"`
+	DisabledAt         *string  `json:"disabled_at"`
 	RotatedToID        *int64   `json:"rotated_to_id"`
 	LastUsedAt         *string  `json:"last_used_at"`
 	LastUsedIP         *string  `json:"last_used_ip"`
@@ -248,6 +250,7 @@ func APIKeyOf(k *core.APIKey, now time.Time) APIKey {
 		Prefix: "sk_" + k.Env + "_", Last4: k.Last4, Display: keys.Display(k.Env, k.Last4),
 		ProjectID: OptID(k.ProjectID), UserID: k.UserID, Scopes: k.Scopes.Strings(), Env: k.Env,
 		AllowedIPs: ips, Status: k.Status(now), ExpiresAt: Time(k.ExpiresAt), RevokedAt: Time(k.RevokedAt),
+		Enabled: k.DisabledAt == nil, DisabledAt: Time(k.DisabledAt),
 		RotatedToID: OptID(k.RotatedTo), LastUsedAt: Time(k.LastUsedAt), CreatedBy: k.CreatedBy,
 		CreatedAt: TimeV(k.CreatedAt), UpdatedAt: TimeV(k.UpdatedAt),
 	}

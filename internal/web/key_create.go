@@ -12,6 +12,7 @@ import (
 type keyFormData struct {
 	Projects []core.Project
 	Scopes   []core.Scope // what the user may grant: their role's
+	Presets  []int        // expiry presets, in days
 }
 
 func (d *dashboard) renderKeyForm(w http.ResponseWriter, r *http.Request, status int, f *form) error {
@@ -24,7 +25,7 @@ func (d *dashboard) renderKeyForm(w http.ResponseWriter, r *http.Request, status
 		}
 	}
 	return d.render(w, r, status, "key_form", &view{Title: "Create New Key", Nav: "keys", Form: f,
-		Data: keyFormData{Projects: ps, Scopes: actor.Scopes.Scopes()}})
+		Data: keyFormData{Projects: ps, Scopes: actor.Scopes.Scopes(), Presets: expiryPresets}})
 }
 
 func (d *dashboard) keyNew(w http.ResponseWriter, r *http.Request) error {
@@ -53,7 +54,7 @@ func (d *dashboard) keyCreate(w http.ResponseWriter, r *http.Request) error {
 		scopes = []string{} // nothing ticked: refused, never "every scope"
 	}
 	in := service.KeyInput{Name: f.str("name"), Description: f.str("description"), ProjectID: f.id("project_id"),
-		Scopes: scopes, Env: f.str("env"), ExpiresAt: f.date("expires_at"), AllowedIPs: f.list("allowed_ips")}
+		Scopes: scopes, Env: f.str("env"), ExpiresAt: keyExpiry(f, d.now()), AllowedIPs: f.list("allowed_ips")}
 	if n := f.optInt("rate_limit_per_minute"); n != nil {
 		in.RateLimit = int(max(min(*n, service.MaxKeyRateLimit+1), -1))
 	}

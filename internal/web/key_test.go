@@ -83,7 +83,7 @@ func TestAPIKeyPages(t *testing.T) {
 		// It is never shown again: not in the list, not on its page.
 		list := c.get("/api-keys")
 		wantText(t, list, "deploy pipeline", "sk_live_…"+secret[len(secret)-4:], "Pro Plugin", "in 1 month",
-			"projects:read, licenses:read, licenses:write")
+			"projects:read licenses:read licenses:write")
 		if !strings.Contains(list.Body, `title="`+expires+` `) { // the expiry is relative, the date on hover
 			t.Errorf("the list lacks the expiry %s", expires)
 		}

@@ -3,6 +3,7 @@ package web_test
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"regexp"
 	"slices"
 	"strings"
@@ -66,7 +67,7 @@ func TestLicenseListTestDataToggle(t *testing.T) {
 		if l, tt := kinds(got); l != 0 || tt != 20 {
 			t.Fatalf("test only: %v", got)
 		}
-		m := regexp.MustCompile(`href="([^"]*before=[^"]*)"`).FindStringSubmatch(test.Body)
+		m := regexp.MustCompile(`href="([^"]*page=2[^"]*)"`).FindStringSubmatch(test.Body)
 		if m == nil || !strings.Contains(m[1], "mode=test") || !strings.Contains(m[1], "q=Test") {
 			t.Fatalf("next page link %v", m)
 		}
@@ -75,9 +76,10 @@ func TestLicenseListTestDataToggle(t *testing.T) {
 		}
 		// The toggle's links keep the search; the search form keeps the mode.
 		wantMarkup(t, test, `href="`+base+`?mode=live&amp;q=Test"`, `<input type="hidden" name="mode" value="test">`)
-		// An unknown mode is both, as other bad filter values are.
-		if got := titles(c.get(base + "?mode=staging")); len(got) != 20 {
-			t.Fatalf("unknown mode: %v", got)
+		// An unknown mode is a 422 naming it, as other bad filter values
+		// are since issue 19.
+		if p := c.get(base + "?mode=staging"); p.Status != http.StatusUnprocessableEntity || !strings.Contains(p.text(), "test data") {
+			t.Fatalf("unknown mode: %d", p.Status)
 		}
 	})
 }

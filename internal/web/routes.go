@@ -112,6 +112,18 @@ func Register(mux *http.ServeMux, deps Deps) {
 	user("GET /api-keys/{k}/revoke", d.keyRevokePage)
 	user("POST /api-keys/{k}/revoke", d.keyRevoke)
 
+	// Lists that scale (issue 19): every project's licenses at /licenses
+	// (licensePicker), CSV export and bulk actions of a list's filter,
+	// a key's edit page and its disable / enable.
+	user("GET /licenses/export.csv", d.licenseExport(true))
+	user("POST /licenses/bulk", d.licenseBulk(true))
+	user("GET /projects/{p}/licenses/export.csv", d.licenseExport(false))
+	user("POST /projects/{p}/licenses/bulk", d.licenseBulk(false))
+	user("GET /api-keys/{k}/edit", d.keyEdit)
+	user("POST /api-keys/{k}/edit", d.keyUpdate)
+	user("POST /api-keys/{k}/disable", d.keyEnable(false))
+	user("POST /api-keys/{k}/enable", d.keyEnable(true))
+
 	user("GET /webhooks", d.webhookList)
 	user("GET /webhooks/new", d.webhookNew)
 	user("POST /webhooks", d.webhookCreate)

@@ -63,6 +63,8 @@ func Run(t *testing.T, b Backend) {
 		{"APIKeyListing", testAPIKeyListing},
 		{"APIKeyRevokeRetire", testAPIKeyRevokeRetire},
 		{"APIKeyUsage", testAPIKeyUsage},
+		{"APIKeyDisable", testAPIKeyDisable},
+		{"LicenseListing", testLicenseListing},
 		{"Audit", testAudit},
 		{"Transactions", testTransactions},
 		{"ConcurrentTransactions", testConcurrentTransactions},
