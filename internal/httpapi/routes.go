@@ -212,6 +212,8 @@ func Register(mux *http.ServeMux, d Deps) []string {
 	// The organization's plan, policy and usage (issue 15).
 	handle("GET /api/v1/organization", key(h.showOrganization))
 	handle("PUT /api/v1/organization/policy", key(h.setPolicy))
+	// Organization rename (issue 19; deletion is the dashboard's only).
+	handle("PATCH /api/v1/organization", key(h.renameOrganization))
 
 	// Audit log (native).
 	handle("GET /api/v1/audit", key(h.listAudit))
