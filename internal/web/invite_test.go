@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/latchkey/latchkey/internal/apptest"
+	"github.com/latchkey/latchkey/internal/web"
 	"github.com/latchkey/latchkey/internal/core"
 )
 
@@ -68,7 +69,7 @@ func TestInvitations(t *testing.T) {
 				} {
 					p := c.post("/team", tc.form)
 					wantStatus(t, p, http.StatusUnprocessableEntity)
-					if got := fieldError(p, "password"); got != tc.msg {
+					if got := fieldError(p, "password"); got != web.HumanMessage(tc.msg) {
 						t.Fatalf("password: %q, want %q", got, tc.msg)
 					}
 					if got := fieldError(p, "email"); got != "" {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/latchkey/latchkey/internal/apptest"
+	"github.com/latchkey/latchkey/internal/web"
 	"github.com/latchkey/latchkey/internal/core"
 	"github.com/latchkey/latchkey/internal/service"
 )
@@ -50,7 +51,7 @@ func TestAPIKeyPages(t *testing.T) {
 			"scopes":                "The scopes field must hold at least one scope.",
 			"project_id":            "The selected project id is invalid.",
 		} {
-			if got := fieldError(p, f); got != msg {
+			if got := fieldError(p, f); got != web.HumanMessage(msg) {
 				t.Errorf("%s: %q, want %q", f, got, msg)
 			}
 		}

@@ -139,6 +139,13 @@ func Register(mux *http.ServeMux, deps Deps) {
 	user("POST /settings/policy", d.settingsPolicy)
 	user("POST /settings/license-defaults", d.orgDefaultsUpdate)
 
+	// The organization's name and its deletion (issue 19, org_settings.go).
+	// The delete post is a plain route: the second-factor work wraps it
+	// with re-authentication.
+	user("POST /settings/organization", d.settingsOrganization)
+	user("GET /settings/organization/delete", d.orgDeletePage)
+	user("POST /settings/organization/delete", d.orgDelete)
+
 	// Everything else outside /api/ is a dashboard 404 page.
 	page("/", d.notFound)
 }
