@@ -16,9 +16,9 @@ import (
 
 	"github.com/latchkey/latchkey/client/webhook"
 	"github.com/latchkey/latchkey/internal/apptest"
-	"github.com/latchkey/latchkey/internal/web"
 	"github.com/latchkey/latchkey/internal/core"
 	"github.com/latchkey/latchkey/internal/service"
+	"github.com/latchkey/latchkey/internal/web"
 )
 
 // screenshotDir is where the browser test saves the README's screenshots

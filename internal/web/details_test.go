@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -40,9 +41,9 @@ func TestProjectDeleteTypedName(t *testing.T) {
 
 func mustID(t *testing.T, s string) int64 {
 	t.Helper()
-	var n int64
-	for _, c := range s {
-		n = n*10 + int64(c-'0')
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		t.Fatal(err)
 	}
 	return n
 }
@@ -58,11 +59,10 @@ func TestOrganizationRenameAndDelete(t *testing.T) {
 		n.CreateUser(t, "Acme", "dev@acme.test", core.RoleDeveloper)
 		dev := signIn(t, n, "dev@acme.test")
 		n.CreateUser(t, "Globex", "gus@globex.test", core.RoleOwner)
-		bob := n.CreateUser(t, "Beta", "bob@beta.test", core.RoleOwner)
+		n.CreateUser(t, "Beta", "bob@beta.test", core.RoleOwner)
 		if _, _, err := n.Service().JoinOrganization(context.Background(), acc.Actor(), "bob@beta.test", "Acme", core.RoleAdmin); err != nil {
 			t.Fatal(err)
 		}
-		_ = bob
 		createProject(t, n, acc, "Plugin")
 		_, secret := n.CreateKey(t, acc, service.KeyInput{Name: "deploy"})
 		orgName := func() string {

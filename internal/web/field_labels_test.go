@@ -129,7 +129,7 @@ func TestHumanMessages(t *testing.T) {
 	}
 	// The service's error is not changed: the API shows it as it is.
 	orig := core.Invalid("allowed_ips", "The allowed ips field is bad.")
-	humanError(orig, nil)
+	_ = humanError(orig, nil)
 	if orig.Message != "The allowed ips field is bad." || orig.Fields["allowed_ips"][0] != "The allowed ips field is bad." {
 		t.Errorf("the service's error changed: %+v", orig)
 	}

@@ -9,8 +9,8 @@ import (
 	"testing"
 
 	"github.com/latchkey/latchkey/internal/apptest"
-	"github.com/latchkey/latchkey/internal/web"
 	"github.com/latchkey/latchkey/internal/core"
+	"github.com/latchkey/latchkey/internal/web"
 )
 
 // acceptingSignIn signs in a person who has pending invitations: the first

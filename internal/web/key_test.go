@@ -10,9 +10,9 @@ import (
 	"time"
 
 	"github.com/latchkey/latchkey/internal/apptest"
-	"github.com/latchkey/latchkey/internal/web"
 	"github.com/latchkey/latchkey/internal/core"
 	"github.com/latchkey/latchkey/internal/service"
+	"github.com/latchkey/latchkey/internal/web"
 )
 
 var secretRE = regexp.MustCompile(`<code id="secret">(sk_(?:live|test)_[0-9A-Za-z]{38})</code>`)

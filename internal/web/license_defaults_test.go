@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/latchkey/latchkey/internal/apptest"
-	"github.com/latchkey/latchkey/internal/web"
 	"github.com/latchkey/latchkey/internal/core"
+	"github.com/latchkey/latchkey/internal/web"
 )
 
 // dashDefault is one defaultable field of the license form: the value set

@@ -12,10 +12,10 @@ import (
 
 	"github.com/latchkey/latchkey/client/webhook"
 	"github.com/latchkey/latchkey/internal/apptest"
-	"github.com/latchkey/latchkey/internal/web"
 	"github.com/latchkey/latchkey/internal/config"
 	"github.com/latchkey/latchkey/internal/core"
 	"github.com/latchkey/latchkey/internal/service"
+	"github.com/latchkey/latchkey/internal/web"
 )
 
 // insecureWebhooks lets endpoints be http:// on loopback, where the test
