@@ -54,6 +54,12 @@ type AccountStore interface {
 	Organization(ctx context.Context, id int64) (*Organization, error)
 	OrganizationByName(ctx context.Context, name string) (*Organization, error)
 	OrganizationBySlug(ctx context.Context, slug string) (*Organization, error)
+	// RenameOrganization returns EConflict when another organization has
+	// the name (case-insensitively).
+	RenameOrganization(ctx context.Context, id int64, name string) (*Organization, error)
+	// DeleteOrganization removes the organization and everything it holds;
+	// sessions of members of other organizations move to one of those.
+	DeleteOrganization(ctx context.Context, id int64) error
 
 	CreateUser(ctx context.Context, u *User) error
 	User(ctx context.Context, id int64) (*User, error)

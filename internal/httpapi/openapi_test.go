@@ -783,6 +783,11 @@ func TestResponsesMatchDocument(t *testing.T) {
 		want(st, 422)
 		st, _ = raw(lenient(ctx), "PUT", "/api/v1/organization/license-defaults", []byte(`{}`))
 		want(st, 401)
+		// Renaming the organization (issue 19).
+		st, _ = raw(ctx, "PATCH", "/api/v1/organization", []byte(`{"name":"Renamed Org"}`), withKey...)
+		want(st, 200)
+		st, _ = raw(lenient(ctx), "PATCH", "/api/v1/organization", []byte(`{"name":"  "}`), withKey...)
+		want(st, 422)
 
 		// Runtime answers by result code (issue 19).
 		for _, path := range []string{"/api/v1/usage?range=24h", "/api/v1/project/" + pid + "/usage?range=7d",

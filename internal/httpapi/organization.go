@@ -187,3 +187,44 @@ func switchesView(s core.Switches) map[string]any {
 		"live_keys_without_ip_allowlist": s.LiveKeysWithoutIPAllowlist,
 	}
 }
+
+var errOrgProjectKey = &core.Error{Code: core.EForbidden, Reason: core.ReasonProjectMismatch,
+	Message: "A project-bound API key cannot rename the organization: use an organization-wide key."}
+
+var errOrgTestKey = &core.Error{Code: core.EForbidden, Reason: core.ReasonTestModeReadOnly,
+	Message: "Test API keys cannot rename the organization: use a live key."}
+
+// renameOrganization is PATCH /api/v1/organization: an owner's live,
+// organization-wide key with projects:write renames the organization.
+// Deleting one is left to the dashboard, behind a typed confirmation.
+func (h *api) renameOrganization(w http.ResponseWriter, r *http.Request) error {
+	a := actorFrom(r)
+	if err := a.Require(core.ScopeProjectsWrite); err != nil {
+		return err
+	}
+	switch {
+	case a.ProjectID != 0:
+		return errOrgProjectKey
+	case a.TestMode:
+		return errOrgTestKey
+	}
+	b, err := readBody(w, r, h.maxBody)
+	if err != nil {
+		return err
+	}
+	name, present := b.str("name")
+	if err := b.err(); err != nil {
+		return err
+	}
+	if !present {
+		return core.Invalid("name", "The name field is required.")
+	}
+	if _, err := h.svc.RenameOrganization(r.Context(), a, name); err != nil {
+		return err
+	}
+	al, err := h.svc.Allowance(r.Context(), a, 0)
+	if err != nil {
+		return err
+	}
+	return ok(w, http.StatusOK, "Organization renamed.", organizationView(al, 0))
+}

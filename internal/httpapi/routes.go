@@ -212,6 +212,8 @@ func Register(mux *http.ServeMux, d Deps) []string {
 	// The organization's plan, policy and usage (issue 15).
 	handle("GET /api/v1/organization", key(h.showOrganization))
 	handle("PUT /api/v1/organization/policy", key(h.setPolicy))
+	// Organization rename (issue 19; deletion is the dashboard's only).
+	handle("PATCH /api/v1/organization", key(h.renameOrganization))
 
 	// Runtime answers by result code (issue 19; usage.go): the
 	// organization's, a project's, a license's.

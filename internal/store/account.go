@@ -227,3 +227,39 @@ func (s *setter) clause() string { return strings.Join(s.cols, ", ") }
 // next returns the placeholder after the SET arguments, for the WHERE clause.
 func (s *setter) next() string { return "$" + strconv.Itoa(len(s.args)+1) }
 
+// RenameOrganization changes an organization's name; its slug stays, so
+// nothing that names the organization by slug changes.
+func (s *Store) RenameOrganization(ctx context.Context, id int64, name string) (*core.Organization, error) {
+	res, err := s.w().ExecContext(ctx, `UPDATE organizations SET name = $2, updated_at = $3 WHERE id = $1`, id, name, s.clock())
+	if err != nil {
+		return nil, s.conflict(err, "rename organization", "An organization with this name already exists.")
+	}
+	if err := affected(res, "Organization"); err != nil {
+		return nil, err
+	}
+	return s.Organization(ctx, id)
+}
+
+// DeleteOrganization removes an organization and, through the schema's
+// cascades, everything it holds: memberships, invitations, projects with
+// their domains, licenses and injectables, API keys, webhook endpoints and
+// sessions. A session of a member who belongs to another organization is
+// moved to the oldest of those first, so that person stays signed in.
+// Audit events and the event outbox keep their rows (they name the
+// organization by ID only).
+func (s *Store) DeleteOrganization(ctx context.Context, id int64) error {
+	if _, err := s.w().ExecContext(ctx,
+		`UPDATE sessions SET org_id = (
+		        SELECT m.org_id FROM memberships m
+		         WHERE m.user_id = sessions.user_id AND m.org_id <> $1
+		         ORDER BY m.created_at, m.org_id LIMIT 1)
+		  WHERE org_id = $1 AND EXISTS (
+		        SELECT 1 FROM memberships m WHERE m.user_id = sessions.user_id AND m.org_id <> $1)`, id); err != nil {
+		return s.wrap(err, "delete organization: move sessions")
+	}
+	res, err := s.w().ExecContext(ctx, `DELETE FROM organizations WHERE id = $1`, id)
+	if err != nil {
+		return s.wrap(err, "delete organization")
+	}
+	return affected(res, "Organization")
+}

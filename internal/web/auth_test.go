@@ -12,6 +12,7 @@ import (
 	"github.com/latchkey/latchkey/internal/config"
 	"github.com/latchkey/latchkey/internal/core"
 	"github.com/latchkey/latchkey/internal/service"
+	"github.com/latchkey/latchkey/internal/web"
 )
 
 func TestFirstRun(t *testing.T) {
@@ -29,7 +30,7 @@ func TestFirstRun(t *testing.T) {
 			"email":    "The email field must be a valid email address.",
 			"password": "The password field must be at least 8 characters.",
 		} {
-			if got := fieldError(p, field); got != msg {
+			if got := fieldError(p, field); got != web.HumanMessage(msg) {
 				t.Errorf("%s: %q, want %q", field, got, msg)
 			}
 		}
@@ -119,7 +120,7 @@ func TestSignIn(t *testing.T) {
 					wantText(t, p, tc.message)
 				}
 				for f, msg := range tc.fields {
-					if got := fieldError(p, f); got != msg {
+					if got := fieldError(p, f); got != web.HumanMessage(msg) {
 						t.Errorf("%s: %q, want %q", f, got, msg)
 					}
 				}
@@ -352,7 +353,7 @@ func TestErrorPagesKeepTheSession(t *testing.T) {
 			"You cannot do this: your role (viewer) does not allow it."},
 		{"no token", c.post("/projects/"+pid+"/delete", url.Values{"_csrf": {"forged"}}), http.StatusForbidden,
 			"This form has expired or was not sent from this dashboard."},
-		{"bad query", c.get("/audit?action=a%00b"), http.StatusUnprocessableEntity, "The action field must be valid UTF-8"},
+		{"bad query", c.get("/audit?action=a%00b"), http.StatusUnprocessableEntity, web.HumanMessage("The action field must be valid UTF-8")},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			wantStatus(t, tc.p, tc.status)
@@ -427,7 +428,7 @@ func TestPasswordChange(t *testing.T) {
 		if got := fieldError(p, "current_password"); got != "The password is incorrect." {
 			t.Errorf("current_password: %q", got)
 		}
-		if got := fieldError(p, "password"); got != "The password field must be at least 8 characters." {
+		if got := fieldError(p, "password"); got != web.HumanMessage("The password field must be at least 8 characters.") {
 			t.Errorf("password: %q", got)
 		}
 

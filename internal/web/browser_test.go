@@ -18,6 +18,7 @@ import (
 	"github.com/latchkey/latchkey/internal/apptest"
 	"github.com/latchkey/latchkey/internal/core"
 	"github.com/latchkey/latchkey/internal/service"
+	"github.com/latchkey/latchkey/internal/web"
 )
 
 // screenshotDir is where the browser test saves the README's screenshots
@@ -273,7 +274,7 @@ func TestBrowser(t *testing.T) {
 	if status := b.submit("save-license"); status != http.StatusUnprocessableEntity {
 		t.Fatalf("invalid license: %d", status)
 	}
-	if got := b.text("#e-max_domains"); got != "The max domains field must be at least 0." {
+	if got := b.text("#e-max_domains"); got != web.HumanMessage("The max domains field must be at least 0.") {
 		t.Fatalf("max_domains error %q", got)
 	}
 	expires := n.Clock.Now().AddDate(1, 0, 0).Format("2006-01-02")

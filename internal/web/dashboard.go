@@ -141,7 +141,7 @@ func publicError(err error, r *http.Request) (*core.Error, bool) {
 		return &core.Error{Code: core.EForbidden, Reason: e.Reason,
 			Message: "You cannot do this: " + role + " does not allow it."}, true
 	}
-	return e, true
+	return humanError(e, nil), true
 }
 
 // fail renders an error page. Internal errors are logged with the request

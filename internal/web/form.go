@@ -1,7 +1,6 @@
 package web
 
 import (
-	"errors"
 	"net/http"
 	"net/url"
 	"slices"
@@ -169,21 +168,4 @@ func (f *form) list(name string) []string {
 		}
 	}
 	return out
-}
-
-func label(field string) string { return strings.ReplaceAll(field, "_", " ") }
-
-// refused puts a service error on the form and returns the status to show
-// it with; an internal error is returned as it is.
-func (f *form) refused(err error, r *http.Request) (int, error) {
-	e, ok := publicError(err, r)
-	if !ok {
-		return 0, err
-	}
-	var ce *core.Error
-	if errors.As(err, &ce) && len(ce.Fields) > 0 {
-		f.Errors = ce.Fields
-	}
-	f.Error = e.Message
-	return core.HTTPStatus(e.Code), nil
 }

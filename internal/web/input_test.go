@@ -13,6 +13,7 @@ import (
 	"github.com/latchkey/latchkey/internal/apptest"
 	"github.com/latchkey/latchkey/internal/core"
 	"github.com/latchkey/latchkey/internal/service"
+	"github.com/latchkey/latchkey/internal/web"
 )
 
 // badTexts are what PostgreSQL refuses in text (SQLSTATE 22021) and SQLite
@@ -39,7 +40,7 @@ func auditCount(t *testing.T, n *apptest.Node, org int64) int {
 func wantRefusedPage(t *testing.T, p *page, field string) {
 	t.Helper()
 	wantStatus(t, p, http.StatusUnprocessableEntity)
-	wantText(t, p, refusedMsg(field))
+	wantText(t, p, web.HumanMessage(refusedMsg(field)))
 }
 
 // TestFormsRefuseBadText sends a NUL and invalid UTF-8 through every field
@@ -185,7 +186,7 @@ func TestFormsRefuseBadText(t *testing.T) {
 					t.Run(q.path+"?"+param+" "+bad.name, func(t *testing.T) {
 						pg := c.get(q.path + "?" + param + "=" + bad.enc)
 						wantStatus(t, pg, http.StatusUnprocessableEntity)
-						wantText(t, pg, bad.msg)
+						wantText(t, pg, web.HumanMessage(bad.msg))
 					})
 				}
 			}

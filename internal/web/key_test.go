@@ -12,6 +12,7 @@ import (
 	"github.com/latchkey/latchkey/internal/apptest"
 	"github.com/latchkey/latchkey/internal/core"
 	"github.com/latchkey/latchkey/internal/service"
+	"github.com/latchkey/latchkey/internal/web"
 )
 
 var secretRE = regexp.MustCompile(`<code id="secret">(sk_(?:live|test)_[0-9A-Za-z]{38})</code>`)
@@ -50,7 +51,7 @@ func TestAPIKeyPages(t *testing.T) {
 			"scopes":                "The scopes field must hold at least one scope.",
 			"project_id":            "The selected project id is invalid.",
 		} {
-			if got := fieldError(p, f); got != msg {
+			if got := fieldError(p, f); got != web.HumanMessage(msg) {
 				t.Errorf("%s: %q, want %q", f, got, msg)
 			}
 		}

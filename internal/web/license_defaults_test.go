@@ -11,6 +11,7 @@ import (
 
 	"github.com/latchkey/latchkey/internal/apptest"
 	"github.com/latchkey/latchkey/internal/core"
+	"github.com/latchkey/latchkey/internal/web"
 )
 
 // dashDefault is one defaultable field of the license form: the value set
@@ -90,7 +91,7 @@ func TestLicenseDefaultsDashboard(t *testing.T) {
 			"license_defaults.allowed_countries": "The license defaults.allowed countries field must be",
 			"license_defaults.expires_in":        "The license defaults.expires in field must be a positive duration",
 		} {
-			if got := fieldError(bad, field); !strings.HasPrefix(got, msg) {
+			if got := fieldError(bad, field); !strings.HasPrefix(got, web.HumanMessage(msg)) {
 				t.Errorf("%s: %q, want %q", field, got, msg)
 			}
 		}

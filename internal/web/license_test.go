@@ -13,6 +13,7 @@ import (
 	"github.com/latchkey/latchkey/internal/apptest"
 	"github.com/latchkey/latchkey/internal/core"
 	"github.com/latchkey/latchkey/internal/service"
+	"github.com/latchkey/latchkey/internal/web"
 )
 
 func TestLicenseForm(t *testing.T) {
@@ -61,7 +62,7 @@ func TestLicenseForm(t *testing.T) {
 				p := c.post(base, tc.form)
 				wantStatus(t, p, http.StatusUnprocessableEntity)
 				for f, msg := range tc.fields {
-					if got := fieldError(p, f); got != msg {
+					if got := fieldError(p, f); got != web.HumanMessage(msg) {
 						t.Errorf("%s: %q, want %q", f, got, msg)
 					}
 				}
@@ -75,7 +76,7 @@ func TestLicenseForm(t *testing.T) {
 			})
 		}
 		if got := fieldError(c.post(base, url.Values{"title": {"A"}, "allowed_countries": {"NG, XX"}}), "allowed_countries"); !strings.HasPrefix(got,
-			`The allowed countries field must be a comma-separated list of ISO 3166-1 alpha-2 codes: "XX" is not one`) {
+			web.HumanMessage(`The allowed countries field must be a comma-separated list of ISO 3166-1 alpha-2 codes: "XX" is not one`)) {
 			t.Errorf("allowed_countries: %q", got)
 		}
 
@@ -267,7 +268,7 @@ func TestLicenseBusinessForm(t *testing.T) {
 				p := c.post(base, tc.form)
 				wantStatus(t, p, http.StatusUnprocessableEntity)
 				for f, msg := range tc.fields {
-					if got := fieldError(p, f); got != msg {
+					if got := fieldError(p, f); got != web.HumanMessage(msg) {
 						t.Errorf("%s: %q, want %q", f, got, msg)
 					}
 				}
@@ -287,7 +288,7 @@ func TestLicenseBusinessForm(t *testing.T) {
 		}
 		l := ls[0]
 		p = c.post(base, url.Values{"title": {"Other"}, "external_id": {"sub_1042"}})
-		if got := fieldError(p, "external_id"); got != "The external id has already been taken in this project." || p.Status != http.StatusConflict {
+		if got := fieldError(p, "external_id"); got != web.HumanMessage("The external id has already been taken in this project.") || p.Status != http.StatusConflict {
 			t.Errorf("duplicate external ID: %d %q", p.Status, got)
 		}
 

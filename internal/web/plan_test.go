@@ -12,6 +12,7 @@ import (
 	"github.com/latchkey/latchkey/internal/apptest"
 	"github.com/latchkey/latchkey/internal/core"
 	"github.com/latchkey/latchkey/internal/service"
+	"github.com/latchkey/latchkey/internal/web"
 )
 
 func i64(n int64) *int64 { return &n }
@@ -210,11 +211,11 @@ func TestPolicyForm(t *testing.T) {
 					if tc.field == "" {
 						got = policyError(p)
 					}
-					if got != tc.msg {
+					if got != web.HumanMessage(tc.msg) {
 						t.Fatalf("%s: %q, want %q\n%s", where, got, tc.msg, p.text())
 					}
 				} else {
-					wantText(t, p, tc.field)
+					wantText(t, p, web.HumanMessage(tc.field))
 				}
 				if after := storedPolicy(t, n, acc.OrgID); after != before {
 					t.Fatalf("a refused policy was saved: %s", after)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/latchkey/latchkey/internal/apptest"
 	"github.com/latchkey/latchkey/internal/core"
+	"github.com/latchkey/latchkey/internal/web"
 )
 
 func TestProjectPages(t *testing.T) {
@@ -47,7 +48,7 @@ func TestProjectPages(t *testing.T) {
 				p := c.post("/projects", tc.form)
 				wantStatus(t, p, http.StatusUnprocessableEntity)
 				for f, msg := range tc.fields {
-					if got := fieldError(p, f); got != msg {
+					if got := fieldError(p, f); got != web.HumanMessage(msg) {
 						t.Errorf("%s: %q, want %q", f, got, msg)
 					}
 				}
@@ -87,12 +88,12 @@ func TestProjectPages(t *testing.T) {
 		}
 		p = c.post(path+"/edit", url.Values{"name": {""}, "slug": {""}})
 		wantStatus(t, p, http.StatusUnprocessableEntity)
-		if fieldError(p, "slug") != "The slug field must not be empty." || fieldError(p, "name") != "The name field is required." {
+		if fieldError(p, "slug") != web.HumanMessage("The slug field must not be empty.") || fieldError(p, "name") != web.HumanMessage("The name field is required.") {
 			t.Errorf("edit errors: %q %q", fieldError(p, "slug"), fieldError(p, "name"))
 		}
 
 		wantText(t, c.get(path+"/delete"), "Delete the project Pro Plugin 2?")
-		wantRedirect(t, c.post(path+"/delete", nil), "/projects")
+		wantRedirect(t, c.post(path+"/delete", url.Values{"confirm_name": {"Pro Plugin 2"}}), "/projects")
 		wantStatus(t, c.get(path), http.StatusNotFound)
 		if count() != 0 {
 			t.Fatal("project not deleted")
@@ -117,8 +118,8 @@ func TestDomainPages(t *testing.T) {
 
 		p := c.post(base, url.Values{"domain": {"not a domain"}, "environment": {"moon"}})
 		wantStatus(t, p, http.StatusUnprocessableEntity)
-		if !strings.HasPrefix(fieldError(p, "domain"), "The domain field must be a valid domain") ||
-			fieldError(p, "environment") != "The selected environment is invalid: use production, staging or development." {
+		if !strings.HasPrefix(fieldError(p, "domain"), web.HumanMessage("The domain field must be a valid domain")) ||
+			fieldError(p, "environment") != web.HumanMessage("The selected environment is invalid: use production, staging or development.") {
 			t.Errorf("errors: %q %q", fieldError(p, "domain"), fieldError(p, "environment"))
 		}
 
@@ -203,7 +204,7 @@ func TestInjectablePages(t *testing.T) {
 			"content":     "The content field is required when type is not file.",
 			"secret":      "The secret field must be at least 8 characters.",
 		} {
-			if got := fieldError(p, f); got != msg {
+			if got := fieldError(p, f); got != web.HumanMessage(msg) {
 				t.Errorf("%s: %q, want %q", f, got, msg)
 			}
 		}
@@ -236,7 +237,7 @@ func TestInjectablePages(t *testing.T) {
 		p = post(ipath+"/edit", url.Values{"title": {"Footer v2"}, "slug": {is[0].Slug}, "type": {"snippet"}, "mode": {"append"},
 			"target_path": {"views/footer.php"}, "content": {"new"}}, "", nil)
 		wantStatus(t, p, http.StatusUnprocessableEntity)
-		if fieldError(p, "secret") != "The secret field is required when the content is set or changed." {
+		if fieldError(p, "secret") != web.HumanMessage("The secret field is required when the content is set or changed.") {
 			t.Errorf("secret: %q", fieldError(p, "secret"))
 		}
 		wantRedirect(t, c.post(ipath+"/delete", nil), base)

@@ -170,7 +170,7 @@ func Register(mux *http.ServeMux, deps Deps) {
 	// Second factors and re-authentication (issue 19, reauth.go): the
 	// second step of a sign-in, passkey sign-in, the sign-in security page.
 	// Sensitive actions elsewhere are wrapped in d.fresh (a fresh password
-	// or factor within ReauthWindow); wrap organization deletion too.
+	// or factor within ReauthWindow).
 	page("GET /login/factor", d.loginFactorPage)
 	page("POST /login/factor", d.loginFactor)
 	page("POST /login/factor/passkey/options", d.factorPasskeyOptions)
@@ -190,6 +190,12 @@ func Register(mux *http.ServeMux, deps Deps) {
 	user("POST /settings/security/passkeys/{id}/rename", d.passkeyRename)
 	user("POST /settings/security/passkeys/{id}/remove", d.fresh(d.passkeyRemove))
 	user("POST /settings/security/policy", d.fresh(d.securityPolicy))
+
+	// The organization's name and its deletion (issue 19, org_settings.go).
+	// Deleting asks for a fresh factor or password (d.fresh).
+	user("POST /settings/organization", d.settingsOrganization)
+	user("GET /settings/organization/delete", d.orgDeletePage)
+	user("POST /settings/organization/delete", d.fresh(d.orgDelete))
 
 	// Everything else outside /api/ is a dashboard 404 page.
 	page("/", d.notFound)

@@ -20,8 +20,11 @@ func (d *dashboard) renderSettings(w http.ResponseWriter, r *http.Request, statu
 	if err != nil {
 		return err
 	}
-	if f.Get("name") == "" && f.Error == "" {
+	if _, posted := f.Values["name"]; !posted {
 		f.set("name", sessionOf(r).User.Name)
+	}
+	if _, posted := f.Values[orgNameField]; !posted {
+		f.set(orgNameField, sessionOf(r).OrgName)
 	}
 	f.Values.Del("current_password")
 	f.Values.Del("password")

@@ -10,6 +10,7 @@ import (
 	"github.com/latchkey/latchkey/internal/apptest"
 	"github.com/latchkey/latchkey/internal/core"
 	"github.com/latchkey/latchkey/internal/service"
+	"github.com/latchkey/latchkey/internal/web"
 )
 
 func TestTeamPages(t *testing.T) {
@@ -32,7 +33,7 @@ func TestTeamPages(t *testing.T) {
 				p := c.post("/team", tc.form)
 				wantStatus(t, p, http.StatusUnprocessableEntity)
 				for f, msg := range tc.fields {
-					if got := fieldError(p, f); got != msg {
+					if got := fieldError(p, f); got != web.HumanMessage(msg) {
 						t.Errorf("%s: %q, want %q", f, got, msg)
 					}
 				}
@@ -135,7 +136,7 @@ func TestAuditPage(t *testing.T) {
 
 		p = c.get("/audit?since=yesterday&project_id=abc&actor_type=robot")
 		wantStatus(t, p, http.StatusUnprocessableEntity)
-		if fieldError(p, "since") != "The since field must be a valid date." {
+		if fieldError(p, "since") != web.HumanMessage("The since field must be a valid date.") {
 			t.Errorf("since: %q", fieldError(p, "since"))
 		}
 		day := n.Clock.Now().Format("2006-01-02")

@@ -15,6 +15,7 @@ import (
 	"github.com/latchkey/latchkey/internal/config"
 	"github.com/latchkey/latchkey/internal/core"
 	"github.com/latchkey/latchkey/internal/service"
+	"github.com/latchkey/latchkey/internal/web"
 )
 
 // insecureWebhooks lets endpoints be http:// on loopback, where the test
@@ -130,7 +131,7 @@ func TestWebhookPages(t *testing.T) {
 			"expiring_days": "The expiring days field must be between 1 and 90.",
 			"description":   "The description field must not be greater than 500 characters.",
 		} {
-			if got := fieldError(p, f); got != msg {
+			if got := fieldError(p, f); got != web.HumanMessage(msg) {
 				t.Errorf("%s: %q, want %q", f, got, msg)
 			}
 		}
@@ -139,7 +140,7 @@ func TestWebhookPages(t *testing.T) {
 		wantStatus(t, p, http.StatusUnprocessableEntity)
 		for f, prefix := range map[string]string{"url": "The url field ", "events": "The events field has an unknown event type",
 			"expiring_days": "The expiring days field must be an integer.", "project_id": "The selected project id is invalid."} {
-			if got := fieldError(p, f); !strings.HasPrefix(got, prefix) {
+			if got := fieldError(p, f); !strings.HasPrefix(got, web.HumanMessage(prefix)) {
 				t.Errorf("%s: %q, want %q…", f, got, prefix)
 			}
 		}
@@ -262,7 +263,7 @@ func TestWebhookPages(t *testing.T) {
 		for _, bad := range []string{"lots", "-1", "604801"} {
 			p = c.post(wpath+"/rotate", url.Values{"grace_seconds": {bad}})
 			wantStatus(t, p, http.StatusUnprocessableEntity)
-			wantText(t, p, "The grace seconds field must be between 0 and 604800.")
+			wantText(t, p, web.HumanMessage("The grace seconds field must be between 0 and 604800."))
 		}
 		p = c.post(wpath+"/rotate", url.Values{"grace_seconds": {"3600"}})
 		wantRedirect(t, p, wpath+"/secret")
@@ -484,7 +485,7 @@ func TestWebhookBadInput(t *testing.T) {
 				}
 			})
 		}
-		wantText(t, c.get(mine+"?status=bogus"), "The status field must be pending, succeeded or failed.")
+		wantText(t, c.get(mine+"?status=bogus"), web.HumanMessage("The status field must be pending, succeeded or failed."))
 
 		// Every form needs the session's token.
 		before := auditCount(t, n, acc.OrgID)

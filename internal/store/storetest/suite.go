@@ -54,6 +54,7 @@ func Run(t *testing.T, b Backend) {
 		fn   func(t *testing.T, st *store.Store, clock *Clock)
 	}{
 		{"Organizations", testOrganizations},
+		{"OrganizationRenameDelete", testOrganizationRenameDelete},
 		{"Users", testUsers},
 		{"Memberships", testMemberships},
 		{"Invitations", testInvitations},
