@@ -263,10 +263,10 @@ type row struct {
 	ceilP99               time.Duration // the floor: what the machine adds at this load
 	// CPU per request of the server processes (latchkey's, the
 	// ceiling's), over all rounds; negative when /proc was unreadable.
-	lkCPU, ceilCPU time.Duration
-	load           string // the load generator of the rounds
-	errors, requests      int64
-	ratioMin, ratioMax    float64
+	lkCPU, ceilCPU     time.Duration
+	load               string // the load generator of the rounds
+	errors, requests   int64
+	ratioMin, ratioMax float64
 	// -nodes: ceilRPS and ceilP99 are the proxy's ceiling (the proxy in
 	// front of N ceiling servers), directRPS one ceiling server without it.
 	directRPS float64
