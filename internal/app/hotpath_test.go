@@ -18,20 +18,16 @@ import (
 
 // The hot paths' allocation budgets: allocations per request through the
 // whole root handler (middleware, routing, authentication, the handler, the
-// reply), in the steady state (everything cached). TestHotPathAllocations
-// fails when a change makes one of them allocate more; lower a budget when
-// a change makes it allocate less. docs/benchmarks.md lists the figures.
+// reply), in the steady state (everything cached). Each is the measured
+// figure plus one; TestHotPathAllocations fails when a change makes one of
+// them allocate more. Lower a budget when a change makes it allocate less.
+// docs/benchmarks.md lists the figures. Under the race detector sync.Pool
+// drops a quarter of what is put back, which costs up to raceSlack more.
 var hotPathBudgets = map[string]float64{
-	"has-paid":          allocBudgetHasPaid,
-	"licenses-validate": allocBudgetValidate,
-	"apikey-read":       allocBudgetAPIKeyRead,
+	"has-paid":          19 + raceSlack, // measured 18 (39 before issue 20)
+	"licenses-validate": 39 + raceSlack, // measured 38 (53)
+	"apikey-read":       16 + raceSlack, // measured 15 (24)
 }
-
-const (
-	allocBudgetHasPaid    = 60
-	allocBudgetValidate   = 60
-	allocBudgetAPIKeyRead = 60
-)
 
 // hotPath is one request of a hot path, replayable without allocating in
 // the test itself: the request, its body and the response writer are
