@@ -35,6 +35,12 @@ type scenario struct {
 	// Setup, when set, runs against latchkey before the scenario's
 	// warm-up (the webhook scenarios subscribe an endpoint there).
 	Setup func(ctx context.Context, base string) error
+	// Cycle, when set, is how many distinct requests the scenario needs
+	// before it may repeat them (its pool): wrk is handed that many,
+	// prepared once. A scenario without one needs every request to be new
+	// (a new title, a parameter that defeats the read cache) and always
+	// runs with the Go load generator.
+	Cycle int
 }
 
 // result is one timed run of a scenario against one server.
@@ -42,8 +48,15 @@ type result struct {
 	Requests  int64
 	Errors    int64
 	Duration  time.Duration
-	Latencies []time.Duration // sorted
+	Latencies []time.Duration // sorted; the Go load generator only
 	FirstErr  string
+	// Latency percentiles of the run.
+	P50, P90, P99, MaxLat time.Duration
+	// Load is the generator that ran it: "go" or "wrk".
+	Load string
+	// CPU is the CPU time (user + system) the server process(es) used
+	// during the run, from /proc/PID/stat; -1 when unreadable.
+	CPU time.Duration
 }
 
 func (r result) RPS() float64 { return float64(r.Requests) / r.Duration.Seconds() }
@@ -124,7 +137,8 @@ func load(ctx context.Context, client *http.Client, base string, sc scenario, co
 	}
 	wg.Wait()
 	slices.Sort(all)
-	r := result{Requests: reqs.Load(), Errors: errs.Load(), Duration: time.Since(start), Latencies: all}
+	r := result{Requests: reqs.Load(), Errors: errs.Load(), Duration: time.Since(start), Latencies: all, Load: "go"}
+	r.P50, r.P90, r.P99, r.MaxLat = r.Pct(0.50), r.Pct(0.90), r.Pct(0.99), r.Max()
 	if e, ok := firstErr.Load().(string); ok {
 		r.FirstErr = e
 	}

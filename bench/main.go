@@ -34,6 +34,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"runtime"
@@ -59,10 +60,12 @@ func main() {
 
 type options struct {
 	licenses, keys, rounds, conc int
+	wideKeys                     int
 	floodN                       int
 	duration                     time.Duration
 	dbURL, only, out, profile    string
 	redisURL                     string
+	loadGen                      string
 	smoke                        bool
 	nodes                        int
 }
@@ -72,7 +75,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.IntVar(&o.licenses, "licenses", 100_000, "licenses to seed into the big project")
-	fs.IntVar(&o.keys, "keys", 10_000, "API keys to seed")
+	fs.IntVar(&o.keys, "keys", 10_000, "API keys to seed (apikey-read walks them)")
+	fs.IntVar(&o.wideKeys, "wide-keys", 100_000, "API keys the apikey-read-wide scenario walks (seeded beyond -keys when larger)")
+	fs.StringVar(&o.loadGen, "load", "", "load generator: wrk or go (default: wrk when it is on PATH, else go); scenarios that need every request new use go either way")
 	fs.IntVar(&o.rounds, "rounds", 3, "rounds per scenario (each: ceiling, then latchkey)")
 	fs.IntVar(&o.conc, "concurrency", 32, "concurrent keep-alive connections")
 	fs.DurationVar(&o.duration, "duration", 5*time.Second, "length of one run")
@@ -80,7 +85,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&o.redisURL, "redis-url", "", "redis://… to run latchkey with its rate limits shared in Redis (compare with a run without)")
 	fs.StringVar(&o.only, "only", "", "comma-separated scenario names to run (default: all)")
 	fs.StringVar(&o.out, "out", "", "also write the markdown report to this file")
-	fs.StringVar(&o.profile, "profile", "", "save a CPU profile of latchkey during each scenario's last round into this directory")
+	fs.StringVar(&o.profile, "profile", "", "save CPU and allocation profiles of latchkey for each scenario into this directory\n"+
+		"(taken in an extra round after the measured ones, so profiling does not skew the figures)")
 	fs.IntVar(&o.floodN, "flood", 1_000_000, "requests of each kind (license keys, API keys) in the flood scenario")
 	fs.BoolVar(&o.smoke, "smoke", false, "a few seconds with little data: checks that the benchmark works")
 	fs.IntVar(&o.nodes, "nodes", 1, "latchkey serve processes on the one -database-url (2 or more need it), behind a round-robin reverse proxy\n"+
@@ -95,7 +101,25 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("-nodes %d needs -database-url postgres://…: the nodes share one PostgreSQL database (a SQLite file belongs to one process)", o.nodes)
 	}
 	if o.smoke {
-		o.licenses, o.keys, o.rounds, o.conc, o.duration, o.floodN = 2_000, 200, 1, 4, 300*time.Millisecond, 2_000
+		o.licenses, o.keys, o.wideKeys, o.rounds, o.conc, o.duration, o.floodN = 2_000, 200, 400, 1, 4, 300*time.Millisecond, 2_000
+	}
+	var wrkBin string
+	switch o.loadGen {
+	case "":
+		wrkBin, _ = exec.LookPath("wrk") // not found: the Go load generator
+	case "wrk":
+		var err error
+		if wrkBin, err = exec.LookPath("wrk"); err != nil {
+			return fmt.Errorf("-load wrk: %w (Debian: apt-get install wrk)", err)
+		}
+	case "go":
+	default:
+		return fmt.Errorf("-load %q: wrk or go", o.loadGen)
+	}
+	if wrkBin != "" {
+		o.loadGen = "wrk"
+	} else {
+		o.loadGen = "go"
 	}
 	logf := func(msg string, kv ...any) {
 		fmt.Fprintf(stderr, "%s %s", time.Now().Format("15:04:05"), msg)
@@ -136,7 +160,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	logf("seeding", "backend", backend, "licenses", o.licenses, "keys", o.keys)
-	data, err := seed(ctx, st, key, o.licenses, o.keys, logf)
+	data, err := seed(ctx, st, key, o.licenses, max(o.keys, o.wideKeys), logf)
 	_ = st.Close() // seeded and committed: the server opens the database next
 	if err != nil {
 		return err
@@ -199,7 +223,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		logf("proxy to latchkey listening", "addr", px.Addr, "nodes", o.nodes)
 	}
 
-	scenarios := buildScenarios(data)
+	scenarios := buildScenarios(data, o.keys)
 	if o.only != "" {
 		keep := strings.Split(o.only, ",")
 		scenarios = slices.DeleteFunc(scenarios, func(s scenario) bool { return !slices.Contains(keep, s.Name) })
@@ -228,6 +252,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	// -nodes: the same proxy in front of as many ceiling servers; the
 	// rounds measure the ceiling direct (directBase) and through it.
 	ceilBase, directBase := "http://"+ceil.Addr, ""
+	ceilProcs, directProcs := []*process{ceil}, []*process(nil)
 	if o.nodes > 1 {
 		ceils := []*process{ceil}
 		for range o.nodes - 1 {
@@ -244,7 +269,33 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		defer px.Stop()
 		ceilBase, directBase = "http://"+px.Addr, ceilBase
+		ceilProcs, directProcs = ceils, []*process{ceil}
 		logf("proxy to ceiling listening", "addr", px.Addr, "ceilings", o.nodes)
+	}
+
+	var wl *wrkLoader
+	if wrkBin != "" {
+		if wl, err = newWrkLoader(wrkBin, dir); err != nil {
+			return err
+		}
+	}
+	// measure runs one round of sc against base and the CPU time that
+	// procs (the server processes behind it; with -nodes, the proxy is not
+	// counted) spent during it.
+	measure := func(base string, procs []*process, sc scenario, conc int, d time.Duration) result {
+		before := cpuOf(procs)
+		var r result
+		if wl != nil && sc.Cycle > 0 {
+			r = wl.load(ctx, base, sc, conc, d, &seq)
+		} else {
+			r = load(ctx, client, base, sc, conc, d, &seq)
+		}
+		after := cpuOf(procs)
+		r.CPU = -1
+		if before >= 0 && after >= 0 {
+			r.CPU = after - before
+		}
+		return r
 	}
 
 	rep := report{backend: backend, opts: o}
@@ -274,23 +325,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		for r := range o.rounds {
 			var d result
 			if directBase != "" {
-				d = load(ctx, client, directBase, sc, conc, o.duration, &seq)
+				d = measure(directBase, directProcs, sc, conc, o.duration)
 				directRuns = append(directRuns, d)
 			}
-			c := load(ctx, client, ceilBase, sc, conc, o.duration, &seq)
-			var prof chan error
-			if o.profile != "" && r == o.rounds-1 {
-				prof = make(chan error, 1)
-				go func() {
-					prof <- saveProfile(ctx, debugBase, filepath.Join(o.profile, sc.Name+".cpu.pprof"), o.duration)
-				}()
-			}
-			l := load(ctx, client, lkBase, sc, conc, o.duration, &seq)
-			if prof != nil {
-				if err := <-prof; err != nil {
-					logf(sc.Name, "profile", err)
-				}
-			}
+			c := measure(ceilBase, ceilProcs, sc, conc, o.duration)
+			l := measure(lkBase, nodes, sc, conc, o.duration)
 			ceilRuns, lkRuns = append(ceilRuns, c), append(lkRuns, l)
 			if directBase != "" {
 				logf(sc.Name, "round", r+1, "ceiling_direct_rps", int(d.RPS()), "proxy_ceiling_rps", int(c.RPS()), "latchkey_via_proxy_rps", int(l.RPS()),
@@ -309,6 +348,23 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			}
 		}
 		rep.add(sc.Name, lkRuns, ceilRuns, directRuns)
+		if o.profile != "" {
+			// One more round of latchkey, not counted: its CPU profile and
+			// the allocations made during it (a delta of the allocs profile).
+			errs := make(chan error, 2)
+			go func() {
+				errs <- saveProfile(ctx, debugBase, "profile", filepath.Join(o.profile, sc.Name+".cpu.pprof"), o.duration)
+			}()
+			go func() {
+				errs <- saveProfile(ctx, debugBase, "allocs", filepath.Join(o.profile, sc.Name+".allocs.pprof"), o.duration)
+			}()
+			measure(lkBase, nodes, sc, conc, o.duration)
+			for range 2 {
+				if err := <-errs; err != nil {
+					logf(sc.Name, "profile", err)
+				}
+			}
+		}
 		for i, n := range nodes {
 			// Each node's own figures, asked of it directly.
 			name := sc.Name
@@ -421,11 +477,12 @@ func machine() string {
 	return fmt.Sprintf("%d cores, %s memory, %s/%s, %s", runtime.NumCPU(), mem, runtime.GOOS, runtime.GOARCH, runtime.Version())
 }
 
-// saveProfile fetches a CPU profile of length d from a latchkey debug
+// saveProfile fetches a profile of kind ("profile" for CPU, "allocs" for
+// the allocations made during the window) over d from a latchkey debug
 // listener into file.
-func saveProfile(ctx context.Context, debugBase, file string, d time.Duration) error {
+func saveProfile(ctx context.Context, debugBase, kind, file string, d time.Duration) error {
 	secs := max(1, int(d/time.Second))
-	st, body, err := do(ctx, http.DefaultClient, "GET", fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", debugBase, secs), nil, nil)
+	st, body, err := do(ctx, http.DefaultClient, "GET", fmt.Sprintf("%s/debug/pprof/%s?seconds=%d", debugBase, kind, secs), nil, nil)
 	if err != nil {
 		return err
 	}

@@ -172,3 +172,69 @@ func freeAddr() (string, error) {
 	addr := l.Addr().String()
 	return addr, l.Close()
 }
+
+// clockTick is the unit of utime and stime in /proc/PID/stat (USER_HZ,
+// 100 on every Linux the benchmark targets).
+const clockTick = 10 * time.Millisecond
+
+// CPU returns the CPU time the process has used so far, user and system
+// (utime + stime of /proc/PID/stat), in clock ticks of 10 ms.
+func (p *process) CPU() (time.Duration, error) {
+	return processCPU(p.cmd.Process.Pid)
+}
+
+func processCPU(pid int) (time.Duration, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	// The command name (field 2) is in parentheses and may hold spaces:
+	// the fields counted are those after its closing parenthesis, which
+	// start at field 3 (state); utime and stime are fields 14 and 15.
+	s := string(b)
+	end := strings.LastIndexByte(s, ')')
+	if end < 0 {
+		return 0, fmt.Errorf("/proc/%d/stat: no command name", pid)
+	}
+	f := strings.Fields(s[end+1:])
+	if len(f) < 13 {
+		return 0, fmt.Errorf("/proc/%d/stat: %d fields", pid, len(f))
+	}
+	utime, err := strconv.ParseInt(f[11], 10, 64)
+	if err != nil {
+		return 0, err
+	}
+	stime, err := strconv.ParseInt(f[12], 10, 64)
+	if err != nil {
+		return 0, err
+	}
+	return time.Duration(utime+stime) * clockTick, nil
+}
+
+// cpuOf sums the CPU time of procs; a process whose figure cannot be read
+// makes the sum unknown (-1).
+func cpuOf(procs []*process) time.Duration {
+	var sum time.Duration
+	for _, p := range procs {
+		c, err := p.CPU()
+		if err != nil {
+			return -1
+		}
+		sum += c
+	}
+	return sum
+}
+
+// loadAverage is the machine's 1-, 5- and 15-minute load average: other
+// work on the cores moves req/s, much less the CPU per request.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "?"
+	}
+	return strings.Join(f[:3], " ")
+}

@@ -15,44 +15,58 @@ import (
 	"time"
 )
 
-// buildScenarios returns the measured request kinds.
-func buildScenarios(d *seeded) []scenario {
+// buildScenarios returns the measured request kinds; apikey-read walks
+// the first nKeys API keys, apikey-read-wide all of them.
+func buildScenarios(d *seeded, nKeys int) []scenario {
 	pick := func(pool []string, i int) string { return pool[i%len(pool)] }
 	big := strconv.FormatInt(d.BigProject, 10)
+	apiKeyRead := func(name string, pool []string) scenario {
+		// Each request with another key, on one of 100 licenses: an
+		// authenticated read over a pool of keys (per-key read caching
+		// helps only when a key repeats a read).
+		return scenario{
+			Name: name, Method: "GET", Prefix: "/api/v1/project/", Contains: "/licenses/", Status: 200, Marker: `"uuid":"`,
+			Warm: len(pool) + len(pool)/10, Cycle: len(pool),
+			Request: func(i int) (string, []byte, []string) {
+				lic := d.HotLicenses[(i/len(pool))%len(d.HotLicenses)]
+				return "/api/v1/project/" + big + "/licenses/" + strconv.FormatInt(lic, 10), nil,
+					[]string{"X-API-KEY", pool[i%len(pool)]}
+			},
+		}
+	}
 	return []scenario{
 		{
-			Name: "validate-uncapped", Method: "POST", Prefix: "/api/v1/project/has-paid", Status: 200, Marker: `"has_paid":true`,
+			Name: "validate-uncapped", Method: "POST", Prefix: "/api/v1/project/has-paid", Status: 200, Marker: `"has_paid":true`, Cycle: len(d.Uncapped),
 			Request: func(i int) (string, []byte, []string) {
 				return "/api/v1/project/has-paid?action=check_project", []byte("{}"),
 					[]string{"X-LICENSE-KEY", pick(d.Uncapped, i), "X-Devpayr-Domain", "shop.example.com", "Content-Type", "application/json"}
 			},
 		},
 		{
-			Name: "validate-capped", Method: "POST", Prefix: "/api/v1/project/has-paid", Status: 200, Marker: `"has_paid":true`,
+			Name: "validate-capped", Method: "POST", Prefix: "/api/v1/project/has-paid", Status: 200, Marker: `"has_paid":true`, Cycle: len(d.Capped),
 			Request: func(i int) (string, []byte, []string) {
 				return "/api/v1/project/has-paid?action=check_project", []byte("{}"),
 					[]string{"X-LICENSE-KEY", pick(d.Capped, i), "X-Devpayr-Domain", "shop.example.com", "Content-Type", "application/json"}
 			},
 		},
 		{
-			Name: "validate-native", Method: "POST", Prefix: "/api/v1/licenses/validate", Status: 200, Marker: `"valid":true`,
+			// Every request on the same capped license: one counter row
+			// that all the writes of the run contend for.
+			Name: "validate-capped-hot", Method: "POST", Prefix: "/api/v1/project/has-paid", Status: 200, Marker: `"has_paid":true`, Cycle: 1,
+			Request: func(int) (string, []byte, []string) {
+				return "/api/v1/project/has-paid?action=check_project", []byte("{}"),
+					[]string{"X-LICENSE-KEY", d.Capped[0], "X-Devpayr-Domain", "shop.example.com", "Content-Type", "application/json"}
+			},
+		},
+		{
+			Name: "validate-native", Method: "POST", Prefix: "/api/v1/licenses/validate", Status: 200, Marker: `"valid":true`, Cycle: len(d.Uncapped),
 			Request: func(i int) (string, []byte, []string) {
 				return "/api/v1/licenses/validate", []byte(`{"domain":"shop.example.com","check_project":true}`),
 					[]string{"X-LICENSE-KEY", pick(d.Uncapped, i), "Content-Type", "application/json"}
 			},
 		},
-		{
-			// Each request with another key, on one of 100 licenses: an
-			// authenticated read over a pool of 10,000 keys (per-key read
-			// caching helps only when a key repeats a read).
-			Name: "apikey-read", Method: "GET", Prefix: "/api/v1/project/", Contains: "/licenses/", Status: 200, Marker: `"uuid":"`,
-			Warm: len(d.APIKeys) + len(d.APIKeys)/10,
-			Request: func(i int) (string, []byte, []string) {
-				lic := d.HotLicenses[(i/len(d.APIKeys))%len(d.HotLicenses)]
-				return "/api/v1/project/" + big + "/licenses/" + strconv.FormatInt(lic, 10), nil,
-					[]string{"X-API-KEY", d.APIKeys[i%len(d.APIKeys)]}
-			},
-		},
+		apiKeyRead("apikey-read", d.APIKeys[:min(nKeys, len(d.APIKeys))]),
+		apiKeyRead("apikey-read-wide", d.APIKeys),
 		{
 			Name: "license-create", Method: "POST", Prefix: "/api/v1/project/", Status: 201, Marker: `"uuid":"`,
 			Request: func(i int) (string, []byte, []string) {
@@ -106,7 +120,7 @@ func buildScenarios(d *seeded) []scenario {
 // to "*" (created by Setup, once per run).
 func webhookScenario(name string, pool []string, ownerKey string) scenario {
 	return scenario{
-		Name: name, Method: "POST", Prefix: "/api/v1/project/has-paid", Status: 200, Marker: `"has_paid":true`,
+		Name: name, Method: "POST", Prefix: "/api/v1/project/has-paid", Status: 200, Marker: `"has_paid":true`, Cycle: len(pool),
 		Request: func(i int) (string, []byte, []string) {
 			return "/api/v1/project/has-paid?action=check_project", []byte("{}"),
 				[]string{"X-LICENSE-KEY", pool[i%len(pool)], "X-Devpayr-Domain", "shop.example.com", "Content-Type", "application/json"}
@@ -247,8 +261,12 @@ type row struct {
 	lkRPS, ceilRPS, ratio float64
 	p50, p90, p99, max    time.Duration
 	ceilP99               time.Duration // the floor: what the machine adds at this load
-	errors, requests      int64
-	ratioMin, ratioMax    float64
+	// CPU per request of the server processes (latchkey's, the
+	// ceiling's), over all rounds; negative when /proc was unreadable.
+	lkCPU, ceilCPU     time.Duration
+	load               string // the load generator of the rounds
+	errors, requests   int64
+	ratioMin, ratioMax float64
 	// -nodes: ceilRPS and ceilP99 are the proxy's ceiling (the proxy in
 	// front of N ceiling servers), directRPS one ceiling server without it.
 	directRPS float64
@@ -271,8 +289,25 @@ func median(xs []float64) float64 {
 func (rp *report) add(name string, lk, ceil, direct []result) {
 	var lkRPS, ceilRPS, directRPS, ratios []float64
 	merged, ceilMerged := result{}, result{}
-	var errs, reqs int64
+	var errs, reqs, ceilReqs int64
+	var lkCPU, ceilCPU time.Duration
+	var p50s, p90s, p99s, ceilP99s []float64
+	var maxLat time.Duration
 	for i := range lk {
+		p50s, p90s, p99s = append(p50s, float64(lk[i].P50)), append(p90s, float64(lk[i].P90)), append(p99s, float64(lk[i].P99))
+		ceilP99s = append(ceilP99s, float64(ceil[i].P99))
+		maxLat = max(maxLat, lk[i].MaxLat)
+		ceilReqs += ceil[i].Requests
+		if lk[i].CPU < 0 || lkCPU < 0 {
+			lkCPU = -1
+		} else {
+			lkCPU += lk[i].CPU
+		}
+		if ceil[i].CPU < 0 || ceilCPU < 0 {
+			ceilCPU = -1
+		} else {
+			ceilCPU += ceil[i].CPU
+		}
 		lkRPS = append(lkRPS, lk[i].RPS())
 		ceilRPS = append(ceilRPS, ceil[i].RPS())
 		if ceil[i].RPS() > 0 {
@@ -290,10 +325,48 @@ func (rp *report) add(name string, lk, ceil, direct []result) {
 	slices.Sort(merged.Latencies)
 	slices.Sort(ceilMerged.Latencies)
 	rp.errors += errs
-	rp.rows = append(rp.rows, row{name: name, lkRPS: median(lkRPS), ceilRPS: median(ceilRPS), ratio: median(ratios),
+	if len(ratios) == 0 {
+		ratios = []float64{0}
+	}
+	r := row{name: name, lkRPS: median(lkRPS), ceilRPS: median(ceilRPS), ratio: median(ratios),
 		ratioMin: slices.Min(ratios), ratioMax: slices.Max(ratios),
 		p50: merged.Pct(0.50), p90: merged.Pct(0.90), p99: merged.Pct(0.99), max: merged.Max(), ceilP99: ceilMerged.Pct(0.99), errors: errs, requests: reqs,
-		directRPS: median(directRPS)})
+		directRPS: median(directRPS), lkCPU: perRequest(lkCPU, reqs), ceilCPU: perRequest(ceilCPU, ceilReqs)}
+	if len(lk) > 0 {
+		r.load = lk[0].Load
+	}
+	if len(merged.Latencies) == 0 {
+		// wrk: its percentiles per round, the median of each over rounds.
+		r.p50, r.p90, r.p99, r.max = time.Duration(median(p50s)), time.Duration(median(p90s)), time.Duration(median(p99s)), maxLat
+	}
+	if len(ceilMerged.Latencies) == 0 {
+		r.ceilP99 = time.Duration(median(ceilP99s))
+	}
+	rp.rows = append(rp.rows, r)
+}
+
+// perRequest is cpu ÷ requests, negative when either is unknown or zero.
+func perRequest(cpu time.Duration, requests int64) time.Duration {
+	if cpu < 0 || requests <= 0 {
+		return -1
+	}
+	return cpu / time.Duration(requests)
+}
+
+// us renders a CPU time per request in µs, or "?" when unknown.
+func us(d time.Duration) string {
+	if d < 0 {
+		return "?"
+	}
+	return fmt.Sprintf("%.1f", float64(d)/float64(time.Microsecond))
+}
+
+// cpuRatio is latchkey's CPU per request over the ceiling's.
+func cpuRatio(lk, ceil time.Duration) string {
+	if lk < 0 || ceil <= 0 {
+		return "?"
+	}
+	return fmt.Sprintf("%.2f", float64(lk)/float64(ceil))
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.2f", float64(d)/float64(time.Millisecond)) }
@@ -305,18 +378,19 @@ func (rp *report) markdown() string {
 	if o.redisURL != "" {
 		limits = "shared in Redis"
 	}
-	pad := "" // -nodes: two more columns before the latency ones
 	if o.nodes > 1 {
 		rp.nodesTable(&b, limits)
-		pad = " | |"
 	} else {
-		fmt.Fprintf(&b, "Machine: %s. Backend: %s, rate limits %s. Data: %d licenses, %d API keys. Load: %d keep-alive connections, %d rounds of %s per server, alternating ceiling and latchkey.\n\n",
-			machine(), rp.backend, limits, o.licenses, o.keys, o.conc, o.rounds, o.duration)
-		b.WriteString("| scenario | latchkey req/s | ceiling req/s | latchkey ÷ ceiling (min–max) | p50 ms | p90 ms | p99 ms | max ms | ceiling p99 ms | requests | errors |\n")
-		b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|\n")
+		fmt.Fprintf(&b, "Machine: %s, load average %s at the end. Backend: %s, rate limits %s. Data: %d licenses, %d API keys (apikey-read-wide: %d). "+
+			"Load: %s (where a scenario's requests can repeat; the others: the Go load generator), %d keep-alive connections, %d rounds of %s per server, alternating ceiling and latchkey. "+
+			"CPU per request: utime + stime of the server's own process (/proc/PID/stat) over its rounds ÷ the requests it answered.\n\n",
+			machine(), loadAverage(), rp.backend, limits, o.licenses, o.keys, max(o.keys, o.wideKeys), o.loadGen, o.conc, o.rounds, o.duration)
+		b.WriteString("| scenario | load | latchkey req/s | ceiling req/s | latchkey ÷ ceiling (min–max) | latchkey CPU µs/req | ceiling CPU µs/req | CPU ÷ ceiling's | p50 ms | p90 ms | p99 ms | max ms | ceiling p99 ms | requests | errors |\n")
+		b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 		for _, r := range rp.rows {
-			fmt.Fprintf(&b, "| %s | %.0f | %.0f | %.2f (%.2f–%.2f) | %s | %s | %s | %s | %s | %d | %d |\n",
-				r.name, r.lkRPS, r.ceilRPS, r.ratio, r.ratioMin, r.ratioMax, ms(r.p50), ms(r.p90), ms(r.p99), ms(r.max), ms(r.ceilP99), r.requests, r.errors)
+			fmt.Fprintf(&b, "| %s | %s | %.0f | %.0f | %.2f (%.2f–%.2f) | %s | %s | %s | %s | %s | %s | %s | %s | %d | %d |\n",
+				r.name, r.load, r.lkRPS, r.ceilRPS, r.ratio, r.ratioMin, r.ratioMax, us(r.lkCPU), us(r.ceilCPU), cpuRatio(r.lkCPU, r.ceilCPU),
+				ms(r.p50), ms(r.p90), ms(r.p99), ms(r.max), ms(r.ceilP99), r.requests, r.errors)
 		}
 	}
 	refusals := func(name string, rs []refusal) {
@@ -329,8 +403,16 @@ func (rp *report) markdown() string {
 			ds = append(ds, float64(r.Elapsed)/float64(time.Millisecond))
 			maxReq = max(maxReq, r.Requests)
 		}
-		fmt.Fprintf(&b, "| revocation-to-refusal, %s | | |%s | median %.2f ms, max %.2f ms; refused by validation #%d at most after the revoke | | | | | %d | 0 |\n",
-			name, pad, median(ds), slices.Max(ds), maxReq, len(rs))
+		// The figures in the ratio's column; the other cells empty.
+		cells := []string{"revocation-to-refusal, " + name, "", "", "",
+			fmt.Sprintf("median %.2f ms, max %.2f ms; refused by validation #%d at most after the revoke", median(ds), slices.Max(ds), maxReq)}
+		if o.nodes > 1 {
+			cells = append(cells, "", "", "", "", "", "")
+		} else {
+			cells = append(cells, "", "", "", "", "", "", "", "")
+		}
+		cells = append(cells, strconv.Itoa(len(rs)), "0")
+		fmt.Fprintf(&b, "| %s |\n", strings.Join(cells, " | "))
 	}
 	refusals("same node", rp.revokeSame)
 	refusals("two nodes on one PostgreSQL", rp.revokePeer)

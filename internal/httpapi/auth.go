@@ -122,10 +122,16 @@ func (au *authenticator) result(r string) {
 // would re-canonicalise "X-RateLimit-…" (allocating) on every request.
 func setLimitHeaders(w http.ResponseWriter, res ratelimit.Result) {
 	h := w.Header()
-	vals := make([]string, 3)
-	vals[0] = strconv.Itoa(res.Limit)
-	vals[1] = strconv.Itoa(res.Remaining)
-	vals[2] = strconv.FormatInt(res.Reset.Unix(), 10)
+	// The three numbers formatted into one string (one allocation instead
+	// of one per number past 99), each value a slice of it.
+	var num [64]byte
+	b := strconv.AppendInt(num[:0], int64(res.Limit), 10)
+	l := len(b)
+	b = strconv.AppendInt(b, int64(res.Remaining), 10)
+	m := len(b)
+	b = strconv.AppendInt(b, res.Reset.Unix(), 10)
+	s := string(b)
+	vals := []string{s[:l], s[l:m], s[m:]}
 	h["X-RateLimit-Limit"] = vals[0:1:1]
 	h["X-RateLimit-Remaining"] = vals[1:2:2]
 	h["X-RateLimit-Reset"] = vals[2:3:3]

@@ -96,9 +96,7 @@ func (h *api) cached(scope core.Scope, f handlerFunc) handlerFunc {
 }
 
 func writeBody(w http.ResponseWriter, status int, body []byte) {
-	hd := w.Header()
-	hd.Set("Content-Type", "application/json")
-	hd.Set("Content-Length", strconv.Itoa(len(body)))
+	setJSONHeaders(w.Header(), len(body))
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
 }

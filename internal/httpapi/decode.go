@@ -38,6 +38,53 @@ func query(r *http.Request) url.Values {
 	return r.URL.Query()
 }
 
+// plainQuery reports whether a query string has nothing core.ParseQuery
+// could refuse: only letters, digits and "&=_-.~" (no percent-encoding,
+// no "+", no semicolon, no byte outside printable ASCII). Such a query
+// (?action=check_project, a page number) is accepted without parsing it.
+func plainQuery(q string) bool {
+	for i := 0; i < len(q); i++ {
+		c := q[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '&' || c == '=' || c == '_' || c == '-' || c == '.' || c == '~') {
+			return false
+		}
+	}
+	return true
+}
+
+// queryGetter is the Get of url.Values over a raw query string that
+// plainQuery accepted, where no key or value needs unescaping: it reads
+// the string in place instead of building the map.
+type queryGetter struct {
+	raw  string
+	vals url.Values // the parsed query, when it is not plain
+}
+
+// runtimeQuery returns the query of a runtime request, parsed only when
+// it is not plain (see plainQuery).
+func runtimeQuery(r *http.Request) queryGetter {
+	if raw := r.URL.RawQuery; raw != "" && !plainQuery(raw) {
+		return queryGetter{vals: r.URL.Query()}
+	}
+	return queryGetter{raw: r.URL.RawQuery}
+}
+
+// Get returns the first value of key, as url.Values.Get does.
+func (q queryGetter) Get(key string) string {
+	if q.vals != nil {
+		return q.vals.Get(key)
+	}
+	for s := q.raw; s != ""; {
+		var pair string
+		pair, s, _ = strings.Cut(s, "&")
+		k, v, _ := strings.Cut(pair, "=")
+		if k == key {
+			return v
+		}
+	}
+	return ""
+}
+
 // cleanQuery refuses a request whose query string has a parameter that
 // (*url.URL).Query would silently drop (malformed percent-encoding, a
 // semicolon) or whose text breaks core.ValidText, with a 422 naming the
@@ -48,7 +95,7 @@ func cleanQuery(next handlerFunc) handlerFunc {
 		return nil // a route that only answers CORS preflights
 	}
 	return func(w http.ResponseWriter, r *http.Request) error {
-		if r.URL.RawQuery != "" {
+		if r.URL.RawQuery != "" && !plainQuery(r.URL.RawQuery) {
 			if _, err := core.ParseQuery(r.URL.RawQuery); err != nil {
 				return err
 			}

@@ -49,10 +49,10 @@ func (a adapter) docURL(code string) string {
 // document, the signing public key) override it.
 func (a adapter) wrap(h handlerFunc) http.Handler {
 	if h == nil { // a route that only answers CORS preflights
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Header().Set("Cache-Control", "no-store") })
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Header()["Cache-Control"] = hdrNoStore })
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Cache-Control", "no-store")
+		w.Header()["Cache-Control"] = hdrNoStore
 		if err := h(w, r); err != nil {
 			a.writeError(w, r, err)
 		}
@@ -121,9 +121,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 		http.Error(w, `{"status":"error","message":"Internal server error.","data":null,"errors":null}`, http.StatusInternalServerError)
 		return
 	}
-	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("Content-Length", strconv.Itoa(buf.Len()))
+	setJSONHeaders(w.Header(), buf.Len())
 	w.WriteHeader(status)
 	_, _ = w.Write(buf.Bytes())
 }

@@ -23,8 +23,8 @@ const corsHeaders = "X-LICENSE-KEY, X-Devpayr-Domain, X-Requested-With, Content-
 func cors(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
-		h.Set("Access-Control-Allow-Origin", "*")
-		h.Set("Access-Control-Expose-Headers", "X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset, Retry-After, X-Request-ID")
+		h["Access-Control-Allow-Origin"] = hdrAnyOrigin
+		h["Access-Control-Expose-Headers"] = hdrExposeLimit
 		if r.Method == http.MethodOptions {
 			h.Set("Access-Control-Allow-Methods", "GET, POST, DELETE, OPTIONS")
 			// The signed-response opt-in's two headers (signed.go) are
@@ -57,7 +57,7 @@ func (h *api) readRuntime(w http.ResponseWriter, r *http.Request) (*runtimeReque
 	if err != nil {
 		return nil, err
 	}
-	q := query(r)
+	q := runtimeQuery(r)
 	rr := &runtimeRequest{body: b}
 	rr.key = strings.TrimSpace(r.Header.Get("X-License-Key"))
 	if rr.key == "" {
@@ -129,10 +129,11 @@ func (h *api) throttleUnknown(r *http.Request, res *service.ValidateResult) {
 // answered 200 with has_paid.
 func (h *api) runtimeError(w http.ResponseWriter, r *http.Request, res *service.ValidateResult) error {
 	code := res.Code
+	if code == licensing.CodeValid || code == licensing.CodeUnpaid {
+		return nil // before the error value: the common answer allocates nothing here
+	}
 	e := &core.Error{Reason: code, Message: licensing.Messages[code]}
 	switch code {
-	case licensing.CodeValid, licensing.CodeUnpaid:
-		return nil
 	case licensing.CodeKeyMissing:
 		e.Code = core.EUnauthorized
 	case licensing.CodeNotFound:
@@ -225,7 +226,7 @@ func (h *api) runtimeHasPaid(w http.ResponseWriter, r *http.Request) error {
 			data.Injectables = []deliveryJSON{}
 		}
 	}
-	return ok(w, http.StatusOK, "", data)
+	return okHasPaid(w, data)
 }
 
 // keyHasPaid is GET /project/{project}/has-paid: the payment status for a
@@ -390,7 +391,7 @@ func (h *api) nativeValidate(w http.ResponseWriter, r *http.Request) error {
 			}
 		}
 	}
-	return ok(w, http.StatusOK, out.Message, out)
+	return okValidation(w, out.Message, &out)
 }
 
 // stream is GET|POST /injectable/stream: the active injectables of the

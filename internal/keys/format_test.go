@@ -2,6 +2,7 @@ package keys
 
 import (
 	"crypto/sha256"
+	"hash/crc32"
 	"strings"
 	"testing"
 
@@ -105,5 +106,20 @@ func BenchmarkDigest(b *testing.B) {
 	s := Mint(core.EnvLive).Secret
 	for b.Loop() {
 		_ = Digest(s)
+	}
+}
+
+// TestChecksumMatchesCRC32: the table loop computes crc32.ChecksumIEEE.
+func TestChecksumMatchesCRC32(t *testing.T) {
+	for _, body := range []string{"", "a", "sk_live_0123456789", strings.Repeat("xyz", 50), "\x00\xff"} {
+		v := crc32.ChecksumIEEE([]byte(body))
+		var want [checksumLen]byte
+		for i := checksumLen - 1; i >= 0; i-- {
+			want[i] = base62[v%62]
+			v /= 62
+		}
+		if got := checksumBytes(body); got != want {
+			t.Fatalf("%q: %q, want %q", body, got, want)
+		}
 	}
 }

@@ -204,10 +204,29 @@ func IsLocal(id string) bool {
 	if h == "localhost" || strings.HasSuffix(h, ".localhost") || strings.HasSuffix(h, ".test") {
 		return true
 	}
+	if !mayBeIP(h) {
+		return false
+	}
 	if a, err := netip.ParseAddr(h); err == nil {
 		return a.Unmap().IsLoopback()
 	}
 	return false
+}
+
+// mayBeIP reports whether netip.ParseAddr could accept h: an IPv6 address
+// has a colon, an IPv4 one only digits and dots. A hostname is neither,
+// and skipping the parse skips the error value it allocates on every
+// validation.
+func mayBeIP(h string) bool {
+	if strings.IndexByte(h, ':') >= 0 {
+		return true
+	}
+	for i := 0; i < len(h); i++ {
+		if c := h[i]; c != '.' && (c < '0' || c > '9') {
+			return false
+		}
+	}
+	return h != ""
 }
 
 // BaseDomain returns the registrable domain of a hostname identifier
@@ -218,8 +237,10 @@ func BaseDomain(id string) string {
 	if !strings.Contains(h, ".") {
 		return id
 	}
-	if _, err := netip.ParseAddr(h); err == nil {
-		return h
+	if mayBeIP(h) {
+		if _, err := netip.ParseAddr(h); err == nil {
+			return h
+		}
 	}
 	base, err := publicsuffix.EffectiveTLDPlusOne(h)
 	if err != nil {

@@ -155,11 +155,16 @@ func newBootID() string {
 // choose its own address.
 func describe(next http.Handler, trusted []netip.Prefix) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id := r.Header.Get("X-Request-ID")
+		// The header names in canonical form ("X-Request-Id"): Get and Set
+		// with "X-Request-ID" would canonicalise, allocating, every time.
+		var id string
+		if v := r.Header["X-Request-Id"]; len(v) > 0 {
+			id = v[0]
+		}
 		if !plainID(id) {
 			id = bootID + "-" + strconv.FormatUint(reqSeen.Add(1), 36)
 		}
-		w.Header().Set("X-Request-ID", id)
+		w.Header()["X-Request-Id"] = []string{id}
 		info := core.Request{ID: id, ClientIP: peerAddr(r.RemoteAddr)}
 		if len(trusted) > 0 && isTrusted(info.ClientIP, trusted) {
 			info.ViaProxy = true
