@@ -86,6 +86,7 @@ func TestBrowserFactors(t *testing.T) {
 	// the deletion goes on.
 	n.Clock.Advance(web.ReauthWindow + time.Minute)
 	b.open("/projects/" + itoa(doomed) + "/delete")
+	b.fill("f-confirm_name", "Doomed")
 	b.submit("confirm")
 	b.wantPage("/projects/"+itoa(doomed)+"/delete", "Confirm it's you")
 	b.shot("reauthenticate")

@@ -8,6 +8,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/latchkey/latchkey/internal/apptest"
+	"github.com/latchkey/latchkey/internal/web"
 	"github.com/latchkey/latchkey/internal/core"
 	"github.com/latchkey/latchkey/internal/mail/mailtest"
 )
@@ -42,7 +43,7 @@ func TestBrowserMail(t *testing.T) {
 	if status := b.submit("create-account"); status != http.StatusUnprocessableEntity {
 		t.Fatalf("short password: %d", status)
 	}
-	b.wantPage(invite, "The password field must be at least 8 characters.")
+	b.wantPage(invite, web.HumanMessage("The password field must be at least 8 characters."))
 	b.fill("f-name", "Newton", "f-password", password)
 	b.shot("invitation-accept")
 	b.submit("create-account")

@@ -138,23 +138,23 @@ func TestReauthentication(t *testing.T) {
 		c, acc := owner(t, n, "Acme", "reauth@example.com")
 		keep := createProject(t, n, acc, "Keep")
 		gone := createProject(t, n, acc, "Gone")
-		wantRedirect(t, c.post("/projects/"+itoa(keep)+"/delete", nil), "/projects") // fresh sign-in
+		wantRedirect(t, c.post("/projects/"+itoa(keep)+"/delete", url.Values{"confirm_name": {"Keep"}}), "/projects") // fresh sign-in
 		c.get("/projects")
 
 		n.Clock.Advance(web.ReauthWindow + time.Second)
-		p := c.post("/projects/"+itoa(gone)+"/delete", nil)
+		p := c.post("/projects/"+itoa(gone)+"/delete", url.Values{"confirm_name": {"Gone"}})
 		wantStatus(t, p, http.StatusOK)
 		wantText(t, p, "Confirm it")
 		wantBody(t, p, `action="/projects/`+itoa(gone)+`/delete"`)
 		if _, err := n.Service().Project(context.Background(), acc.Actor(), gone); err != nil {
 			t.Fatalf("the project went before re-authentication: %v", err)
 		}
-		bad := c.post("/projects/"+itoa(gone)+"/delete", url.Values{"_reauth_password": {"wrong"}})
+		bad := c.post("/projects/"+itoa(gone)+"/delete", url.Values{"_reauth_password": {"wrong"}, "confirm_name": {"Gone"}})
 		wantStatus(t, bad, http.StatusUnprocessableEntity)
 		if fieldError(bad, "password") == "" {
 			t.Fatalf("no password error:\n%s", bad.Body)
 		}
-		wantRedirect(t, c.post("/projects/"+itoa(gone)+"/delete", url.Values{"_reauth_password": {password}}), "/projects")
+		wantRedirect(t, c.post("/projects/"+itoa(gone)+"/delete", url.Values{"_reauth_password": {password}, "confirm_name": {"Gone"}}), "/projects")
 		if _, err := n.Service().Project(context.Background(), acc.Actor(), gone); !core.IsCode(err, core.ENotFound) {
 			t.Fatalf("project after re-authentication: %v", err)
 		}

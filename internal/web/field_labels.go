@@ -21,6 +21,16 @@ import (
 // fieldLabels maps a field, as the service names it, to its label in the
 // dashboard's forms.
 var fieldLabels = map[string]string{
+	"require_second_factor":       "Require a second factor",
+	"password_confirm":            "Confirm password",
+	"_reauth_password":            "Password",
+	"_reauth_code":                "Code",
+	"scope":                       "Scope",
+	"id":                          "License",
+	"expiry":                      "Expiry",
+	"owner":                       "Owner",
+	"range":                       "Range",
+	"code":                        "Code",
 	"action":                      "Action",
 	"actor_type":                  "Actor",
 	"allow_configs":               "Allow configs",

@@ -14,6 +14,7 @@ import (
 	"github.com/latchkey/latchkey/internal/config"
 	"github.com/latchkey/latchkey/internal/core"
 	"github.com/latchkey/latchkey/internal/mail/mailtest"
+	"github.com/latchkey/latchkey/internal/web"
 )
 
 // mailPublicURL is --public-url of the nodes that send mail: links in
@@ -131,7 +132,7 @@ func TestInvitationByMail(t *testing.T) {
 			wantText(t, nc.get(newLink), "Join Acme", "new@acme.test", "Create account and join")
 			p := nc.post(newLink, url.Values{"name": {""}, "password": {"short"}})
 			wantStatus(t, p, http.StatusUnprocessableEntity)
-			if fieldError(p, "name") != "The name field is required." || fieldError(p, "password") != "The password field must be at least 8 characters." {
+			if fieldError(p, "name") != web.HumanMessage("The name field is required.") || fieldError(p, "password") != web.HumanMessage("The password field must be at least 8 characters.") {
 				t.Fatalf("errors: %q %q", fieldError(p, "name"), fieldError(p, "password"))
 			}
 			p = nc.post(newLink, url.Values{"name": {"New \x00"}, "password": {password}})

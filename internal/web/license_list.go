@@ -170,6 +170,9 @@ type licenseListData struct {
 // licensePicker is the sidebar's "Licenses": every project's licenses
 // (issue 19); ?project= narrows to one project's list.
 func (d *dashboard) licensePicker(w http.ResponseWriter, r *http.Request) error {
+	if raw := r.URL.Query().Get("project"); raw != "" && queryID(r, "project") == 0 {
+		return core.Invalid("project", "The selected project is invalid.")
+	}
 	if id := queryID(r, "project"); id != 0 {
 		q := r.URL.Query()
 		q.Del("project")

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/latchkey/latchkey/internal/apptest"
+	"github.com/latchkey/latchkey/internal/web"
 	"github.com/latchkey/latchkey/internal/core"
 	"github.com/latchkey/latchkey/internal/mail/mailtest"
 )
@@ -39,7 +40,7 @@ func TestPasswordReset(t *testing.T) {
 			}
 			p := ask("not an email")
 			wantStatus(t, p, http.StatusUnprocessableEntity)
-			if got := fieldError(p, "email"); got != "The email field must be a valid email address." {
+			if got := fieldError(p, "email"); got != web.HumanMessage("The email field must be a valid email address.") {
 				t.Fatalf("email error %q", got)
 			}
 			wantStatus(t, ask("bad\x00@acme.test"), http.StatusUnprocessableEntity)
@@ -73,7 +74,7 @@ func TestPasswordReset(t *testing.T) {
 			}
 			p = rc.post(link, url.Values{"password": {"short"}, "password_confirm": {"short"}})
 			wantStatus(t, p, http.StatusUnprocessableEntity)
-			if got := fieldError(p, "password"); got != "The password field must be at least 8 characters." {
+			if got := fieldError(p, "password"); got != web.HumanMessage("The password field must be at least 8 characters.") {
 				t.Fatalf("password error %q", got)
 			}
 			p = rc.post(link, url.Values{"password": {"another horse battery"}, "password_confirm": {"another horse battery"}})
