@@ -256,7 +256,7 @@ func TestInsightMatchesUsageAPI(t *testing.T) {
 
 		bad := c.get("/?range=1y")
 		wantStatus(t, bad, http.StatusUnprocessableEntity)
-		wantText(t, bad, "range")
+		wantText(t, bad, "Range")
 		if r := n.Do(t, "GET", "/api/v1/usage?range=1y", nil, apptest.Key(tr.secret)...); r.Status != http.StatusUnprocessableEntity ||
 			len(r.Env.Errors["range"]) == 0 {
 			t.Fatalf("API, bad range: %d %s", r.Status, r.Body)
