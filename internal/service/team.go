@@ -11,4 +11,3 @@ import (
 func (s *Service) ListMembers(ctx context.Context, actor *core.Actor) ([]core.Member, error) {
 	return s.store.ListMembers(ctx, actor.OrgID)
 }
-

@@ -8,9 +8,9 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/latchkey/latchkey/internal/apptest"
-	"github.com/latchkey/latchkey/internal/web"
 	"github.com/latchkey/latchkey/internal/core"
 	"github.com/latchkey/latchkey/internal/mail/mailtest"
+	"github.com/latchkey/latchkey/internal/web"
 )
 
 // TestBrowserMail drives, in Chromium, an invitation accepted from the

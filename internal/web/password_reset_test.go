@@ -8,9 +8,9 @@ import (
 	"time"
 
 	"github.com/latchkey/latchkey/internal/apptest"
-	"github.com/latchkey/latchkey/internal/web"
 	"github.com/latchkey/latchkey/internal/core"
 	"github.com/latchkey/latchkey/internal/mail/mailtest"
+	"github.com/latchkey/latchkey/internal/web"
 )
 
 // TestPasswordReset: "Forgot password?" answers the same for any email and
