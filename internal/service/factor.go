@@ -327,18 +327,11 @@ func (s *Service) PasskeySignIn(ctx context.Context, userID int64, addr netip.Ad
 	if err != nil {
 		return "", err
 	}
-	if u.Disabled {
-		return "", &core.Error{Code: core.EForbidden, Reason: core.ReasonUserDisabled, Message: "This account is disabled."}
-	}
-	orgs, err := s.store.ListUserOrganizations(ctx, u.ID)
+	first, err := s.landingOrganization(ctx, u)
 	if err != nil {
 		return "", err
 	}
-	if len(orgs) == 0 {
-		return "", &core.Error{Code: core.EForbidden, Reason: core.ReasonNoOrganization,
-			Message: "Your account is not a member of any organization."}
-	}
-	return s.startSessionWith(ctx, u, orgs[0].OrgID, orgs[0].Role, addr, userAgent, map[string]any{"factor": "passkey", "passwordless": true})
+	return s.startSessionWith(ctx, u, first.OrgID, first.Role, addr, userAgent, map[string]any{"factor": "passkey", "passwordless": true})
 }
 
 // Reauthenticate renews the session's verification with the password or

@@ -70,12 +70,7 @@ func (s *Service) ResetPassword(ctx context.Context, token, password string, add
 	if err := s.CheckPasswordReset(ctx, token); err != nil {
 		return err
 	}
-	p := core.Problems{}
-	validPassword(p, password)
-	if err := p.Err(); err != nil {
-		return err
-	}
-	hash, err := s.HashPassword(password)
+	hash, err := s.newPasswordHash(password)
 	if err != nil {
 		return err
 	}
@@ -90,6 +85,16 @@ func (s *Service) ResetPassword(ctx context.Context, token, password string, add
 	})
 }
 
+// newPasswordHash checks a new password (field "password") and hashes it.
+func (s *Service) newPasswordHash(password string) (string, error) {
+	p := core.Problems{}
+	validPassword(p, password)
+	if err := p.Err(); err != nil {
+		return "", err
+	}
+	return s.HashPassword(password)
+}
+
 // AdminResetPassword sets a user's password for the operator (latchkey
 // admin reset-password), ending their sessions as a reset by link does.
 func (s *Service) AdminResetPassword(ctx context.Context, email, password string) error {
@@ -97,12 +102,7 @@ func (s *Service) AdminResetPassword(ctx context.Context, email, password string
 	if err != nil {
 		return core.Invalid("email", publicMessage(err))
 	}
-	p := core.Problems{}
-	validPassword(p, password)
-	if err := p.Err(); err != nil {
-		return err
-	}
-	hash, err := s.HashPassword(password)
+	hash, err := s.newPasswordHash(password)
 	if err != nil {
 		return err
 	}

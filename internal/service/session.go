@@ -133,18 +133,10 @@ func (s *Service) SignIn(ctx context.Context, in SignInInput) (string, error) {
 		return "", errBadCredentials
 	}
 	// Only someone who knows the password learns the account's standing.
-	if u.Disabled {
-		return "", &core.Error{Code: core.EForbidden, Reason: core.ReasonUserDisabled, Message: "This account is disabled."}
-	}
-	orgs, err := s.store.ListUserOrganizations(ctx, u.ID)
+	first, err := s.landingOrganization(ctx, u)
 	if err != nil {
 		return "", err
 	}
-	if len(orgs) == 0 {
-		return "", &core.Error{Code: core.EForbidden, Reason: core.ReasonNoOrganization,
-			Message: "Your account is not a member of any organization."}
-	}
-	first := orgs[0]
 	// A user with a second factor is not signed in yet: the dashboard
 	// asks for it (CompleteSignIn).
 	if has, err := s.store.HasSecondFactor(ctx, u.ID); err != nil {
@@ -153,6 +145,24 @@ func (s *Service) SignIn(ctx context.Context, in SignInInput) (string, error) {
 		return "", &SecondFactorRequired{UserID: u.ID, OrgID: first.OrgID}
 	}
 	return s.startSession(ctx, u, first.OrgID, first.Role, in.Addr, in.UserAgent)
+}
+
+// landingOrganization is where a sign-in lands: the user's first
+// organization, once the account is known not to be disabled and to belong
+// to one.
+func (s *Service) landingOrganization(ctx context.Context, u *core.User) (core.MemberOrg, error) {
+	if u.Disabled {
+		return core.MemberOrg{}, &core.Error{Code: core.EForbidden, Reason: core.ReasonUserDisabled, Message: "This account is disabled."}
+	}
+	orgs, err := s.store.ListUserOrganizations(ctx, u.ID)
+	if err != nil {
+		return core.MemberOrg{}, err
+	}
+	if len(orgs) == 0 {
+		return core.MemberOrg{}, &core.Error{Code: core.EForbidden, Reason: core.ReasonNoOrganization,
+			Message: "Your account is not a member of any organization."}
+	}
+	return orgs[0], nil
 }
 
 // newSession returns a session for the user in orgID and its token.
