@@ -12,14 +12,27 @@ import (
 const auditPerPage = 50
 
 type auditData struct {
-	Events      []core.AuditEvent
+	Events      []auditRow
 	Projects    map[int64]string
 	ProjectList []core.Project
-	ActorTypes  []string
-	TargetTypes []string
+	ActorTypes  []auditOption
+	TargetTypes []auditOption
 	Actions     []string
 	NextURL     string
 }
+
+// auditOption is one choice of the actor or target filter.
+type auditOption struct{ Value, Label string }
+
+// auditActorTypes and auditTargetTypes are the filters' choices: every
+// actor type, and every target type the service writes.
+var (
+	auditActorTypes = []auditOption{{core.ActorUser, "Member"}, {core.ActorAPIKey, "API key"},
+		{core.ActorSystem, "Latchkey"}, {core.ActorLicense, "License"}}
+	auditTargetTypes = []auditOption{{"project", "Project"}, {"license", "License"}, {"domain", "Domain"},
+		{"injectable", "Injectable"}, {"api_key", "API key"}, {"user", "Member"}, {"organization", "Organization"},
+		{"invitation", "Invitation"}, {"webhook_endpoint", "Webhook endpoint"}}
+)
 
 // auditActions are suggested in the action filter; any action or prefix
 // ending in "." may be typed.
@@ -54,18 +67,18 @@ func (d *dashboard) auditList(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	data := auditData{Events: events, Projects: map[int64]string{}, Actions: auditActions,
-		ActorTypes:  []string{core.ActorUser, core.ActorAPIKey, core.ActorSystem, core.ActorLicense},
-		TargetTypes: []string{"project", "license", "domain", "injectable", "api_key", "user"}}
+	nextURL := ""
 	if len(events) > auditPerPage {
-		data.Events = events[:auditPerPage]
+		events = events[:auditPerPage]
 		next := url.Values{}
 		for k, v := range f.Values {
 			next[k] = v
 		}
-		next.Set("before", strconv.FormatInt(data.Events[auditPerPage-1].ID, 10))
-		data.NextURL = "/audit?" + next.Encode()
+		next.Set("before", strconv.FormatInt(events[auditPerPage-1].ID, 10))
+		nextURL = "/audit?" + next.Encode()
 	}
+	data := auditData{Events: d.auditRows(r, events), Projects: map[int64]string{}, Actions: auditActions,
+		ActorTypes: auditActorTypes, TargetTypes: auditTargetTypes, NextURL: nextURL}
 	if actor.Can(core.ScopeProjectsRead) {
 		if data.ProjectList, err = d.svc.ListProjects(r.Context(), actor, 0, 1000); err != nil {
 			return err

@@ -22,6 +22,8 @@ type insightData struct {
 	Insight *service.Insight
 	// Requests charts the organization's API requests per day.
 	Requests *chart
+	// Recent is the latest audit events, made readable (audit_names.go).
+	Recent []auditRow
 }
 
 // usageRange reads ?range= (24h, 7d, 30d or 90d; 30d when absent). An
@@ -59,7 +61,7 @@ func (d *dashboard) insight(r *http.Request, projectID int64, base string) (*ins
 		return nil, err
 	}
 	data := &insightData{Range: rg, Ranges: service.UsageRanges, Base: base, Insight: in,
-		Chart: newOutcomeChart("Runtime answers by outcome", in.Usage)}
+		Chart: newOutcomeChart("Runtime answers by outcome", in.Usage), Recent: d.auditRows(r, in.Recent)}
 	if in.Requests != nil {
 		c := newChart("API requests per UTC day", in.Requests)
 		data.Requests = &c
