@@ -10,6 +10,7 @@ import (
 	"net/http/pprof"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -82,6 +83,8 @@ type Server struct {
 	ln    net.Listener
 	// tracing is nil unless OTEL_EXPORTER_OTLP_*ENDPOINT is set.
 	tracing *telemetry.Tracing
+	// stopLogs writes the last buffered log lines and stops the flusher.
+	stopLogs func()
 	// served is closed when http.Serve has returned, with serveErr.
 	served   chan struct{}
 	serveErr error
@@ -92,7 +95,18 @@ type Server struct {
 func Start(ctx context.Context, cfg config.Config, env Env) (_ *Server, err error) {
 	// Every line logged with a request's context carries its request_id
 	// and, when traced, its trace_id and span_id.
-	log := slog.New(telemetry.NewLogHandler(config.NewLogger(env.Stderr, cfg.LogFormat, cfg.LogLevel).Handler()))
+	// The access log's lines wait in a buffer for at most
+	// telemetry.LogFlushInterval: a system call per request was a tenth of
+	// a validation's CPU (docs/benchmarks.md). Every other line is written
+	// at once.
+	logs := telemetry.NewLogBuffer(env.Stderr)
+	stopLogs := runLogBuffer(logs)
+	defer func() {
+		if err != nil {
+			stopLogs()
+		}
+	}()
+	log := slog.New(telemetry.NewBufferedLogHandler(config.NewLogger(logs, cfg.LogFormat, cfg.LogLevel).Handler(), logs))
 	key, source, err := secret.Load(cfg.DataDir, cfg.SecretKey, cfg.SecretKeyFile)
 	if err != nil {
 		return nil, err
@@ -149,11 +163,12 @@ func Start(ctx context.Context, cfg config.Config, env Env) (_ *Server, err erro
 			MaxHeaderBytes:    64 << 10,
 			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
 		},
-		served:  make(chan struct{}),
-		stack:   stack,
-		tracing: tracing,
-		geo:     geo,
-		ln:      ln,
+		served:   make(chan struct{}),
+		stack:    stack,
+		tracing:  tracing,
+		stopLogs: stopLogs,
+		geo:      geo,
+		ln:       ln,
 	}
 	stack.Start()
 	go func() {
@@ -238,7 +253,28 @@ func (s *Server) Shutdown() error {
 	case <-ctx.Done():
 		err = errors.Join(err, fmt.Errorf("close the store: %w", context.Cause(ctx)))
 	}
+	s.stopLogs()
 	return err
+}
+
+// runLogBuffer writes buf's lines every telemetry.LogFlushInterval until
+// the returned stop, which writes the last ones and returns once they are
+// written.
+func runLogBuffer(buf *telemetry.LogBuffer) (stop func()) {
+	t := time.NewTicker(telemetry.LogFlushInterval)
+	quit, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		buf.Run(t.C, quit)
+	}()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			t.Stop()
+			close(quit)
+			<-done
+		})
+	}
 }
 
 // dbURL returns the PostgreSQL URL the change listener connects to.

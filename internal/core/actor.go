@@ -104,6 +104,11 @@ func WithClientIP(ctx context.Context, ip netip.Addr) context.Context {
 	return WithRequest(ctx, r)
 }
 
+// AccessLogMessage is the message of the access log's line per request
+// (server): the log handler lets those lines wait in its buffer and writes
+// every other line at once (telemetry.LogBuffer).
+const AccessLogMessage = "request"
+
 // RequestID returns the request ID carried by ctx, or "".
 func RequestID(ctx context.Context) string { return requestOf(ctx).ID }
 

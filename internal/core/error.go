@@ -1,6 +1,7 @@
 package core
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -136,6 +137,18 @@ func ErrorCode(err error) string {
 // IsCode reports whether err is an *Error with the given code.
 func IsCode(err error, code string) bool {
 	return err != nil && ErrorCode(err) == code
+}
+
+// StatusClientClosed is the status logged and counted for a request whose
+// client went away before its answer (nginx's 499): nothing is sent, and it
+// is not a server error.
+const StatusClientClosed = 499
+
+// ClientGone reports whether err is only the cancellation of ctx, the
+// request's context, because its client disconnected: a statement cut
+// short by it is not a failure of the server.
+func ClientGone(ctx context.Context, err error) bool {
+	return ctx.Err() != nil && errors.Is(err, context.Canceled)
 }
 
 // NotFound returns an ENotFound error naming the resource.

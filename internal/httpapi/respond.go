@@ -62,6 +62,10 @@ func (a adapter) wrap(h handlerFunc) http.Handler {
 // writeError answers with the envelope for err. Internal errors are logged
 // with the request ID and shown to the client only as that ID.
 func (a adapter) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	if core.ClientGone(r.Context(), err) {
+		w.WriteHeader(core.StatusClientClosed) // for the access log and metrics: nobody reads it
+		return
+	}
 	var ce *core.Error
 	if !errors.As(err, &ce) {
 		var mbe *http.MaxBytesError

@@ -74,7 +74,7 @@ func observe(next http.Handler, log *slog.Logger, rm *routeMetrics, accessLog, t
 			level = slog.LevelWarn
 		}
 		if log.Enabled(r.Context(), level) {
-			log.LogAttrs(r.Context(), level, "request",
+			log.LogAttrs(r.Context(), level, core.AccessLogMessage,
 				slog.String("method", methodNames[mi]), slog.String("route", ro.route),
 				slog.Int("status", sw.status), slog.Float64("duration_ms", float64(d.Microseconds())/1000),
 				slog.Int64("bytes", sw.bytes),

@@ -147,6 +147,10 @@ func publicError(err error, r *http.Request) (*core.Error, bool) {
 // fail renders an error page. Internal errors are logged with the request
 // ID and shown only as that ID.
 func (d *dashboard) fail(w http.ResponseWriter, r *http.Request, err error) {
+	if core.ClientGone(r.Context(), err) {
+		w.WriteHeader(core.StatusClientClosed) // the browser left: no page, no error logged
+		return
+	}
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
 		err = &core.Error{Code: core.ETooLarge, Message: "The form is larger than " + strconv.FormatInt(mbe.Limit>>20, 10) + " MiB."}
