@@ -34,7 +34,9 @@ func (b *browser) waitPath(path string) {
 // verification): a passkey added on the security page signs in without a
 // password and re-authenticates a project's deletion; an authenticator
 // app, enrolled from its page, is the second step after the password and
-// re-authenticates a live key's creation and a role change with a code.
+// re-authenticates a live key's creation and a role change with a code;
+// then a live key's rotation, a factor's removal and the organization's
+// deletion each ask again past the window.
 func TestBrowserFactors(t *testing.T) {
 	path := needChromium(t)
 	n := apptest.New(t, backends(t)[0])
@@ -150,5 +152,59 @@ func TestBrowserFactors(t *testing.T) {
 	b.waitPath("/team")
 	if m, err := n.Store.Membership(ctx, acc.OrgID, dev.UserID); err != nil || m.Role != core.RoleAdmin {
 		t.Fatalf("role after re-authentication: %+v %v", m, err)
+	}
+
+	// Rotating the live key past the window, with the password: the new
+	// secret is shown and the old key is replaced.
+	keys, err := n.Service().ListAPIKeys(ctx, acc.Actor(), 0, 10)
+	if err != nil || len(keys) != 1 {
+		t.Fatalf("keys: %v %v", keys, err)
+	}
+	kid := keys[0].ID
+	n.Clock.Advance(web.ReauthWindow + time.Minute)
+	b.open("/api-keys/" + itoa(kid))
+	b.do(chromedp.Evaluate[chromedp.Void](`window.confirm = () => true`)) // the form's "Rotate this key?"
+	b.submit("rotate-key")
+	b.wantPage("/api-keys/"+itoa(kid)+"/rotate", "Confirm it's you")
+	b.fill("f-reauth-password", password)
+	b.submit("reauth-confirm")
+	if got := b.path(); !strings.HasSuffix(got, "/secret") {
+		t.Fatalf("after re-authentication the key was not rotated: at %s\n%s", got, b.text("body"))
+	}
+	if k, err := n.Store.APIKey(ctx, kid); err != nil || k.RotatedTo == 0 {
+		t.Fatalf("the old key after a rotation: %+v %v", k, err)
+	}
+
+	// Removing a factor (the passkey) past the window, with a code.
+	n.Clock.Advance(web.ReauthWindow + time.Minute)
+	b.open("/settings/security")
+	removeID, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`document.querySelector('[id^="passkey-remove-"]').id`))
+	if err != nil {
+		t.Fatalf("the passkey's remove button: %v", err)
+	}
+	b.do(chromedp.Evaluate[chromedp.Void](`window.confirm = () => true`))
+	b.submit(removeID)
+	b.wantPage("/settings/security/passkeys/"+strings.TrimPrefix(removeID, "passkey-remove-")+"/remove", "Confirm it's you")
+	n.Clock.Advance(30 * time.Second)
+	code, _ = totp.GenerateCode(secret, n.Clock.Now())
+	b.fill("f-reauth-code", code)
+	b.submit("reauth-confirm")
+	b.waitPath("/settings/security")
+	if strings.Contains(b.text("body"), "Virtual laptop") {
+		t.Fatal("the passkey is still listed after its removal")
+	}
+
+	// Deleting the organization past the window, with the password: its
+	// only owner is signed out.
+	n.Clock.Advance(web.ReauthWindow + time.Minute)
+	b.open("/settings/organization/delete")
+	b.fill("f-confirm_name", "Acme")
+	b.submit("confirm")
+	b.wantPage("/settings/organization/delete", "Confirm it's you")
+	b.fill("f-reauth-password", password)
+	b.submit("reauth-confirm")
+	b.waitPath("/login")
+	if _, err := n.Store.Organization(ctx, acc.OrgID); !core.IsCode(err, core.ENotFound) {
+		t.Fatalf("the organization after a re-authenticated deletion: %v", err)
 	}
 }
