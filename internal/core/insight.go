@@ -60,6 +60,8 @@ type InsightStore interface {
 	// RecordOutcomes adds counts; counts of a license deleted meanwhile are
 	// dropped.
 	RecordOutcomes(ctx context.Context, counts []OutcomeCount) error
+	// PruneOutcomes deletes up to n outcome counts of hours before t.
+	PruneOutcomes(ctx context.Context, before time.Time, n int) (int64, error)
 	// OutcomeSeries returns the counts of f by hour and code, oldest first.
 	OutcomeSeries(ctx context.Context, f OutcomeFilter) ([]OutcomeCount, error)
 	// TopLicenses returns the licenses of f with the most answers, at most

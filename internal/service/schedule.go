@@ -9,7 +9,8 @@ import (
 )
 
 // ScheduleConfig sets up the time-driven work: expiry events and pruning
-// (of old events and expired idempotency keys).
+// (of old events, outcome counts past OutcomeRetention and expired
+// idempotency keys).
 type ScheduleConfig struct {
 	Owner string // this node's ID, recorded on the lease
 	// Interval is how often a tick runs; 0 means a minute.
@@ -24,6 +25,10 @@ const (
 	pruneBatch     = 1000
 	// DefaultEventRetention is --event-retention's default.
 	DefaultEventRetention = 30 * 24 * time.Hour
+	// OutcomeRetention is how long runtime outcome counts are kept: the
+	// longest range shown (90 days) and the partial first day it starts
+	// in, with a day to spare. Older hours are pruned at every tick.
+	OutcomeRetention = 92 * 24 * time.Hour
 )
 
 // RunScheduler ticks until ctx ends. Only the node holding the scheduler
@@ -96,6 +101,15 @@ func (s *Service) ScheduleTick(ctx context.Context, cfg ScheduleConfig) error {
 	}
 	for {
 		n, err := s.store.PruneEvents(ctx, now.Add(-cfg.Retention), pruneBatch)
+		if err != nil {
+			return err
+		}
+		if n < pruneBatch {
+			break
+		}
+	}
+	for {
+		n, err := s.store.PruneOutcomes(ctx, now.Add(-OutcomeRetention), pruneBatch)
 		if err != nil {
 			return err
 		}

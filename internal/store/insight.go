@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"strconv"
+	"time"
 
 	"github.com/latchkey/latchkey/internal/core"
 )
@@ -30,6 +31,23 @@ func (s *Store) RecordOutcomes(ctx context.Context, counts []core.OutcomeCount) 
 		return nil
 	})
 	return s.wrap(err, "record outcomes")
+}
+
+// PruneOutcomes deletes up to n counts of hours before t. It walks the
+// projects and each one's (project_id, hour) index, so it reads only the
+// rows it deletes: the table has no index on the hour alone, which every
+// flush would pay for.
+func (s *Store) PruneOutcomes(ctx context.Context, before time.Time, n int) (int64, error) {
+	res, err := s.w().ExecContext(ctx,
+		`DELETE FROM outcome_counts WHERE (license_id, hour, code) IN (
+		   SELECT o.license_id, o.hour, o.code FROM projects p
+		     JOIN outcome_counts o ON o.project_id = p.id AND o.hour < $1
+		    LIMIT $2)`, ts(before), n)
+	if err != nil {
+		return 0, s.wrap(err, "prune outcomes")
+	}
+	k, err := res.RowsAffected()
+	return k, s.wrap(err, "prune outcomes")
 }
 
 // outcomeWhere is the condition of f on outcome_counts (aliased o), with

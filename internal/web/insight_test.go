@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/latchkey/latchkey/internal/apptest"
+	"github.com/latchkey/latchkey/internal/core"
 	"github.com/latchkey/latchkey/internal/service"
 )
 
@@ -260,6 +261,46 @@ func TestInsightMatchesUsageAPI(t *testing.T) {
 		if r := n.Do(t, "GET", "/api/v1/usage?range=1y", nil, apptest.Key(tr.secret)...); r.Status != http.StatusUnprocessableEntity ||
 			len(r.Env.Errors["range"]) == 0 {
 			t.Fatalf("API, bad range: %d %s", r.Status, r.Body)
+		}
+	})
+}
+
+// TestOldOutcomesArePruned: the scheduler's tick deletes outcome counts
+// older than service.OutcomeRetention (the 90-day range and a margin) and
+// keeps the rest, so the table holds at most that much history.
+func TestOldOutcomesArePruned(t *testing.T) {
+	eachBackend(t, func(t *testing.T, n *apptest.Node) {
+		ctx := context.Background()
+		acc := n.CreateUser(t, "Acme", "ada@acme.test", core.RoleOwner)
+		pid := createProject(t, n, acc, "Pro Plugin")
+		l, err := n.Service().CreateLicense(ctx, acc.Actor(), pid, service.LicenseInput{Title: service.Some("Busy")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		now := n.Clock.Now().Truncate(time.Hour)
+		hours := map[string]time.Time{"past retention": now.Add(-service.OutcomeRetention - time.Hour),
+			"within retention": now.Add(-service.OutcomeRetention + time.Hour), "this hour": now}
+		for _, h := range hours {
+			if err := n.Store.RecordOutcomes(ctx, []core.OutcomeCount{{LicenseID: l.ID, ProjectID: pid, Hour: h, Code: "VALID", Count: 3}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		n.Clock.Advance(time.Minute) // past the tick the node ran at its start
+		if err := n.Service().ScheduleTick(ctx, n.Stack.ScheduleConfig()); err != nil {
+			t.Fatal(err)
+		}
+		got, err := n.Store.OutcomeSeries(ctx, core.OutcomeFilter{LicenseID: l.ID, From: now.Add(-200 * 24 * time.Hour), To: now.Add(time.Hour)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		kept := map[time.Time]bool{}
+		for _, c := range got {
+			kept[c.Hour.UTC()] = true
+		}
+		for name, h := range hours {
+			if want := name != "past retention"; kept[h.UTC()] != want {
+				t.Errorf("%s (%s): kept %v, want %v", name, h, kept[h.UTC()], want)
+			}
 		}
 	})
 }

@@ -98,6 +98,25 @@ func testOutcomes(t *testing.T, st *store.Store, clock *Clock) {
 		t.Fatalf("top licenses = %+v, want %+v", top, want)
 	}
 
+	// Pruning deletes the hours before its time, in batches, and nothing
+	// after: here h0's three rows (a's two, b's one), not h1's.
+	n, err := st.PruneOutcomes(ctx, h1, 2)
+	must(t, err)
+	n2, err := st.PruneOutcomes(ctx, h1, 2)
+	must(t, err)
+	if n != 2 || n2 != 1 {
+		t.Fatalf("pruned %d then %d, want 2 then 1", n, n2)
+	}
+	if n, err := st.PruneOutcomes(ctx, h1, 2); err != nil || n != 0 {
+		t.Fatalf("a third prune: %d, %v", n, err)
+	}
+	if got := series(core.OutcomeFilter{OrgID: o.ID, From: all.From, To: all.To}); len(got) != 2 || !got[0].hour.Equal(h1) {
+		t.Fatalf("after pruning before h1: %v", got)
+	}
+	if got := series(core.OutcomeFilter{OrgID: other.ID, From: all.From, To: all.To}); len(got) != 1 {
+		t.Fatalf("another organization's later counts were pruned: %v", got)
+	}
+
 	// A deleted project's counts leave the organization's figures.
 	must(t, st.DeleteProject(ctx, q.ID, clock.Now()))
 	if got := series(core.OutcomeFilter{OrgID: o.ID, From: h1, To: h1.Add(time.Hour)}); len(got) != 1 || got[0].code != "VALID" {
