@@ -23,13 +23,25 @@ const LogFlushInterval = 100 * time.Millisecond
 // A crash loses at most LogFlushInterval of access-log lines, never a
 // warning or an error.
 type LogBuffer struct {
-	mu sync.Mutex
-	w  *bufio.Writer
+	mu  sync.Mutex
+	out io.Writer
+	w   *bufio.Writer
 }
 
 // NewLogBuffer buffers writes to w.
 func NewLogBuffer(w io.Writer) *LogBuffer {
-	return &LogBuffer{w: bufio.NewWriterSize(w, LogBufferSize)}
+	return &LogBuffer{out: w, w: bufio.NewWriterSize(w, LogBufferSize)}
+}
+
+// reset drops what is held after a failed write: a bufio.Writer keeps its
+// first error and refuses every later write, so one failure of the log's
+// file (a full disk, a pipe's reader restarting) would silence the log for
+// good. The lines held are lost, as an unbuffered write's would be.
+func (b *LogBuffer) reset(err error) error {
+	if err != nil {
+		b.w.Reset(b.out)
+	}
+	return err
 }
 
 // Write holds p, writing what waits first when p does not fit. slog's
@@ -38,14 +50,15 @@ func NewLogBuffer(w io.Writer) *LogBuffer {
 func (b *LogBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return b.w.Write(p)
+	n, err := b.w.Write(p)
+	return n, b.reset(err)
 }
 
 // Sync writes everything held.
 func (b *LogBuffer) Sync() error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return b.w.Flush()
+	return b.reset(b.w.Flush())
 }
 
 // Run writes what is held at every tick until stop is closed, then once

@@ -3,6 +3,7 @@ package telemetry
 import (
 	"bytes"
 	"context"
+	"errors"
 	"log/slog"
 	"strings"
 	"sync"
@@ -18,12 +19,17 @@ type countingWriter struct {
 	mu     sync.Mutex
 	buf    bytes.Buffer
 	writes int
+	fail   int // how many writes to refuse
 }
 
 func (w *countingWriter) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.writes++
+	if w.fail > 0 {
+		w.fail--
+		return 0, errors.New("disk full")
+	}
 	return w.buf.Write(p)
 }
 
@@ -93,5 +99,24 @@ func TestLogBuffer(t *testing.T) {
 	<-done
 	if text, _ := out.state(); !strings.Contains(text, "last=yes") {
 		t.Fatal("stopping lost the last line")
+	}
+}
+
+// A failed write loses the lines it held, and only those: the next lines
+// are written (a bufio.Writer alone would refuse every write after its
+// first error, and the log would fall silent).
+func TestLogBufferRecoversFromAFailedWrite(t *testing.T) {
+	out := &countingWriter{fail: 1}
+	buf := NewLogBuffer(out)
+	log := slog.New(NewBufferedLogHandler(slog.NewTextHandler(buf, nil), buf))
+	log.Error("lost")
+	log.Error("after the failure")
+	log.LogAttrs(context.Background(), slog.LevelInfo, core.AccessLogMessage, slog.String("later", "yes"))
+	if err := buf.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	text, _ := out.state()
+	if strings.Contains(text, "msg=lost") || !strings.Contains(text, "after the failure") || !strings.Contains(text, "later=yes") {
+		t.Fatalf("after one failed write the log holds:\n%s", text)
 	}
 }

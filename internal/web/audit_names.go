@@ -112,8 +112,12 @@ var targetKinds = map[string]string{
 	"webhook_endpoint": "webhook endpoint",
 }
 
-// ref looks up one thing by type and id, once per page.
+// ref looks up one thing by type and id, once per page. Only licenses,
+// domains and injectables are read within their project.
 func (n *auditNamer) ref(typ string, id, projectID int64) auditRef {
+	if typ != "license" && typ != "domain" && typ != "injectable" {
+		projectID = 0 // one lookup for a key that is both actor and target
+	}
 	key := typ + ":" + strconv.FormatInt(id, 10) + ":" + strconv.FormatInt(projectID, 10)
 	if ref, ok := n.seen[key]; ok {
 		return ref
@@ -140,7 +144,6 @@ func (n *auditNamer) ref(typ string, id, projectID int64) auditRef {
 func (n *auditNamer) lookup(typ string, id, projectID int64) (name, href string, err error) {
 	ctx, svc, a := n.r.Context(), n.d.svc, n.actor
 	num := strconv.FormatInt(id, 10)
-	project := "/projects/" + strconv.FormatInt(projectID, 10)
 	switch typ {
 	case "project":
 		p, err := svc.Project(ctx, a, id)
@@ -153,19 +156,19 @@ func (n *auditNamer) lookup(typ string, id, projectID int64) (name, href string,
 		if err != nil {
 			return "", "", readable(err)
 		}
-		return l.Title, project + "/licenses/" + num, nil
+		return l.Title, licensePath(l), nil
 	case "domain":
 		dm, err := svc.Domain(ctx, a, projectID, id)
 		if err != nil {
 			return "", "", readable(err)
 		}
-		return dm.Domain, project + "/domains/" + num + "/edit", nil
+		return dm.Domain, domainsPath(&core.Project{ID: dm.ProjectID}) + "/" + num + "/edit", nil
 	case "injectable":
 		in, err := svc.Injectable(ctx, a, projectID, id)
 		if err != nil {
 			return "", "", readable(err)
 		}
-		return in.Title, project + "/injectables/" + num + "/edit", nil
+		return in.Title, injectablesPath(&core.Project{ID: in.ProjectID}) + "/" + num + "/edit", nil
 	case "api_key":
 		k, err := svc.APIKey(ctx, a, id)
 		if err != nil && !a.Role.ManagesOthersKeys() {
